@@ -1,0 +1,180 @@
+"""SQLModel tables. Every datetime is timezone-aware UTC (see `UTCDateTime`).
+
+feed ─< item ─< match
+             └─< alert >─ subscription        (alert = the outbox: one row per subscription × item)
+alert ─< feedback;  audit_log;  channel_state;  briefing (one row per channel × situation × period)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from bot.store.types import UTCDateTime, utcnow
+
+
+def _when(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class Feed(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=120)
+    kind: str = Field(max_length=16)
+    url: str = Field(sa_type=Text)
+    etag: str | None = Field(default=None, sa_type=Text)
+    last_modified: str | None = Field(default=None, max_length=120)
+    body_hash: str | None = Field(default=None, max_length=64)
+    last_status: str | None = Field(default=None, max_length=32)
+    last_success_at: datetime | None = _when()
+    last_error: str | None = Field(default=None, sa_type=Text)
+    last_error_at: datetime | None = _when()
+    consecutive_failures: int = 0
+    next_poll_at: datetime | None = _when(index=True)
+    high_water: str | None = Field(default=None, max_length=64)
+    budget_day: str | None = Field(default=None, max_length=10)
+    budget_calls: int = 0
+    lease_owner: str | None = Field(default=None, max_length=120)
+    lease_expires_at: datetime | None = _when()
+
+
+class Item(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("feed_id", "guid", name="uq_item_feed_guid"),
+        Index("ix_item_published", "published_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    feed_id: int = Field(foreign_key="feed.id", index=True)
+    guid: str = Field(sa_type=Text)
+    title: str = Field(sa_type=Text)
+    summary: str = Field(default="", sa_type=Text)
+    url: str | None = Field(default=None, sa_type=Text)
+    source: str = Field(default="", max_length=255)
+    language: str | None = Field(default=None, max_length=16)
+    countries: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    primary_country: str | None = Field(default=None, max_length=3)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    title_key: str = Field(default="", sa_type=Text)
+    cluster_id: int | None = Field(default=None, index=True)
+    published_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    fetched_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Match(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("item_id", "situation", name="uq_match_item_situation"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    situation: str = Field(max_length=64, index=True)
+    indicators: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    evidence: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    breakdown: list[list[Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    score: float = 0.0
+    severity: str = Field(max_length=16)
+    why: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Subscription(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("channel", "situation", name="uq_subscription"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32, index=True)
+    situation: str = Field(max_length=64)
+    alerts: bool = True
+    briefings: bool = True
+    min_severity: str = Field(default="watch", max_length=16)
+    digest: bool = False
+    critical_breakthrough: bool = True
+    timezone: str | None = Field(default=None, max_length=64)
+    active: bool = True
+    origin: str = Field(default="config", max_length=16)
+    muted_until: datetime | None = _when()
+    created_by: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Alert(SQLModel, table=True):
+    """The outbox. `state`: queued → sending → delivered | failed | suppressed."""
+
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "item_id", name="uq_alert_subscription_item"),
+        Index("ix_alert_due", "state", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="subscription.id", index=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    match_id: int = Field(foreign_key="match.id")
+    channel: str = Field(max_length=32, index=True)
+    situation: str = Field(max_length=64)
+    severity: str = Field(max_length=16)
+    state: str = Field(default="queued", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    message_ts: str | None = Field(default=None, max_length=32)
+    thread_ts: str | None = Field(default=None, max_length=32)
+    delivered_at: datetime | None = _when()
+    lease_owner: str | None = Field(default=None, max_length=120)
+    lease_expires_at: datetime | None = _when()
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Feedback(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("alert_id", "user", name="uq_feedback_alert_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id", index=True)
+    user: str = Field(max_length=32)
+    relevant: bool
+    situation: str = Field(max_length=64, index=True)
+    source: str = Field(default="", max_length=255)
+    indicators: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class AuditLog(SQLModel, table=True):
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=32)
+    channel: str | None = Field(default=None, max_length=32)
+    situation: str | None = Field(default=None, max_length=64)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ChannelState(SQLModel, table=True):
+    __tablename__ = "channel_state"
+
+    channel: str = Field(primary_key=True, max_length=32)
+    is_ext_shared: bool | None = None
+    checked_at: datetime | None = _when()
+    error: str | None = Field(default=None, max_length=64)
+    error_at: datetime | None = _when()
+    last_post_at: datetime | None = _when()
+    timezone: str | None = Field(default=None, max_length=64)
+
+
+class Briefing(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("channel", "situation", "period_start", name="uq_briefing_period"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    situation: str = Field(max_length=64)
+    kind: str = Field(default="weekly", max_length=16)
+    period_start: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    period_end: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    state: str = Field(default="claimed", max_length=16)
+    message_ts: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

@@ -1,0 +1,135 @@
+"""Config: the shipped file is valid; every error is reported at once with its path and a fix."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Secrets, config_path, load_settings, parse_settings
+from bot.durations import format_duration, parse_duration
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_shipped_config_is_valid_and_realistic() -> None:
+    settings = load_settings(ROOT / "config.toml")
+    kinds = {f.kind for f in settings.feeds}
+    assert kinds == {"rss", "reliefweb"}
+    languages = {f.language for f in settings.feeds if f.language}
+    assert {"en", "fr", "ar", "es"} <= languages
+    assert len(settings.situations) >= 5
+    assert any(s.sensitivity == "restricted" for s in settings.situations)
+
+
+def test_demo_config_is_valid() -> None:
+    text = (ROOT / "bot/demo/config.toml").read_text().replace("{base}", "http://127.0.0.1:1")
+    settings = parse_settings(tomllib.loads(text))
+    assert settings.polling.allow_private_targets
+
+
+def test_every_error_is_reported_at_once_with_path_and_fix(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        """
+[polling]
+concurrency = "lots"
+colour = "blue"
+
+[[feeds]]
+name = "A"
+url = "ftp://example.org/feed"
+interval = "every hour"
+
+[[feeds]]
+name = "A"
+kind = "rss"
+
+[[situations]]
+slug = "Sudan!"
+name = "Sudan"
+countries = ["SUD"]
+
+[[subscriptions]]
+channel = "general"
+situations = ["nowhere"]
+""",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_settings(bad)
+    text = "\n".join(info.value.problems)
+    assert "polling.concurrency" in text and "whole number" in text
+    assert "polling.colour" in text and "spelling" in text
+    assert "feeds[0] (A).url" in text and "http" in text
+    assert "feeds[0] (A).interval" in text and "'15m'" in text
+    assert "feeds[1] (A)" in text and "needs a url" in text
+    assert "situations[0] (Sudan).slug: use lower-case letters" in text
+    assert "'SUD' is not an ISO 3166-1 alpha-3" in text
+    assert "subscriptions[0] (general).channel: use a Slack channel id" in text
+    assert len(info.value.problems) >= 8
+
+
+def test_cross_checks_unknown_situation_and_restricted_channel() -> None:
+    raw = {
+        "situations": [
+            {"slug": "eth", "name": "Ethiopia", "countries": ["ETH"], "sensitivity": "restricted",
+             "allowed_channels": ["C0ALLOWED1"]},
+        ],
+        "subscriptions": [
+            {"channel": "C0OTHER001", "situations": ["eth", "nowhere"]},
+        ],
+        "feeds": [
+            {"name": "x", "url": "https://example.org/a"},
+            {"name": "x", "url": "https://example.org/b"},
+        ],
+    }
+    with pytest.raises(ConfigError) as info:
+        parse_settings(raw)
+    text = "\n".join(info.value.problems)
+    assert "unknown situation 'nowhere'" in text
+    assert "may not receive restricted situation 'eth'" in text
+    assert "'x' is used twice" in text
+
+
+def test_missing_file_and_invalid_toml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_settings(tmp_path / "absent.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[feeds\nname=", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(broken)
+
+
+def test_config_path_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOCSIN_CONFIG", "/etc/tocsin.toml")
+    assert config_path("x.toml") == Path("x.toml")
+    assert config_path(None) == Path("/etc/tocsin.toml")
+    monkeypatch.delenv("TOCSIN_CONFIG")
+    assert config_path(None) == Path("config.toml")
+
+
+def test_secrets_come_from_environment_and_never_show_in_repr() -> None:
+    secrets = Secrets.from_env(
+        {"SLACK_BOT_TOKEN": "xoxb-secret-token", "SLACK_SIGNING_SECRET": "sign-secret", "DATABASE_URL": "postgresql://u:pw@h/db"}
+    )
+    assert secrets.slack_bot_token == "xoxb-secret-token"
+    text = repr(secrets)
+    assert "xoxb-secret-token" not in text and "sign-secret" not in text and "pw@" not in text
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("15m", 900), ("1h", 3600), ("1h30m", 5400), ("2d", 172800), ("1w", 604800)],
+)
+def test_durations(text: str, seconds: int) -> None:
+    assert parse_duration(text) == timedelta(seconds=seconds)
+    assert parse_duration(format_duration(timedelta(seconds=seconds))) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["", "15", "m", "1 hour", "0s", "-5m"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)

@@ -1,0 +1,91 @@
+"""Storage on SQLite and PostgreSQL: migrations, aware UTC datetimes, unique keys."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, StatementError
+from sqlmodel import select
+
+from bot.store.db import current_revision, make_engine, safe_url, session_scope, upgrade
+from bot.store.tables import Alert, Feed, Item, Match, Subscription
+
+
+def _feed(engine: Engine) -> int:
+    with session_scope(engine) as s:
+        feed = Feed(name="f", kind="rss", url="https://example.org/rss")
+        s.add(feed)
+        s.flush()
+        assert feed.id is not None
+        return feed.id
+
+
+def test_migrations_create_every_table_and_are_idempotent(engine: Engine) -> None:
+    upgrade(engine)  # second run is a no-op
+    tables = set(inspect(engine).get_table_names())
+    assert {"feed", "item", "match", "subscription", "alert", "audit_log", "feedback",
+            "channel_state", "briefing", "alembic_version"} <= tables
+    assert current_revision(engine) is not None
+
+
+def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path: object) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/x.db")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_datetimes_round_trip_as_aware_utc(engine: Engine) -> None:
+    feed_id = _feed(engine)
+    plus3 = timezone(timedelta(hours=3))
+    when = datetime(2026, 3, 29, 4, 30, tzinfo=plus3)
+    with session_scope(engine) as s:
+        s.add(Item(feed_id=feed_id, guid="g", title="t", published_at=when))
+    with session_scope(engine) as s:
+        item = s.exec(select(Item)).one()
+        assert item.published_at.tzinfo is not None
+        assert item.published_at.utcoffset() == timedelta(0)
+        assert item.published_at == when
+        assert item.published_at.astimezone(UTC).hour == 1
+
+
+def test_naive_datetimes_are_refused(engine: Engine) -> None:
+    feed_id = _feed(engine)
+    with pytest.raises(StatementError, match="naive datetime"), session_scope(engine) as s:
+        s.add(Item(feed_id=feed_id, guid="g", title="t", published_at=datetime(2026, 1, 1)))
+
+
+def test_item_is_unique_per_feed_and_guid(engine: Engine) -> None:
+    feed_id = _feed(engine)
+    now = datetime.now(UTC)
+    with session_scope(engine) as s:
+        s.add(Item(feed_id=feed_id, guid="same", title="a", published_at=now))
+    with pytest.raises(IntegrityError), session_scope(engine) as s:
+        s.add(Item(feed_id=feed_id, guid="same", title="b", published_at=now))
+    with session_scope(engine) as s:
+        assert [i.title for i in s.exec(select(Item)).all()] == ["a"]
+
+
+def test_outbox_is_unique_per_subscription_and_item(engine: Engine) -> None:
+    feed_id = _feed(engine)
+    now = datetime.now(UTC)
+    with session_scope(engine) as s:
+        item = Item(feed_id=feed_id, guid="g", title="t", published_at=now)
+        sub = Subscription(channel="C0TEST0001", situation="sudan")
+        s.add(item)
+        s.add(sub)
+        s.flush()
+        match = Match(item_id=item.id or 0, situation="sudan", severity="watch")
+        s.add(match)
+        s.flush()
+        ids = {"subscription_id": sub.id or 0, "item_id": item.id or 0, "match_id": match.id or 0}
+        s.add(Alert(**ids, channel="C0TEST0001", situation="sudan", severity="watch"))
+    with pytest.raises(IntegrityError), session_scope(engine) as s:
+        s.add(Alert(**ids, channel="C0TEST0001", situation="sudan", severity="watch"))
+
+
+def test_safe_url_hides_passwords() -> None:
+    assert "secret" not in safe_url("postgresql://user:secret@db:5432/tocsin")
