@@ -1,7 +1,7 @@
 """Alert policy (which subscriptions get an alert for a match) and the outbox drain.
 
 Outbox states:  queued ─► sending ─► delivered
-                  │  ▲        └────► queued (retryable error, with backoff) ─► failed (attempts spent)
+                  │  ▲        └────► queued (retryable error, backoff) ─► failed (attempts spent)
                   │  └─ uncertain "sending" after a crash: reconciled with the sink first
                   ├─► blocked   (the channel cannot receive messages: ChannelError)
                   ├─► withheld  (restricted situation, channel shared outside the organisation)
@@ -76,13 +76,17 @@ def decide_alerts(
             and sub.channel not in situation_cfg.allowed_channels
         ):
             log.warning(
-                "event=alert_refused channel=%s situation=%s reason=restricted", sub.channel, situation
+                "event=alert_refused channel=%s situation=%s reason=restricted",
+                sub.channel,
+                situation,
             )
             continue
         assert sub.id is not None
         critical = severity == "critical"
         if sub.digest and not (critical and sub.critical_breakthrough):
-            decisions.append(AlertDecision(subscription_id=sub.id, channel=sub.channel, state="digest"))
+            decisions.append(
+                AlertDecision(subscription_id=sub.id, channel=sub.channel, state="digest")
+            )
             continue
         count = channel_counts.get(sub.channel, 0)
         if count >= settings.alerts.channel_hourly_cap and not critical:
@@ -102,17 +106,18 @@ def decide_alerts(
 
 def hourly_counts(session: Session, *, now: datetime) -> dict[str, int]:
     rows = session.exec(
-        select(Alert.channel, func.count())  # type: ignore[call-overload]
-        .where(Alert.created_at >= now - timedelta(hours=1))
+        select(col(Alert.channel), func.count())
+        .where(col(Alert.created_at) >= now - timedelta(hours=1))
         .where(col(Alert.state).in_(["queued", "sending", "delivered"]))
-        .group_by(Alert.channel)
+        .group_by(col(Alert.channel))
     ).all()
     return {channel: int(n) for channel, n in rows}
 
 
 def retry_delay(attempts: int, *, base: timedelta, cap: timedelta) -> timedelta:
     """Exponential backoff for the outbox: base, 2×base, 4×base … capped."""
-    return min(cap, base * (2 ** max(0, attempts - 1)))
+    delay: timedelta = base * (2 ** max(0, attempts - 1))
+    return min(cap, delay)
 
 
 def instance_id() -> str:
@@ -179,7 +184,9 @@ class Deliverer:
                 select(Alert.id)
                 .where(col(Alert.state).in_(["queued", "sending"]))
                 .where(Alert.next_attempt_at <= now)
-                .where(or_(col(Alert.lease_expires_at).is_(None), col(Alert.lease_expires_at) < now))
+                .where(
+                    or_(col(Alert.lease_expires_at).is_(None), col(Alert.lease_expires_at) < now)
+                )
                 .order_by(col(Alert.next_attempt_at), col(Alert.id))
                 .limit(self.batch)
                 .with_for_update(skip_locked=True)
@@ -218,7 +225,9 @@ class Deliverer:
                 alert.lease_expires_at = None
                 return "deferred"
             if alert.state == "sending":
-                found = self.sink.find_delivered(view, since=alert.created_at - timedelta(minutes=1))
+                found = self.sink.find_delivered(
+                    view, since=alert.created_at - timedelta(minutes=1)
+                )
                 if found is not None:
                     alert.message_ts, alert.thread_ts = found.message_ts, found.thread_ts
                     self._finish(session, alert, "delivered")
@@ -251,7 +260,9 @@ class Deliverer:
             return last + self.min_interval
         return None
 
-    def _finish(self, session: Session, alert: Alert, state: str, *, error: str | None = None) -> str:
+    def _finish(
+        self, session: Session, alert: Alert, state: str, *, error: str | None = None
+    ) -> str:
         now = self.clock()
         alert.state = state
         alert.lease_owner = None
@@ -268,10 +279,17 @@ class Deliverer:
             alert = session.get(Alert, alert_id)
             assert alert is not None
             if alert.attempts >= self.settings.alerts.max_attempts:
-                log.error("event=alert_failed alert=%s channel=%s error=%r", alert_id, exc.channel, str(exc))
+                log.error(
+                    "event=alert_failed alert=%s channel=%s error=%r",
+                    alert_id,
+                    exc.channel,
+                    str(exc),
+                )
                 return self._finish(session, alert, "failed", error=str(exc))
             delay = retry_delay(
-                alert.attempts, base=self.settings.alerts.retry_base, cap=self.settings.alerts.retry_max
+                alert.attempts,
+                base=self.settings.alerts.retry_base,
+                cap=self.settings.alerts.retry_max,
             )
             if exc.retry_after is not None:
                 delay = max(delay, timedelta(seconds=exc.retry_after))
@@ -282,7 +300,11 @@ class Deliverer:
             alert.lease_expires_at = None
             log.warning(
                 "event=alert_retry alert=%s channel=%s attempt=%s delay_s=%d error=%r",
-                alert_id, exc.channel, alert.attempts, delay.total_seconds(), str(exc),
+                alert_id,
+                exc.channel,
+                alert.attempts,
+                delay.total_seconds(),
+                str(exc),
             )
             return "retried"
 
@@ -291,7 +313,9 @@ class Deliverer:
         log.error(
             "event=channel_blocked channel=%s code=%s error=%r: fix the channel (invite the bot, "
             "unarchive it or renew the token); Tocsin stops sending there until then",
-            exc.channel, exc.code, str(exc),
+            exc.channel,
+            exc.code,
+            str(exc),
         )
         with session_scope(self.engine) as session:
             state = session.get(ChannelState, exc.channel) or ChannelState(channel=exc.channel)
@@ -332,7 +356,7 @@ def build_view(session: Session, alert: Alert, *, settings: Settings) -> AlertVi
         Evidence(
             code=str(e.get("key", "")),
             name=str(e.get("name", e.get("key", ""))),
-            phrase=str(e.get("text", e.get("term", ""))),
+            phrase=str(e.get("matched", e.get("term", ""))),
             field=str(e.get("field", "")),
         )
         for e in match.evidence

@@ -62,7 +62,9 @@ def _timezone(value: str | None) -> str | None:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {value!r}: use an IANA name such as 'Africa/Nairobi'") from exc
+        raise ValueError(
+            f"unknown time zone {value!r}: use an IANA name such as 'Africa/Nairobi'"
+        ) from exc
     return value
 
 
@@ -298,7 +300,9 @@ def load_settings(path: str | Path | None = None) -> Settings:
     try:
         raw = tomllib.loads(source.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ConfigError(str(source), ["file not found; pass --config FILE or set TOCSIN_CONFIG"]) from exc
+        raise ConfigError(
+            str(source), ["file not found; pass --config FILE or set TOCSIN_CONFIG"]
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(source), [f"not valid TOML: {exc}"]) from exc
     except UnicodeDecodeError as exc:
@@ -314,7 +318,7 @@ def parse_settings(raw: dict[str, Any], *, source: str = "config") -> Settings:
 
 
 _FIXES = {
-    "extra_forbidden": "remove it or check its spelling against the README's configuration reference",
+    "extra_forbidden": "remove it or check its spelling in the README's configuration reference",
     "missing": "add it",
     "string_type": "write it as a quoted string",
     "int_type": "write a whole number",
@@ -323,7 +327,7 @@ _FIXES = {
     "float_parsing": "write a number",
     "bool_type": "write true or false",
     "bool_parsing": "write true or false",
-    "list_type": "write a list such as [\"a\", \"b\"]",
+    "list_type": 'write a list such as ["a", "b"]',
     "literal_error": "use one of the allowed values",
     "string_pattern_mismatch": "see the README for the expected form",
     "greater_than_equal": "use a larger value",
@@ -353,7 +357,9 @@ def _describe(err: Any, raw: dict[str, Any]) -> str:
         fix = None
     if err["type"] == "value_error" and "\n" in message:
         return message.replace("\n", "\n  - ")
-    if err["type"] == "value_error" and message.startswith(("subscriptions[", "feeds[", "situations[")):
+    if err["type"] == "value_error" and message.startswith(
+        ("subscriptions[", "feeds[", "situations[")
+    ):
         return message
     return f"{path}: {message}" + (f"; {fix}" if fix and fix not in message else "")
 
@@ -366,7 +372,9 @@ def _toml_path(loc: list[Any], raw: dict[str, Any]) -> str:
             out += f"[{part}]"
             label = None
             if isinstance(node, list) and part < len(node) and isinstance(node[part], dict):
-                label = node[part].get("name") or node[part].get("slug") or node[part].get("channel")
+                label = (
+                    node[part].get("name") or node[part].get("slug") or node[part].get("channel")
+                )
             out += f" ({label})" if isinstance(label, str) else ""
             node = node[part] if isinstance(node, list) and part < len(node) else None
         else:

@@ -1,9 +1,9 @@
 """The `Sink` interface the outbox drains into, and the plain data it is given.
 
-    DeliveryError            carries the channel; `retry_after` (seconds) when the sink was throttled
-    ├── RetryableError       5xx, network errors, 429: try again later with backoff
-    └── ChannelError         not_in_channel, channel_not_found, is_archived, invalid_auth, ...:
-                             stop sending to that channel until someone fixes it
+DeliveryError            carries the channel; `retry_after` (seconds) when the sink was throttled
+├── RetryableError       5xx, network errors, 429: try again later with backoff
+└── ChannelError         not_in_channel, channel_not_found, is_archived, invalid_auth, ...:
+                         stop sending to that channel until someone fixes it
 """
 
 from __future__ import annotations

@@ -75,8 +75,13 @@ situations = ["nowhere"]
 def test_cross_checks_unknown_situation_and_restricted_channel() -> None:
     raw = {
         "situations": [
-            {"slug": "eth", "name": "Ethiopia", "countries": ["ETH"], "sensitivity": "restricted",
-             "allowed_channels": ["C0ALLOWED1"]},
+            {
+                "slug": "eth",
+                "name": "Ethiopia",
+                "countries": ["ETH"],
+                "sensitivity": "restricted",
+                "allowed_channels": ["C0ALLOWED1"],
+            },
         ],
         "subscriptions": [
             {"channel": "C0OTHER001", "situations": ["eth", "nowhere"]},
@@ -113,7 +118,11 @@ def test_config_path_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_secrets_come_from_environment_and_never_show_in_repr() -> None:
     secrets = Secrets.from_env(
-        {"SLACK_BOT_TOKEN": "xoxb-secret-token", "SLACK_SIGNING_SECRET": "sign-secret", "DATABASE_URL": "postgresql://u:pw@h/db"}
+        {
+            "SLACK_BOT_TOKEN": "xoxb-secret-token",
+            "SLACK_SIGNING_SECRET": "sign-secret",
+            "DATABASE_URL": "postgresql://u:pw@h/db",
+        }
     )
     assert secrets.slack_bot_token == "xoxb-secret-token"
     text = repr(secrets)

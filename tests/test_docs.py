@@ -21,7 +21,7 @@ def _keys(model: type[BaseModel], prefix: str = "") -> list[str]:
         annotation = field.annotation
         inner = getattr(annotation, "__args__", (annotation,))
         nested = [a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)]
-        if nested and not prefix and name not in {"indicators"}:
+        if nested and not prefix:
             keys += _keys(nested[0], f"{name}.")
         else:
             keys.append(key)

@@ -1,4 +1,4 @@
-"""The outbox drain: nothing lost, nothing sent twice, retries that back off, broken channels stop."""
+"""The outbox drain: nothing lost, nothing sent twice, retries back off, broken channels stop."""
 
 from __future__ import annotations
 
@@ -59,15 +59,22 @@ SETTINGS = parse_settings(
     {
         "situations": [
             {"slug": "sudan", "name": "Sudan", "countries": ["SDN"]},
-            {"slug": "eth", "name": "Ethiopia", "countries": ["ETH"], "sensitivity": "restricted",
-             "allowed_channels": ["C0SHARED01", "C0PRIVATE1"]},
+            {
+                "slug": "eth",
+                "name": "Ethiopia",
+                "countries": ["ETH"],
+                "sensitivity": "restricted",
+                "allowed_channels": ["C0SHARED01", "C0PRIVATE1"],
+            },
         ],
         "alerts": {"retry_base": "30s", "retry_max": "10m", "max_attempts": 3},
     }
 )
 
 
-def make_alerts(engine: Engine, n: int, *, channel: str = "C0TEST0001", situation: str = "sudan") -> list[int]:
+def make_alerts(
+    engine: Engine, n: int, *, channel: str = "C0TEST0001", situation: str = "sudan"
+) -> list[int]:
     ids = []
     with session_scope(engine) as s:
         feed = s.exec(select(Feed)).first()
@@ -76,7 +83,9 @@ def make_alerts(engine: Engine, n: int, *, channel: str = "C0TEST0001", situatio
             s.add(feed)
             s.flush()
         sub = s.exec(
-            select(Subscription).where(Subscription.channel == channel, Subscription.situation == situation)
+            select(Subscription).where(
+                Subscription.channel == channel, Subscription.situation == situation
+            )
         ).first()
         if sub is None:
             sub = Subscription(channel=channel, situation=situation)
@@ -84,15 +93,25 @@ def make_alerts(engine: Engine, n: int, *, channel: str = "C0TEST0001", situatio
             s.flush()
         for _ in range(n):
             count = len(s.exec(select(Item)).all())
-            item = Item(feed_id=feed.id or 0, guid=f"g{count}", title=f"Item {count}", published_at=T0)
+            item = Item(
+                feed_id=feed.id or 0, guid=f"g{count}", title=f"Item {count}", published_at=T0
+            )
             s.add(item)
             s.flush()
-            match = Match(item_id=item.id or 0, situation=situation, severity="warning", why="because")
+            match = Match(
+                item_id=item.id or 0, situation=situation, severity="warning", why="because"
+            )
             s.add(match)
             s.flush()
             alert = Alert(
-                subscription_id=sub.id or 0, item_id=item.id or 0, match_id=match.id or 0,
-                channel=channel, situation=situation, severity="warning", created_at=T0, next_attempt_at=T0,
+                subscription_id=sub.id or 0,
+                item_id=item.id or 0,
+                match_id=match.id or 0,
+                channel=channel,
+                situation=situation,
+                severity="warning",
+                created_at=T0,
+                next_attempt_at=T0,
             )
             s.add(alert)
             s.flush()
@@ -105,7 +124,9 @@ def states(engine: Engine) -> dict[int, str]:
         return {a.id or 0: a.state for a in s.exec(select(Alert)).all()}
 
 
-def deliverer(engine: Engine, sink: FakeSink, clock: Clock, settings: Settings = SETTINGS, **kw: object) -> Deliverer:
+def deliverer(
+    engine: Engine, sink: FakeSink, clock: Clock, settings: Settings = SETTINGS, **kw: object
+) -> Deliverer:
     return Deliverer(settings=settings, engine=engine, sink=sink, clock=clock, owner="test", **kw)  # type: ignore[arg-type]
 
 
@@ -133,13 +154,17 @@ def test_crash_after_intent_is_reconciled_not_resent(engine: Engine) -> None:
     clock.advance(minutes=3)
     report = deliverer(engine, sink, clock).drain()
     assert report.reconciled == 1 and report.delivered == 1
-    assert [p.alert_id for p in sink.posts] == [ids[1]]  # the one that had gone through is not re-sent
+    assert [p.alert_id for p in sink.posts] == [
+        ids[1]
+    ]  # the one that had gone through is not re-sent
     assert set(states(engine).values()) == {"delivered"}
 
 
 def test_retryable_errors_back_off_and_honour_retry_after(engine: Engine) -> None:
     [alert_id] = make_alerts(engine, 1)
-    sink = FakeSink(fail_with=[RetryableError("rate limited", channel="C0TEST0001", retry_after=120)])
+    sink = FakeSink(
+        fail_with=[RetryableError("rate limited", channel="C0TEST0001", retry_after=120)]
+    )
     clock = Clock()
     d = deliverer(engine, sink, clock)
     assert d.drain().retried == 1
@@ -169,7 +194,9 @@ def test_gives_up_after_max_attempts(engine: Engine) -> None:
 def test_channel_errors_stop_retrying_that_channel_until_unblocked(engine: Engine) -> None:
     ids = make_alerts(engine, 3)
     other = make_alerts(engine, 1, channel="C0OTHER001")
-    sink = FakeSink(fail_with=[ChannelError("not_in_channel", channel="C0TEST0001", code="not_in_channel")])
+    sink = FakeSink(
+        fail_with=[ChannelError("not_in_channel", channel="C0TEST0001", code="not_in_channel")]
+    )
     clock = Clock()
     deliverer(engine, sink, clock).drain()
     result = states(engine)
@@ -218,7 +245,9 @@ def test_paces_messages_per_channel(engine: Engine) -> None:
 
 @pytest.mark.parametrize(("attempts", "seconds"), [(1, 30), (2, 60), (3, 120), (10, 600)])
 def test_retry_delay_doubles_and_caps(attempts: int, seconds: int) -> None:
-    assert retry_delay(attempts, base=timedelta(seconds=30), cap=timedelta(minutes=10)) == timedelta(seconds=seconds)
+    assert retry_delay(
+        attempts, base=timedelta(seconds=30), cap=timedelta(minutes=10)
+    ) == timedelta(seconds=seconds)
 
 
 def _subs() -> list[Subscription]:
@@ -233,38 +262,73 @@ def _subs() -> list[Subscription]:
 
 def test_policy_filters_by_severity_age_access_and_digest() -> None:
     decisions = decide_alerts(
-        situation="sudan", severity="warning", published=T0, now=T0, subscriptions=_subs(),
-        settings=SETTINGS, channel_counts={},
+        situation="sudan",
+        severity="warning",
+        published=T0,
+        now=T0,
+        subscriptions=_subs(),
+        settings=SETTINGS,
+        channel_counts={},
     )
-    assert {(d.channel, d.state) for d in decisions} == {("C0A0000001", "queued"), ("C0C0000001", "digest")}
+    assert {(d.channel, d.state) for d in decisions} == {
+        ("C0A0000001", "queued"),
+        ("C0C0000001", "digest"),
+    }
     old = decide_alerts(
-        situation="sudan", severity="critical", published=T0 - timedelta(hours=49), now=T0,
-        subscriptions=_subs(), settings=SETTINGS, channel_counts={},
+        situation="sudan",
+        severity="critical",
+        published=T0 - timedelta(hours=49),
+        now=T0,
+        subscriptions=_subs(),
+        settings=SETTINGS,
+        channel_counts={},
     )
     assert old == []
     restricted = decide_alerts(
-        situation="eth", severity="critical", published=T0, now=T0, subscriptions=_subs(),
-        settings=SETTINGS, channel_counts={},
+        situation="eth",
+        severity="critical",
+        published=T0,
+        now=T0,
+        subscriptions=_subs(),
+        settings=SETTINGS,
+        channel_counts={},
     )
     assert restricted == []  # C0D0000001 is not in allowed_channels
     critical = decide_alerts(
-        situation="sudan", severity="critical", published=T0, now=T0, subscriptions=_subs(),
-        settings=SETTINGS, channel_counts={},
+        situation="sudan",
+        severity="critical",
+        published=T0,
+        now=T0,
+        subscriptions=_subs(),
+        settings=SETTINGS,
+        channel_counts={},
     )
     assert {(d.channel, d.state) for d in critical} == {
-        ("C0A0000001", "queued"), ("C0B0000001", "queued"), ("C0C0000001", "queued")
+        ("C0A0000001", "queued"),
+        ("C0B0000001", "queued"),
+        ("C0C0000001", "queued"),
     }
 
 
 def test_policy_caps_a_channel_per_hour_except_critical() -> None:
     counts = {"C0A0000001": SETTINGS.alerts.channel_hourly_cap}
     held = decide_alerts(
-        situation="sudan", severity="warning", published=T0, now=T0, subscriptions=_subs()[:1],
-        settings=SETTINGS, channel_counts=counts,
+        situation="sudan",
+        severity="warning",
+        published=T0,
+        now=T0,
+        subscriptions=_subs()[:1],
+        settings=SETTINGS,
+        channel_counts=counts,
     )
     assert [d.state for d in held] == ["suppressed"]
     urgent = decide_alerts(
-        situation="sudan", severity="critical", published=T0, now=T0, subscriptions=_subs()[:1],
-        settings=SETTINGS, channel_counts=counts,
+        situation="sudan",
+        severity="critical",
+        published=T0,
+        now=T0,
+        subscriptions=_subs()[:1],
+        settings=SETTINGS,
+        channel_counts=counts,
     )
     assert [d.state for d in urgent] == ["queued"]

@@ -26,8 +26,18 @@ def _feed(engine: Engine) -> int:
 def test_migrations_create_every_table_and_are_idempotent(engine: Engine) -> None:
     upgrade(engine)  # second run is a no-op
     tables = set(inspect(engine).get_table_names())
-    assert {"feed", "item", "match", "subscription", "alert", "audit_log", "feedback",
-            "channel_state", "briefing", "alembic_version"} <= tables
+    assert {
+        "feed",
+        "item",
+        "match",
+        "subscription",
+        "alert",
+        "audit_log",
+        "feedback",
+        "channel_state",
+        "briefing",
+        "alembic_version",
+    } <= tables
     assert current_revision(engine) is not None
 
 

@@ -26,7 +26,7 @@ def safe_url(url: str) -> str:
     """The URL with any password hidden, for logs and error messages."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - a malformed URL is reported, not raised here
+    except Exception:
         return "<unparseable database URL>"
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.store.tables import Feed, Item
 
@@ -27,9 +27,8 @@ class FeedHealth:
 
 def feed_health(session: Session) -> list[FeedHealth]:
     """One row per known feed, with its item count, ordered by name."""
-    counts = dict(
-        session.exec(select(Item.feed_id, func.count()).group_by(Item.feed_id)).all()  # type: ignore[call-overload]
-    )
+    rows = session.exec(select(col(Item.feed_id), func.count()).group_by(col(Item.feed_id))).all()
+    counts = {feed_id: int(n) for feed_id, n in rows}
     return [
         FeedHealth(
             name=f.name,
@@ -41,7 +40,7 @@ def feed_health(session: Session) -> list[FeedHealth]:
             last_error_at=f.last_error_at,
             consecutive_failures=f.consecutive_failures,
             next_poll_at=f.next_poll_at,
-            item_count=int(counts.get(f.id, 0)),
+            item_count=counts.get(f.id or 0, 0),
         )
         for f in session.exec(select(Feed).order_by(Feed.name)).all()
     ]

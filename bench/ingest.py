@@ -1,0 +1,174 @@
+"""Ingestion benchmark: N feeds × M items served on loopback through fetch → parse → store → match.
+
+    .venv/bin/python bench/ingest.py [--feeds 500] [--items 50] [--database URL]
+
+Prints items/s for the first (everything new) poll, the wall time of a second poll where nothing
+changed, and feedparser's parse-only time for the same bytes, with the ratio between them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import random
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import feedparser
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.config import Secrets, parse_settings
+from bot.console import ConsoleSink
+from bot.runtime import build_runtime
+
+PLACES = [
+    "Sudan",
+    "Darfur",
+    "Burkina Faso",
+    "Mali",
+    "Haiti",
+    "Myanmar",
+    "Goma",
+    "Ethiopia",
+    "Chile",
+]
+EVENTS = [
+    "massacre reported in",
+    "thousands displaced from",
+    "journalists expelled from",
+    "curfew imposed in",
+    "trade talks open in",
+    "hate speech rises in",
+    "floods hit",
+    "elections postponed in",
+]
+
+
+def make_feed(index: int, items: int, now: datetime) -> bytes:
+    rng = random.Random(index)
+    entries = []
+    for j in range(items):
+        title = f"{rng.choice(EVENTS).capitalize()} {rng.choice(PLACES)} (report {index}-{j})"
+        when = format_datetime(now - timedelta(minutes=rng.randint(1, 3000)))
+        entries.append(
+            f"<item><title>{escape(title)}</title>"
+            f"<link>https://example.org/{index}/{j}?utm_source=rss</link>"
+            f"<guid>bench-{index}-{j}</guid><pubDate>{when}</pubDate>"
+            f"<description>&lt;p&gt;{escape(title)}. Witnesses described the situation to "
+            f"reporters; aid agencies called for access.&lt;/p&gt;</description></item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>Bench feed {index}</title><link>https://example.org/{index}</link>"
+        f"<language>en</language>{''.join(entries)}</channel></rss>"
+    ).encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: Any
+
+    def do_GET(self) -> None:
+        index = int(self.path.strip("/").split(".")[0])
+        body = self.server.bodies[index]
+        etag = '"' + hashlib.sha1(body).hexdigest() + '"'
+        if self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/rss+xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("ETag", etag)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def config_text(base: str, feeds: int, database: str) -> str:
+    lines = [
+        f'[database]\nurl = "{database}"\n',
+        "[polling]\nallow_private_targets = true\nconcurrency = 32\nparse_workers = 2\n",
+        '[alerts]\nmax_age = "48h"\n',
+    ]
+    for i in range(feeds):
+        lines.append(f'[[feeds]]\nname = "bench {i}"\nurl = "{base}/{i}.xml"\ninterval = "15m"\n')
+    for slug, country in [("sudan", "SDN"), ("sahel", "BFA"), ("haiti", "HTI"), ("myanmar", "MMR")]:
+        lines.append(
+            f'[[situations]]\nslug = "{slug}"\nname = "{slug}"\ncountries = ["{country}"]\n'
+        )
+    lines.append('[[subscriptions]]\nchannel = "C0BENCH001"\nsituations = ["sudan", "sahel"]\n')
+    return "\n".join(lines)
+
+
+def main() -> None:
+    import tomllib
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--feeds", type=int, default=500)
+    parser.add_argument("--items", type=int, default=50)
+    parser.add_argument("--database", default=None, help="default: a temporary SQLite file")
+    args = parser.parse_args()
+
+    now = datetime.now(UTC)
+    bodies = [make_feed(i, args.items, now) for i in range(args.feeds)]
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.daemon_threads = True
+    httpd.bodies = bodies  # type: ignore[attr-defined]
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    tmp = tempfile.mkdtemp(prefix="tocsin-bench-")
+    database = args.database or f"sqlite:///{tmp}/bench.db"
+    settings = parse_settings(tomllib.loads(config_text(base, args.feeds, database)))
+    from rich.console import Console
+
+    sink = ConsoleSink(Console(file=open("/dev/null", "w")))  # noqa: SIM115
+    runtime = build_runtime(settings=settings, secrets=Secrets(), sink=sink)
+    try:
+        t0 = time.perf_counter()
+        first = runtime.poller.poll(force=True)
+        t1 = time.perf_counter()
+        second = runtime.poller.poll(force=True)
+        t2 = time.perf_counter()
+    finally:
+        runtime.close()
+        httpd.shutdown()
+
+    t_parse = time.perf_counter()
+    parsed = sum(len(feedparser.parse(b).entries) for b in bodies)
+    parse_only = time.perf_counter() - t_parse
+
+    totals = first.totals()
+    items = totals["new_items"]
+    print(f"feeds={args.feeds} items/feed={args.items} database={database.split(':')[0]}")
+    print(
+        f"first poll:  {t1 - t0:7.2f} s  {items} new items  {items / (t1 - t0):8.0f} items/s  "
+        f"matches={totals['matches']} alerts={totals['alerts_queued']} errors={totals['errors']}"
+    )
+    t2nd = second.totals()
+    print(
+        f"second poll: {t2 - t1:7.2f} s  "
+        f"not_modified={t2nd['not_modified']} new={t2nd['new_items']}"
+    )
+    print(
+        f"feedparser parse-only (1 core, same bytes): {parse_only:7.2f} s  "
+        f"{parsed / parse_only:8.0f} items/s"
+    )
+    print(f"ratio full pipeline / parse-only time: {(t1 - t0) / parse_only:5.2f}")
+
+
+if __name__ == "__main__":
+    main()

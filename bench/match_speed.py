@@ -1,0 +1,388 @@
+"""Matching speed: items/s on one core for 200 situations and 3,000+ indicator terms.
+
+Beside it, in the same run, a naive baseline: one compiled regex per term, on a sample.
+Item text: real ReliefWeb titles from ../shared/corpus/situations-dev when present (each item
+is a title plus a two-title "summary"), else generated sentences.
+
+Times are CPU seconds of this process (one core), so other load on the machine does not skew them.
+
+Run: .venv/bin/python bench/match_speed.py [--items N] [--baseline-items N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import random
+import re
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pycountry
+
+from bot.matching import (
+    IndicatorDef,
+    IndicatorsSettings,
+    SituationSpec,
+    build_matcher,
+    resolve_indicators,
+)
+from bot.matching.names import all_country_names
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+CORPUS = SHARED / "corpus" / "situations-dev"
+SITUATIONS = 200
+MIN_TERMS = 3000
+
+# Extra phrase terms per language (modifier × noun), on top of the shipped taxonomy.
+VOCABULARY = {
+    "en": (
+        [
+            "armed",
+            "deadly",
+            "renewed",
+            "violent",
+            "targeted",
+            "repeated",
+            "coordinated",
+            "night",
+            "cross-border",
+            "retaliatory",
+        ],
+        [
+            "raids",
+            "attacks",
+            "clashes",
+            "ambush",
+            "killings",
+            "abductions",
+            "arrests",
+            "reprisals",
+            "incursions",
+            "evictions",
+            "shootings",
+            "arson",
+            "looting",
+        ],
+    ),
+    "fr": (
+        [
+            "raids",
+            "attaques",
+            "affrontements",
+            "embuscades",
+            "meurtres",
+            "enlèvements",
+            "arrestations",
+            "représailles",
+            "incursions",
+            "expulsions",
+            "fusillades",
+            "pillages",
+        ],
+        [
+            "armés",
+            "meurtriers",
+            "répétés",
+            "violents",
+            "ciblés",
+            "coordonnés",
+            "nocturnes",
+            "transfrontaliers",
+            "massifs",
+        ],
+    ),
+    "es": (
+        [
+            "ataques",
+            "incursiones",
+            "enfrentamientos",
+            "emboscadas",
+            "asesinatos",
+            "secuestros",
+            "detenciones",
+            "represalias",
+            "desalojos",
+            "tiroteos",
+            "saqueos",
+        ],
+        [
+            "armados",
+            "mortales",
+            "repetidos",
+            "violentos",
+            "selectivos",
+            "coordinados",
+            "nocturnos",
+            "transfronterizos",
+            "masivos",
+        ],
+    ),
+    "pt": (
+        [
+            "ataques",
+            "incursões",
+            "confrontos",
+            "emboscadas",
+            "assassinatos",
+            "sequestros",
+            "detenções",
+            "represálias",
+            "despejos",
+            "tiroteios",
+            "saques",
+        ],
+        [
+            "armados",
+            "mortais",
+            "repetidos",
+            "violentos",
+            "seletivos",
+            "coordenados",
+            "noturnos",
+            "transfronteiriços",
+            "massivos",
+        ],
+    ),
+    "ar": (
+        [
+            "هجمات",
+            "غارات",
+            "اشتباكات",
+            "كمائن",
+            "عمليات قتل",
+            "عمليات خطف",
+            "اعتقالات",
+            "عمليات انتقامية",
+            "توغلات",
+            "عمليات إخلاء",
+            "عمليات نهب",
+        ],
+        [
+            "مسلحة",
+            "دامية",
+            "متكررة",
+            "عنيفة",
+            "موجهة",
+            "منسقة",
+            "ليلية",
+            "عبر الحدود",
+            "واسعة",
+            "جماعية",
+        ],
+    ),
+}
+
+
+# "… against <group>" phrases: (joining word, groups) per language.
+AGAINST = {
+    "en": (
+        "against",
+        [
+            "civilians",
+            "villagers",
+            "farmers",
+            "herders",
+            "students",
+            "women",
+            "children",
+            "journalists",
+            "refugees",
+            "returnees",
+            "worshippers",
+            "minorities",
+        ],
+    ),
+    "fr": (
+        "contre des",
+        [
+            "civils",
+            "villageois",
+            "agriculteurs",
+            "éleveurs",
+            "étudiants",
+            "femmes",
+            "enfants",
+            "journalistes",
+            "réfugiés",
+            "fidèles",
+            "minorités",
+        ],
+    ),
+    "es": (
+        "contra",
+        [
+            "civiles",
+            "aldeanos",
+            "campesinos",
+            "pastores",
+            "estudiantes",
+            "mujeres",
+            "niños",
+            "periodistas",
+            "refugiados",
+            "fieles",
+            "minorías",
+        ],
+    ),
+    "pt": (
+        "contra",
+        [
+            "civis",
+            "aldeões",
+            "camponeses",
+            "pastores",
+            "estudantes",
+            "mulheres",
+            "crianças",
+            "jornalistas",
+            "refugiados",
+            "fiéis",
+            "minorias",
+        ],
+    ),
+    "ar": (
+        "ضد",
+        [
+            "المدنيين",
+            "القرويين",
+            "المزارعين",
+            "الرعاة",
+            "الطلاب",
+            "النساء",
+            "الأطفال",
+            "الصحفيين",
+            "اللاجئين",
+            "المصلين",
+            "الأقليات",
+        ],
+    ),
+}
+
+
+def extra_indicators() -> list[IndicatorDef]:
+    terms: dict[str, list[str | object]] = {}
+    for lang, (first, second) in VOCABULARY.items():
+        terms[lang] = [f"{a} {b}" for a, b in itertools.product(first, second)]
+        nouns = second if lang == "en" else first
+        joining, groups = AGAINST[lang]
+        terms[lang] += [f"{n} {joining} {g}" for n, g in itertools.product(nouns, groups)]
+    return [IndicatorDef(code="X1", name="Synthetic load", weight=0.5, terms=terms)]  # type: ignore[arg-type]
+
+
+def situations() -> list[SituationSpec]:
+    countries = sorted(pycountry.countries, key=lambda c: c.alpha_3)[:SITUATIONS]
+    return [
+        SituationSpec(slug=c.alpha_3.lower(), name=c.name, countries=(c.alpha_3,))
+        for c in countries
+    ]
+
+
+def items(count: int) -> list[tuple[str, str]]:
+    if CORPUS.is_dir():
+        titles = []
+        for path in sorted(CORPUS.glob("*.csv")):
+            with path.open(encoding="utf-8", newline="") as handle:
+                titles += [" ".join(r["title"].split()) for r in csv.DictReader(handle)]
+    else:
+        words = [
+            "Fighting",
+            "in",
+            "Sudan",
+            "displaces",
+            "thousands",
+            "aid",
+            "convoy",
+            "attacked",
+            "near",
+            "Juba",
+            "as",
+            "militias",
+            "loot",
+            "villages",
+            "refugees",
+            "flee",
+        ]
+        rng = random.Random(1)
+        titles = [" ".join(rng.choices(words, k=9)) for _ in range(5000)]
+    rng = random.Random(7)
+    rng.shuffle(titles)
+    pool = itertools.cycle(titles)
+    return [(next(pool), f"{next(pool)}. {next(pool)}.") for _ in range(count)]
+
+
+def term_regex(text: str) -> re.Pattern[str]:
+    prefix = text.endswith("*")
+    body = re.escape(text.rstrip("*"))
+    tail = r"\w*" if prefix else r"\b"
+    return re.compile(rf"\b{body}{tail}", re.IGNORECASE)
+
+
+def baseline_terms(specs: Iterable[SituationSpec], settings: IndicatorsSettings) -> list[str]:
+    names = all_country_names()
+    geo = [n.text for s in specs for c in s.countries for n in names.get(c, ())]
+    return geo + [t.text for i in resolve_indicators(settings) for t in i.terms]
+
+
+def rate(count: int, seconds: float) -> float:
+    return count / seconds if seconds else float("inf")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--items", type=int, default=20_000)
+    parser.add_argument("--baseline-items", type=int, default=500)
+    args = parser.parse_args()
+    specs = situations()
+    settings = IndicatorsSettings(extra=extra_indicators())
+    indicator_count = sum(len(i.terms) for i in resolve_indicators(settings))
+    assert indicator_count >= MIN_TERMS, indicator_count
+
+    started = time.process_time()
+    matcher = build_matcher(specs, settings)
+    cold = time.process_time() - started
+    started = time.process_time()
+    matcher = build_matcher(specs, settings)
+    warm = time.process_time() - started
+
+    sample = items(args.items)
+    started = time.process_time()
+    matched = sum(bool(matcher.match_text(title=t, summary=s).situations) for t, s in sample)
+    elapsed = time.process_time() - started
+
+    regexes_started = time.process_time()
+    regexes = [term_regex(t) for t in baseline_terms(specs, settings)]
+    regex_compile = time.process_time() - regexes_started
+    base_sample = sample[: args.baseline_items]
+    started = time.process_time()
+    for title, summary in base_sample:
+        text = f"{title}\n{summary}"
+        _ = [r for r in regexes if r.search(text)]
+    base_elapsed = time.process_time() - started
+
+    ours, theirs = rate(len(sample), elapsed), rate(len(base_sample), base_elapsed)
+    print(
+        f"{len(specs)} situations, {indicator_count} indicator terms (en/fr/es/ar/pt/ru), "
+        f"{matcher.pattern_count} automaton patterns"
+    )
+    print(
+        f"item = title + 2-title summary, avg {sum(len(t) + len(s) for t, s in sample) // len(sample)} chars; "
+        f"{matched}/{len(sample)} items matched a situation\n"
+    )
+    print(f"{'method':38} {'compile s':>10} {'items':>7} {'items/s':>10}")
+    print(f"{'tocsin matcher (cold build)':38} {cold:10.2f}")
+    print(f"{'tocsin matcher (rebuild)':38} {warm:10.2f} {len(sample):7d} {ours:10.0f}")
+    print(
+        f"{'baseline: one regex per term':38} {regex_compile:10.2f} {len(base_sample):7d} {theirs:10.0f}"
+    )
+    print(f"\nspeed-up: {ours / theirs:.0f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

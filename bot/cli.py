@@ -1,0 +1,266 @@
+"""`tocsin` command line (typer + rich): the only place that prints for humans or exits."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bot import __version__
+from bot.config import ConfigError, Secrets, Settings, load_settings
+from bot.durations import parse_duration
+from bot.runtime import Runtime, build_runtime, configure_logging, open_database, utc_now
+from bot.sinks import Sink
+from bot.store.db import DatabaseError, make_engine, session_scope, upgrade
+from bot.store.queries import feed_health
+
+app = typer.Typer(
+    help="Tocsin: early-warning alerts and briefings for atrocity-prevention networks.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+err = Console(stderr=True)
+log = logging.getLogger(__name__)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Config file (default: $TOCSIN_CONFIG or ./config.toml)."),
+]
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        err.print(f"[bold red]Configuration error[/] {exc}", markup=True, highlight=False)
+        raise typer.Exit(1) from exc
+
+
+def _sink(secrets: Secrets, settings: Settings, engine: Any) -> Sink:
+    if secrets.slack_bot_token:
+        from bot.slack.sink import SlackSink
+
+        return SlackSink(
+            token=secrets.slack_bot_token, base_url=secrets.slack_api_url, engine=engine
+        )
+    from bot.console import ConsoleSink
+
+    return ConsoleSink(console)
+
+
+def _runtime(config: Path | None, *, level: str = "INFO") -> Runtime:
+    settings = _settings(config)
+    secrets = Secrets.from_env()
+    configure_logging(level=level, secrets=secrets)
+    try:
+        engine = open_database(settings, secrets)
+    except DatabaseError as exc:
+        err.print(f"[bold red]Database error[/] {exc}")
+        raise typer.Exit(1) from exc
+    return build_runtime(
+        settings=settings, secrets=secrets, sink=_sink(secrets, settings, engine), engine=engine
+    )
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        console.print(f"tocsin {__version__}")
+        raise typer.Exit()
+
+
+@app.command()
+def check(config: ConfigOption = None) -> None:
+    """Validate the configuration; exit 1 listing every problem."""
+    settings = _settings(config)
+    console.print(
+        f"[green]OK[/] {len(settings.feeds)} feeds, {len(settings.situations)} situations, "
+        f"{len(settings.subscriptions)} subscriptions."
+    )
+
+
+@app.command()
+def poll(
+    config: ConfigOption = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="Poll every enabled feed once, then exit.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object of totals.")
+    ] = False,
+    deliver: Annotated[bool, typer.Option(help="Drain the outbox after polling.")] = True,
+) -> None:
+    """Poll feeds now (all of them with --once, else only those that are due)."""
+    runtime = _runtime(config, level="WARNING" if as_json else "INFO")
+    try:
+        report = _poll_with_progress(runtime, force=once, quiet=as_json)
+        if deliver:
+            runtime.deliverer.drain()
+    finally:
+        runtime.close()
+    totals = report.totals()
+    if as_json:
+        print(json.dumps(totals))
+    else:
+        console.print(
+            "Polled {feeds} feeds: {ok} ok, {not_modified} not modified, {errors} errors; "
+            "{new_items} new items, {matches} matches, {alerts_queued} alerts queued "
+            "in {seconds}s.".format(**totals)
+        )
+
+
+def _poll_with_progress(runtime: Runtime, *, force: bool, quiet: bool) -> Any:
+    total = runtime.poller.due_count(force=force)
+    with Progress(
+        TextColumn("[bold]Polling"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet or not err.is_terminal,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("", total=total)
+
+        def advance(outcome: Any) -> None:
+            progress.update(task, advance=1, description=outcome.feed)
+
+        return runtime.poller.poll(force=force, on_feed_done=advance)
+
+
+@app.command()
+def run(
+    config: ConfigOption = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port (default from [server]).")] = None,
+) -> None:
+    """Run continuously: poll on schedule, deliver alerts, serve Slack (HTTP or Socket Mode)."""
+    from bot.service import run_forever
+
+    runtime = _runtime(config)
+    run_forever(runtime, port=port)
+
+
+@app.command()
+def demo(
+    keep: Annotated[bool, typer.Option(help="Keep the demo database from the last run.")] = False,
+) -> None:
+    """Serve the bundled sample feeds on loopback and show the alerts they cause (no Slack)."""
+    from bot.demo.run import run_demo
+
+    configure_logging(level="WARNING")
+    run_demo(console=console, fresh=not keep)
+
+
+@app.command()
+def feeds(config: ConfigOption = None) -> None:
+    """Feed health: last success, last error, consecutive failures, item count."""
+    settings = _settings(config)
+    secrets = Secrets.from_env()
+    engine = open_database(settings, secrets)
+    with session_scope(engine) as session:
+        rows = feed_health(session)
+    table = Table("feed", "kind", "status", "last success", "failures", "items", "last error")
+    for r in rows:
+        table.add_row(
+            r.name,
+            r.kind,
+            r.last_status or "never polled",
+            f"{r.last_success_at:%Y-%m-%d %H:%M}" if r.last_success_at else "—",
+            str(r.consecutive_failures),
+            str(r.item_count),
+            (r.last_error or "")[:80],
+        )
+    console.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Create or upgrade the database schema (also done automatically at start)."""
+    settings = _settings(config)
+    secrets = Secrets.from_env()
+    url = secrets.database_url or settings.database.url
+    try:
+        upgrade(make_engine(url))
+    except DatabaseError as exc:
+        err.print(f"[bold red]Database error[/] {exc}")
+        raise typer.Exit(1) from exc
+    console.print("[green]Database is up to date.[/]")
+
+
+@app.command()
+def match(
+    input: Annotated[Path, typer.Option("--input", "-i", help="JSON Lines items ('-' = stdin).")],
+    config: ConfigOption = None,
+) -> None:
+    """Match JSON Lines items against the config; one JSON line per item to stdout."""
+    from bot.matching.jsonl import match_jsonl
+    from bot.matching.setup import matcher_from_settings
+
+    settings = _settings(config)
+    matcher = matcher_from_settings(settings)
+    stream = sys.stdin if str(input) == "-" else input.open(encoding="utf-8")
+    with stream:
+        match_jsonl(stream, sys.stdout, matcher, thresholds=settings.alerts.thresholds)
+
+
+@app.command()
+def backtest(
+    since: Annotated[str, typer.Option(help="How far back to replay, e.g. 30d.")] = "30d",
+    config: ConfigOption = None,
+) -> None:
+    """Replay stored items against the current config: alerts per situation and indicator."""
+    from bot.backtest import backtest as run_backtest
+
+    settings = _settings(config)
+    try:
+        window: timedelta = parse_duration(since)
+    except ValueError as exc:
+        err.print(f"--since: {exc}")
+        raise typer.Exit(2) from exc
+    engine = open_database(settings, Secrets.from_env())
+    result = run_backtest(engine, settings, since=utc_now() - window)
+    table = Table("situation", "items", "alerts (≥ min severity)", "by severity")
+    for row in result.situations:
+        table.add_row(row.slug, str(row.items), str(row.alerts), row.by_severity_text)
+    console.print(table)
+    table = Table("indicator", "name", "alerts")
+    for ind in result.indicators:
+        table.add_row(ind.code, ind.name, str(ind.alerts))
+    console.print(table)
+    console.print(f"Replayed {result.items} stored items since {result.since:%Y-%m-%d %H:%M} UTC.")
+
+
+@app.command()
+def why(
+    alert_id: Annotated[int, typer.Argument(help="The alert id (shown in messages and logs).")],
+    config: ConfigOption = None,
+) -> None:
+    """Explain an alert: the score breakdown, evidence phrases and severity thresholds."""
+    from bot.explain import explain_alert
+
+    settings = _settings(config)
+    engine = open_database(settings, Secrets.from_env())
+    with session_scope(engine) as session:
+        explanation = explain_alert(session, alert_id, settings=settings)
+    if explanation is None:
+        err.print(f"No alert with id {alert_id}.")
+        raise typer.Exit(1)
+    console.print(explanation)
+
+
+def main() -> None:
+    app()

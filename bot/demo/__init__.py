@@ -1,0 +1,1 @@
+"""`tocsin demo`: bundled sample feeds served on loopback, an embedded SQLite file, the console."""

@@ -1,0 +1,188 @@
+"""Context rules that reject a geographic match: case, personal names, US-state words."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.matching.geodata import Veto
+
+_NAME_SHAPED = r"[A-Z][a-z]+(?:-[A-Z][a-z]+)?"
+_NEXT_NAME = re.compile(rf" ({_NAME_SHAPED})\b(,? (?i:said|says|told|added|wrote|tweeted)\b)?")
+_PREVIOUS_NAME = re.compile(rf"(?<!\w)({_NAME_SHAPED}) $")
+_TITLE_CASE_SHARE = 0.8
+_MIN_TITLE_WORDS = 4
+
+# Capitalised words that sit next to a country name without making it a personal name.
+NOT_NAMES = frozenset(
+    [
+        "In",
+        "Of",
+        "The",
+        "And",
+        "To",
+        "From",
+        "For",
+        "On",
+        "At",
+        "By",
+        "With",
+        "Across",
+        "Into",
+        "Near",
+        "Via",
+        "Between",
+        "Against",
+        "Over",
+        "After",
+        "North",
+        "South",
+        "East",
+        "West",
+        "Northern",
+        "Southern",
+        "Eastern",
+        "Western",
+        "Central",
+        "Upper",
+        "Lower",
+        "Greater",
+        "Lake",
+        "Republic",
+        "Kingdom",
+        "State",
+        "States",
+        "President",
+        "Presidential",
+        "Government",
+        "Army",
+        "Armed",
+        "Forces",
+        "Prime",
+        "Minister",
+        "Ministry",
+        "Foreign",
+        "National",
+        "Humanitarian",
+        "Refugee",
+        "Refugees",
+        "Crisis",
+        "Situation",
+        "Update",
+        "Updates",
+        "Flash",
+        "Appeal",
+        "Response",
+        "Emergency",
+        "Border",
+        "Basin",
+        "Red",
+        "Cross",
+        "Crescent",
+        "Police",
+        "Military",
+        "Security",
+        "Peace",
+        "Talks",
+        "Says",
+        "Said",
+        "Election",
+        "Elections",
+        "Floods",
+        "Flood",
+        "Drought",
+        "Conflict",
+        "Civil",
+        "War",
+        "Country",
+        "Office",
+        "Report",
+        "Plan",
+        "Fund",
+        "Team",
+        "Mission",
+        "Operation",
+        "Operations",
+        "Regional",
+        "Region",
+        "Camp",
+        "Host",
+        "Hosts",
+        "Host-Community",
+        "Authorities",
+        "Opposition",
+        "Rebels",
+        "Troops",
+        "Parliament",
+        "Court",
+        "King",
+        "Queen",
+        "Crown",
+        "Prince",
+        "Princess",
+        "Embassy",
+        "Capital",
+        "Province",
+        "Provinces",
+        "District",
+        "Districts",
+    ]
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompiledVeto:
+    term: str
+    window: int
+    words: re.Pattern[str]
+    unless: re.Pattern[str] | None
+
+
+def compile_veto(veto: Veto) -> CompiledVeto:
+    def alternation(words: frozenset[str]) -> re.Pattern[str]:
+        joined = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+        return re.compile(rf"(?<!\w)(?:{joined})(?!\w)")
+
+    return CompiledVeto(
+        term=veto.term,
+        window=veto.window,
+        words=alternation(veto.words),
+        unless=alternation(veto.unless) if veto.unless else None,
+    )
+
+
+def is_capitalised(original: str, start: int) -> bool:
+    """A place name must be capitalised, unless the field has no lower case at all."""
+    return original[start].isupper() or not any(ch.islower() for ch in original)
+
+
+def is_acronym(matched: str) -> bool:
+    letters = [ch for ch in matched if ch.isalpha()]
+    return bool(letters) and sum(ch.isupper() for ch in letters) >= len(letters) - 1
+
+
+def is_title_case(original: str) -> bool:
+    words = [w for w in original.split() if w[:1].isalpha() and len(w) > 3]
+    if len(words) < _MIN_TITLE_WORDS:
+        return False
+    return sum(w[0].isupper() for w in words) / len(words) >= _TITLE_CASE_SHARE
+
+
+def looks_like_person(original: str, start: int, end: int) -> bool:
+    """ "Chad Smith said", "Michael Jordan": a capitalised neighbour shaped like a name."""
+    matched = original[start:end]
+    if not (matched[:1].isupper() and matched[1:].islower()):
+        return False
+    following = _NEXT_NAME.match(original, end)
+    if following and following.group(1) not in NOT_NAMES:
+        if following.group(2) or not is_title_case(original):
+            return True
+    preceding = _PREVIOUS_NAME.search(original[:start])
+    return bool(preceding and preceding.group(1) not in NOT_NAMES)
+
+
+def vetoed(veto: CompiledVeto, window_text: str) -> bool:
+    """True when the text around a match holds a veto word and no `unless` word."""
+    if not veto.words.search(window_text):
+        return False
+    return not (veto.unless and veto.unless.search(window_text))

@@ -1,0 +1,75 @@
+"""Situation and geography terms for the automaton: countries, places, aliases, actors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+
+from bot.matching.geodata import geo_data
+from bot.matching.names import CountryName, all_country_names
+from bot.matching.normalize import fold
+from bot.matching.places import major_places, needs_capital
+from bot.matching.settings import SituationSpec
+from bot.matching.terms import Term, patterns
+
+_MAX_ACRONYM = 5
+
+
+def _country_term(alpha3: str, name: CountryName, person_names: frozenset[str]) -> Term:
+    return Term(
+        kind="country",
+        keys=(alpha3,),
+        text=name.text,
+        lang=name.lang,
+        prefix=name.prefix,
+        acronym=name.acronym,
+        person_risk=not name.acronym and fold(name.text) in person_names,
+    )
+
+
+@lru_cache(maxsize=1)
+def country_terms() -> tuple[Term, ...]:
+    """Every name of every country (cached: it does not depend on the configuration)."""
+    person_names = geo_data().person_names
+    return tuple(
+        _country_term(alpha3, name, person_names)
+        for alpha3, names in all_country_names().items()
+        for name in names
+    )
+
+
+def blocker_terms() -> tuple[Term, ...]:
+    """Phrases that hold a country name but are about something else ("guinea pig")."""
+    blockers = geo_data().blockers
+    return tuple(
+        Term(kind="block", keys=(), text=text, lang=lang)
+        for lang, texts in blockers.items()
+        for text in texts
+    )
+
+
+@lru_cache(maxsize=1)
+def _reserved_words() -> frozenset[str]:
+    """Folded spellings that a GeoNames place may not take: country names and common words."""
+    names = {p for term in country_terms() for p in patterns(term.text)}
+    return frozenset(names | geo_data().common_words)
+
+
+def place_terms(countries: Iterable[str], *, min_population: int) -> Iterator[Term]:
+    """Major places of `countries`, without names that collide with countries or words."""
+    reserved = _reserved_words()
+    for alpha3 in sorted(set(countries)):
+        for name in major_places(alpha3, min_population=min_population):
+            if patterns(name) & reserved:
+                continue
+            capital = needs_capital(name)
+            yield Term(kind="place", keys=(alpha3,), text=name, lang="", capital=capital)
+
+
+def situation_terms(spec: SituationSpec) -> Iterator[Term]:
+    """The configured aliases, places and actors of one situation, and its exclusions."""
+    for text in (*spec.aliases, *spec.places, *spec.actors):
+        acronym = text.isupper() and len(text) <= _MAX_ACRONYM
+        yield Term(kind="situation", keys=(spec.slug,), text=text, lang="", acronym=acronym)
+    for text in spec.exclusions:
+        yield Term(kind="situation-exclude", keys=(spec.slug,), text=text, lang="")

@@ -1,0 +1,80 @@
+"""The curated geographic data files, loaded once (data/geo.toml, data/demonyms.toml)."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+LanguageNames = Mapping[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Veto:
+    """Drop a match of `term` when a `words` entry is within `window` words, unless `unless`."""
+
+    term: str
+    window: int
+    words: frozenset[str]
+    unless: frozenset[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class GeoData:
+    extra_names: Mapping[str, LanguageNames]
+    acronyms: Mapping[str, tuple[str, ...]]
+    prefer: Mapping[str, str]
+    blockers: LanguageNames
+    person_names: frozenset[str]
+    vetoes: tuple[Veto, ...]
+    common_words: frozenset[str]
+    demonyms: Mapping[str, Mapping[str, str | tuple[str, ...]]]
+
+
+def _read(name: str) -> dict[str, Any]:
+    text = (
+        resources.files("bot.matching").joinpath("data").joinpath(name).read_text(encoding="utf-8")
+    )
+    return tomllib.loads(text)
+
+
+def _listed(value: str | list[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _by_language(table: Mapping[str, str | list[str]]) -> LanguageNames:
+    return {lang: _listed(names) for lang, names in table.items()}
+
+
+def _demonym(value: str | list[str]) -> str | tuple[str, ...]:
+    return value if isinstance(value, str) else tuple(value)
+
+
+@lru_cache(maxsize=1)
+def geo_data() -> GeoData:
+    """The parsed data files (cached for the life of the process)."""
+    geo = _read("geo.toml")
+    demonyms = _read("demonyms.toml")
+    return GeoData(
+        extra_names={code: _by_language(t) for code, t in geo["extra_names"].items()},
+        acronyms={code: tuple(names) for code, names in geo["acronyms"].items()},
+        prefer=dict(geo["prefer"]),
+        blockers=_by_language(geo["blockers"]),
+        person_names=frozenset(geo["person_names"]["terms"]),
+        vetoes=tuple(
+            Veto(
+                term=v["term"],
+                window=v["window"],
+                words=frozenset(v["words"]),
+                unless=frozenset(v["unless"]),
+            )
+            for v in geo["veto"]
+        ),
+        common_words=frozenset(geo["common_words"]["words"]),
+        demonyms={
+            code: {lang: _demonym(v) for lang, v in t.items()} for code, t in demonyms.items()
+        },
+    )

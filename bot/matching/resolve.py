@@ -1,0 +1,118 @@
+"""From raw hits to kept hits: longest match wins, context rules, exclusions, proximity."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cached_property
+
+from bot.matching.context import (
+    CompiledVeto,
+    is_acronym,
+    is_capitalised,
+    looks_like_person,
+    vetoed,
+)
+from bot.matching.normalize import Normalized
+from bot.matching.scan import Hit
+
+_WORD = re.compile(r"\w+")
+
+
+class Words:
+    """Word offsets of a folded text, for distances counted in words (found when first needed)."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    @cached_property
+    def _spans(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        spans = [m.span() for m in _WORD.finditer(self._text)]
+        return tuple(s for s, _ in spans), tuple(e for _, e in spans)
+
+    @property
+    def starts(self) -> tuple[int, ...]:
+        return self._spans[0]
+
+    @property
+    def ends(self) -> tuple[int, ...]:
+        return self._spans[1]
+
+    def index(self, position: int) -> int:
+        """The index of the word at or before `position`."""
+        return max(bisect.bisect_right(self.starts, position) - 1, 0)
+
+    def window(self, text: str, start: int, end: int, words: int) -> str:
+        """The folded text from `words` words before `start` to `words` after `end`."""
+        if not self.starts:
+            return text
+        first = max(self.index(start) - words, 0)
+        last = min(self.index(max(end - 1, start)) + words, len(self.ends) - 1)
+        return text[self.starts[first] : self.ends[last]]
+
+
+def longest_first(hits: Iterable[Hit]) -> list[Hit]:
+    """Keep the longest of overlapping hits (longer literal pattern breaks ties); in order."""
+    ranked = sorted(hits, key=lambda h: (h.start - h.end, -h.size, h.start))
+    if len(ranked) < 2:
+        return ranked
+    taken: list[Hit] = []
+    for hit in ranked:
+        if all(hit.end <= t.start or hit.start >= t.end for t in taken):
+            taken.append(hit)
+        elif any(t.start == hit.start and t.end == hit.end and t.size == hit.size for t in taken):
+            taken.append(hit)  # same span, several terms: keep all (e.g. kinds differ)
+    return sorted(taken, key=lambda h: h.start)
+
+
+def case_ok(hit: Hit, text: Normalized) -> bool:
+    """Acronyms in capitals, place names capitalised."""
+    if not (hit.term.acronym or hit.term.capital):
+        return True
+    start, end = text.span(hit.start, hit.end)
+    if hit.term.acronym:
+        return is_acronym(text.original[start:end])
+    if hit.term.capital:
+        return is_capitalised(text.original, start)
+    return True
+
+
+def _touches(hit: Hit, others: Sequence[Hit]) -> bool:
+    return any(
+        o is not hit and (0 <= hit.start - o.end <= 2 or 0 <= o.start - hit.end <= 2)
+        for o in others
+    )
+
+
+def context_ok(
+    hit: Hit,
+    *,
+    text: Normalized,
+    words: Words,
+    geo: Sequence[Hit],
+    vetoes: Mapping[str, CompiledVeto],
+) -> bool:
+    """Personal names ("Chad Smith said") and vetoes ("Atlanta … Georgia") reject a hit."""
+    if hit.term.person_risk and not _touches(hit, geo):
+        start, end = text.span(hit.start, hit.end)
+        if looks_like_person(text.original, start, end):
+            return False
+    veto = vetoes.get(text.text[hit.start : hit.end])
+    if veto is None:
+        return True
+    return not vetoed(veto, words.window(text.text, hit.start, hit.end, veto.window))
+
+
+def excluded(hit: Hit, *, text: str, words: Words) -> bool:
+    """An indicator term cancelled by one of its exclusion phrases nearby."""
+    if not hit.term.exclude:
+        return False
+    window = words.window(text, hit.start, hit.end, hit.term.window)
+    return any(phrase in window for phrase in hit.term.exclude)
+
+
+def near_enough(hit: Hit, *, words: Words, places: Sequence[Hit]) -> bool:
+    """Within `hit.term.near` words of one of `places` (hits in the same field)."""
+    here = words.index(hit.start)
+    return any(abs(words.index(p.start) - here) <= hit.term.near for p in places)

@@ -1,0 +1,119 @@
+"""The compiled automaton: build it from terms, scan folded text into word-bounded hits."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any, NamedTuple
+
+import ahocorasick
+
+from bot.matching.terms import Term, patterns
+
+_CONJUNCTIONS = ("", "و", "ف")
+_PREPOSITIONS = ("", "ب", "ل", "ك")
+_ARTICLES = ("", "ال")
+ARABIC_PREFIXES = frozenset(
+    {c + p + a for c, p, a in itertools.product(_CONJUNCTIONS, _PREPOSITIONS, _ARTICLES)}
+    | {c + "لل" for c in _CONJUNCTIONS}
+) - {""}
+_MAX_PREFIX = max(map(len, ARABIC_PREFIXES))
+
+
+class Hit(NamedTuple):
+    """`term` matched folded text [start, end); `size` is the literal pattern's length.
+
+    A named tuple rather than a frozen dataclass: one is made per raw hit, on the hot path.
+    """
+
+    start: int
+    end: int
+    size: int
+    term: Term
+
+
+def _unspaced(char: str) -> bool:
+    """Scripts written without spaces between words: substring matching applies."""
+    code = ord(char)
+    return (
+        0x0E00 <= code <= 0x0EFF  # Thai, Lao
+        or 0x1000 <= code <= 0x109F  # Myanmar
+        or 0x1780 <= code <= 0x17FF  # Khmer
+        or 0x3040 <= code <= 0x30FF  # kana
+        or 0x3400 <= code <= 0x9FFF  # CJK
+        or 0xF900 <= code <= 0xFAFF
+    )
+
+
+def _arabic_letter(char: str) -> bool:
+    return "\u0620" <= char <= "\u064a"
+
+
+def _left_ok(text: str, start: int, first: str) -> bool:
+    if start == 0 or not text[start - 1].isalnum() or _unspaced(first):
+        return True
+    if not (_arabic_letter(first) and _arabic_letter(text[start - 1])):
+        return False
+    begin = start
+    while begin > 0 and _arabic_letter(text[begin - 1]) and start - begin <= _MAX_PREFIX:
+        begin -= 1
+    at_word_start = begin == 0 or not _arabic_letter(text[begin - 1])
+    return at_word_start and text[begin:start] in ARABIC_PREFIXES
+
+
+def _word_end(text: str, end: int) -> int:
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return end
+
+
+def _right_end(text: str, end: int, last: str, term: Term) -> int | None:
+    if term.prefix:
+        return _word_end(text, end)
+    if end == len(text) or not text[end].isalnum() or _unspaced(last):
+        return end
+    return None
+
+
+def scan(automaton: Any, text: str) -> list[Hit]:
+    """Every word-bounded occurrence of a pattern in folded `text`."""
+    hits: list[Hit] = []
+    size_of_text = len(text)
+    for last_index, (size, terms) in automaton.iter(text):
+        start, end = last_index - size + 1, last_index + 1
+        if start and text[start - 1].isalnum():
+            first = text[start]
+            if first.isascii() or not _left_ok(text, start, first):
+                continue
+        bounded_right = end == size_of_text or not text[end].isalnum()
+        for term in terms:
+            if bounded_right and not term.prefix:
+                hits.append(Hit(start, end, size, term))
+                continue
+            right = _right_end(text, end, text[last_index], term)
+            if right is not None:
+                hits.append(Hit(start=start, end=right, size=size, term=term))
+    return hits
+
+
+def _merge(bucket: dict[Term, Term], term: Term) -> None:
+    shape = replace(term, keys=(), text="", lang="")
+    known = bucket.get(shape)
+    if known is None:
+        bucket[shape] = term
+    elif not set(term.keys) <= set(known.keys):
+        bucket[shape] = replace(known, keys=tuple(sorted({*known.keys, *term.keys})))
+
+
+def build_automaton(terms: Iterable[Term]) -> tuple[Any, int]:
+    """One Aho-Corasick automaton over every spelling of every term, and its pattern count."""
+    table: dict[str, dict[Term, Term]] = {}
+    for term in terms:
+        for pattern in patterns(term.text):
+            _merge(table.setdefault(pattern, {}), term)
+    automaton = ahocorasick.Automaton()
+    for pattern, bucket in table.items():
+        automaton.add_word(pattern, (len(pattern), tuple(bucket.values())))
+    automaton.make_automaton()
+    return automaton, len(table)

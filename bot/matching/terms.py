@@ -1,0 +1,60 @@
+"""What the automaton stores: a `Term` per pattern, and the pattern spellings of a phrase."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.matching.normalize import fold
+
+TermKind = Literal["country", "place", "situation", "block", "situation-exclude", "indicator"]
+GEO_KINDS: frozenset[str] = frozenset({"country", "place", "situation", "block"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Term:
+    """One matchable phrase. `keys` are country codes, a situation slug or an indicator code."""
+
+    kind: TermKind
+    keys: tuple[str, ...]
+    text: str
+    lang: str
+    prefix: bool = False  # the last word may continue ("massacr*")
+    acronym: bool = False  # must be written in capitals in the original
+    capital: bool = False  # must start with a capital in the original (place names)
+    person_risk: bool = False  # also a personal name ("Chad", "Jordan")
+    exclude: tuple[str, ...] = ()  # folded phrases that cancel the term nearby
+    window: int = 0  # words either side searched for `exclude`
+    near: int = 0  # must be within this many words of a situation mention (0: anywhere)
+
+
+_ARABIC_ARTICLE = "ال"
+
+
+def _is_arabic(text: str) -> bool:
+    return any("\u0600" <= ch <= "\u06ff" for ch in text)
+
+
+def _spellings(folded: str) -> set[str]:
+    out = {folded}
+    if " - " in folded:
+        out |= {folded.replace(" - ", "-"), folded.replace(" - ", " ")}
+    out |= {s.replace("-", " ") for s in out if "-" in s}
+    out |= {s.replace("'", "") for s in out if "'" in s}
+    if folded.startswith("the "):
+        out.add(folded[4:])
+    return out
+
+
+def _arabic_spellings(folded: str) -> set[str]:
+    """ "النازحين" → also "للنازحين" (li + al) and "نازحين"; prefixes are checked at match time."""
+    if not (_is_arabic(folded) and folded.startswith(_ARABIC_ARTICLE)):
+        return {folded}
+    rest = folded[len(_ARABIC_ARTICLE) :]
+    return {folded, "لل" + rest, rest} if len(rest) >= 3 else {folded, "لل" + rest}
+
+
+def patterns(text: str) -> set[str]:
+    """The folded spellings under which `text` is looked up ("Guinea-Bissau" → 2 spellings)."""
+    spelled = _spellings(fold(text).rstrip("*"))
+    return {variant for s in spelled for variant in _arabic_spellings(s) if variant.strip()}

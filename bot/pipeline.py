@@ -1,0 +1,419 @@
+"""One poll cycle: due feeds → fetch → parse → store (new only) → match → outbox.
+
+Feeds are claimed with a lease (`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL), fetched on a
+thread pool, parsed on a process pool (parsing is CPU-bound), and stored one feed per transaction
+from this thread. One broken feed never stops the others: its error is recorded on its row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import multiprocessing
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.alerts import instance_id
+from bot.config import FeedSettings, Secrets, Settings
+from bot.ingest import ItemWriter
+from bot.matching.matcher import Matcher
+from bot.store.db import session_scope
+from bot.store.tables import Feed
+from feeds import reliefweb
+from feeds.backoff import next_poll
+from feeds.errors import FeedError
+from feeds.fetch import Fetcher, FetchOptions
+from feeds.model import FeedSpec, Fetched, Item, NotModified, Validators
+from feeds.rss import parse_feed
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedOutcome:
+    feed: str
+    status: str  # ok | not_modified | error | budget
+    new_items: int = 0
+    matches: int = 0
+    alerts: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PollReport:
+    outcomes: tuple[FeedOutcome, ...]
+    seconds: float
+
+    def totals(self) -> dict[str, Any]:
+        def count(status: str) -> int:
+            return sum(1 for o in self.outcomes if o.status == status)
+
+        return {
+            "feeds": len(self.outcomes),
+            "ok": count("ok"),
+            "not_modified": count("not_modified"),
+            "errors": count("error") + count("budget"),
+            "new_items": sum(o.new_items for o in self.outcomes),
+            "matches": sum(o.matches for o in self.outcomes),
+            "alerts_queued": sum(o.alerts for o in self.outcomes),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Retrieved:
+    """What the fetch stage hands to the store stage for one feed."""
+
+    feed: FeedSettings
+    outcome: Fetched | NotModified | FeedError | list[Item]
+    high_water: str | None = None
+    calls: int = 0
+    started: float = 0.0
+    fetched: Fetched | None = None
+
+
+def feed_spec(feed: FeedSettings, settings: Settings) -> FeedSpec:
+    url = feed.url or settings.reliefweb.base_url
+    return FeedSpec(
+        name=feed.name,
+        kind=feed.kind,
+        url=url,
+        language=feed.language,
+        region=feed.region,
+        tier=feed.tier,
+        tags=tuple(feed.tags),
+    )
+
+
+def fetch_options(settings: Settings) -> FetchOptions:
+    p = settings.polling
+    return FetchOptions(
+        connect_timeout=p.connect_timeout.total_seconds(),
+        read_timeout=p.read_timeout.total_seconds(),
+        deadline=p.deadline.total_seconds(),
+        max_bytes=p.max_bytes,
+        max_redirects=p.max_redirects,
+        allow_private=p.allow_private_targets,
+    )
+
+
+def sync_feeds(session: Session, settings: Settings) -> None:
+    """Make the feed table match the config (new rows for new feeds; url/kind kept current)."""
+    rows = {f.name: f for f in session.exec(select(Feed)).all()}
+    for feed in settings.feeds:
+        url = feed.url or settings.reliefweb.base_url
+        row = rows.get(feed.name)
+        if row is None:
+            session.add(Feed(name=feed.name, kind=feed.kind, url=url))
+        elif row.url != url or row.kind != feed.kind:
+            row.url, row.kind = url, feed.kind
+            row.etag = row.last_modified = row.body_hash = None
+
+
+class Poller:
+    """Runs poll cycles. Create once per process; call `close()` (or use `with`)."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        secrets: Secrets,
+        engine: Engine,
+        matcher: Matcher,
+        clock: Clock,
+        fetcher: Fetcher | None = None,
+        owner: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.secrets = secrets
+        self.engine = engine
+        self.clock = clock
+        self.owner = owner or instance_id()
+        self.fetcher = fetcher or Fetcher(fetch_options(settings))
+        self.writer = ItemWriter(settings=settings, matcher=matcher)
+        self._parse_pool: Executor | None = None
+
+    def __enter__(self) -> Poller:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.fetcher.close()
+        if self._parse_pool is not None:
+            self._parse_pool.shutdown(cancel_futures=True)
+            self._parse_pool = None
+
+    def poll(
+        self, *, force: bool = False, on_feed_done: Callable[[FeedOutcome], None] | None = None
+    ) -> PollReport:
+        """One cycle over the due feeds (all enabled feeds with `force`)."""
+        started = time.monotonic()
+        with session_scope(self.engine) as session:
+            sync_feeds(session, self.settings)
+        claimed = self._claim(force=force)
+        self.writer.start_cycle()
+        outcomes = []
+        for retrieved in self._retrieve(claimed):
+            outcome = self._store(retrieved)
+            outcomes.append(outcome)
+            if on_feed_done is not None:
+                on_feed_done(outcome)
+        return PollReport(outcomes=tuple(outcomes), seconds=time.monotonic() - started)
+
+    def due_count(self, *, force: bool = False) -> int:
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            sync_feeds(session, self.settings)
+        names = [f.name for f in self.settings.feeds if f.enabled]
+        with session_scope(self.engine) as session:
+            query = select(Feed.id).where(col(Feed.name).in_(names))
+            if not force:
+                query = query.where(
+                    or_(col(Feed.next_poll_at).is_(None), col(Feed.next_poll_at) <= now)
+                )
+            return len(session.exec(query).all())
+
+    def _claim(self, *, force: bool) -> list[tuple[FeedSettings, Validators, str | None]]:
+        now = self.clock()
+        names = [f.name for f in self.settings.feeds if f.enabled]
+        with session_scope(self.engine) as session:
+            query = (
+                select(Feed)
+                .where(col(Feed.name).in_(names))
+                .where(or_(col(Feed.lease_expires_at).is_(None), col(Feed.lease_expires_at) < now))
+                .with_for_update(skip_locked=True)
+            )
+            if not force:
+                query = query.where(
+                    or_(col(Feed.next_poll_at).is_(None), col(Feed.next_poll_at) <= now)
+                )
+            rows = list(session.exec(query).all())
+            for row in rows:
+                row.lease_owner = self.owner
+                row.lease_expires_at = now + self.settings.polling.lease
+            claimed = []
+            for row in rows:
+                feed = self.settings.feed(row.name)
+                assert feed is not None
+                validators = Validators(
+                    etag=row.etag, last_modified=row.last_modified, body_hash=row.body_hash
+                )
+                claimed.append((feed, validators, row.high_water))
+            return claimed
+
+    def _retrieve(
+        self, claimed: list[tuple[FeedSettings, Validators, str | None]]
+    ) -> Iterator[_Retrieved]:
+        """Fetch on threads, parse on processes; yield each feed's result as it completes."""
+        if not claimed:
+            return
+        workers = min(self.settings.polling.concurrency, len(claimed))
+        with ThreadPoolExecutor(workers, thread_name_prefix="fetch") as threads:
+            pending: set[Future[_Retrieved]] = {
+                threads.submit(self._fetch_one, feed, validators, high_water)
+                for feed, validators, high_water in claimed
+            }
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    retrieved = future.result()
+                    if isinstance(retrieved.outcome, Fetched):
+                        pending.add(self._parse_later(retrieved))
+                    else:
+                        yield retrieved
+
+    def _fetch_one(
+        self, feed: FeedSettings, validators: Validators, high_water: str | None
+    ) -> _Retrieved:
+        started = time.monotonic()
+        spec = feed_spec(feed, self.settings)
+        try:
+            if feed.kind == "reliefweb":
+                return self._fetch_reliefweb(feed, spec, high_water, started)
+            result = self.fetcher.fetch(spec, validators)
+        except FeedError as exc:
+            return _Retrieved(feed=feed, outcome=exc, started=started)
+        return _Retrieved(feed=feed, outcome=result, started=started)
+
+    def _fetch_reliefweb(
+        self, feed: FeedSettings, spec: FeedSpec, high_water: str | None, started: float
+    ) -> _Retrieved:
+        appname = self.secrets.reliefweb_appname
+        if not appname:
+            error = FeedError(
+                "RELIEFWEB_APPNAME is not set: ReliefWeb requires an approved appname",
+                url=spec.url,
+            )
+            return _Retrieved(feed=feed, outcome=error, started=started)
+        budget = self._budget(feed.name)
+        countries = sorted({c for s in self.settings.situations for c in s.countries})
+        result = reliefweb.fetch_reports(
+            self.fetcher,
+            base_url=spec.url,
+            appname=appname,
+            countries=countries,
+            since=high_water,
+            budget=budget,
+            page_size=self.settings.reliefweb.page_size,
+            max_pages=self.settings.reliefweb.max_pages,
+            extra_filter=feed.query or None,
+            feed_name=feed.name,
+            now=self.clock(),
+        )
+        return _Retrieved(
+            feed=feed,
+            outcome=list(result.items),
+            high_water=result.high_water,
+            calls=result.calls,
+            started=started,
+        )
+
+    def _budget(self, feed_name: str) -> reliefweb.CallBudget:
+        today = self.clock().date().isoformat()
+        with session_scope(self.engine) as session:
+            row = session.exec(select(Feed).where(Feed.name == feed_name)).one()
+            used = row.budget_calls if row.budget_day == today else 0
+        return reliefweb.CallBudget(limit=self.settings.reliefweb.daily_budget, used=used)
+
+    def _parse_later(self, retrieved: _Retrieved) -> Future[_Retrieved]:
+        fetched = retrieved.outcome
+        assert isinstance(fetched, Fetched)
+        spec = feed_spec(retrieved.feed, self.settings)
+        pool = self._pool()
+        future: Future[_Retrieved] = Future()
+        inner = pool.submit(_parse, spec, fetched.body, dict(fetched.headers), self.clock())
+
+        def done(f: Future[list[Item] | FeedError]) -> None:
+            try:
+                parsed = f.result()
+            except Exception as exc:
+                parsed = FeedError(f"parser crashed: {exc!r}", url=spec.url)
+            outcome: Any = parsed
+            future.set_result(
+                _Retrieved(
+                    feed=retrieved.feed,
+                    outcome=outcome,
+                    started=retrieved.started,
+                    fetched=fetched,
+                )
+            )
+
+        inner.add_done_callback(done)
+        return future
+
+    def _pool(self) -> Executor:
+        if self._parse_pool is None:
+            workers = self.settings.polling.parse_workers
+            if workers <= 1:
+                self._parse_pool = ThreadPoolExecutor(1, thread_name_prefix="parse")
+            else:
+                context = multiprocessing.get_context("forkserver")
+                self._parse_pool = ProcessPoolExecutor(workers, mp_context=context)
+        return self._parse_pool
+
+    def _store(self, retrieved: _Retrieved) -> FeedOutcome:
+        feed = retrieved.feed
+        now = self.clock()
+        outcome = retrieved.outcome
+        with session_scope(self.engine) as session:
+            row = session.exec(select(Feed).where(Feed.name == feed.name)).one()
+            if isinstance(outcome, FeedError):
+                result = self._record_failure(row, feed, outcome, now)
+            elif isinstance(outcome, NotModified):
+                self._record_success(row, feed, now, status=f"not_modified:{outcome.reason}")
+                row.etag = outcome.etag or row.etag
+                row.last_modified = outcome.last_modified or row.last_modified
+                result = FeedOutcome(feed=feed.name, status="not_modified")
+            elif isinstance(outcome, list):
+                stats = self.writer.write(
+                    session, feed=feed, feed_id=row.id or 0, items=outcome, now=now
+                )
+                self._record_success(row, feed, now, status="ok")
+                fetched = retrieved.fetched
+                if fetched is not None:
+                    row.etag, row.last_modified = fetched.etag, fetched.last_modified
+                    row.body_hash = fetched.body_hash
+                if feed.kind == "reliefweb":
+                    self._record_reliefweb(row, retrieved, now)
+                result = FeedOutcome(
+                    feed=feed.name,
+                    status="ok",
+                    new_items=stats.new_items,
+                    matches=stats.matches,
+                    alerts=stats.alerts,
+                )
+            else:  # a Fetched body always goes through the parser first
+                raise TypeError(f"unparsed outcome for feed {feed.name!r}: {type(outcome)}")
+            row.lease_owner = None
+            row.lease_expires_at = None
+        seconds = time.monotonic() - retrieved.started
+        result = dataclasses.replace(result, seconds=round(seconds, 3))
+        log.info(
+            "event=poll feed=%r status=%s new_items=%d matches=%d alerts=%d duration_ms=%d%s",
+            feed.name,
+            result.status,
+            result.new_items,
+            result.matches,
+            result.alerts,
+            seconds * 1000,
+            f" error={result.error!r}" if result.error else "",
+        )
+        return result
+
+    def _record_success(self, row: Feed, feed: FeedSettings, now: datetime, *, status: str) -> None:
+        row.last_status = status
+        row.last_success_at = now
+        row.consecutive_failures = 0
+        row.next_poll_at = now + feed.interval
+
+    def _record_failure(
+        self, row: Feed, feed: FeedSettings, error: FeedError, now: datetime
+    ) -> FeedOutcome:
+        row.consecutive_failures += 1
+        row.last_status = "error"
+        row.last_error = str(error)[:2000]
+        row.last_error_at = now
+        row.next_poll_at = next_poll(
+            now=now,
+            interval=feed.interval,
+            failures=row.consecutive_failures,
+            base=self.settings.polling.backoff_base,
+            cap=self.settings.polling.backoff_max,
+        )
+        return FeedOutcome(feed=feed.name, status="error", error=str(error))
+
+    def _record_reliefweb(self, row: Feed, retrieved: _Retrieved, now: datetime) -> None:
+        today = now.date().isoformat()
+        used = row.budget_calls if row.budget_day == today else 0
+        row.budget_day, row.budget_calls = today, used + retrieved.calls
+        if retrieved.high_water:
+            row.high_water = retrieved.high_water
+
+
+def _parse(
+    spec: FeedSpec, body: bytes, headers: dict[str, str], now: datetime
+) -> list[Item] | FeedError:
+    """Runs in a worker process: bytes + headers → items, or the feed's own error."""
+    try:
+        return list(parse_feed(spec, body, headers, now=now).items)
+    except FeedError as exc:
+        return exc

@@ -1,0 +1,55 @@
+"""APScheduler jobs with explicit ids, rebuilt from Settings at start-up.
+
+`poll` ticks often and polls only the feeds whose `next_poll_at` has come (each feed keeps its own
+interval and backoff in the database, so several instances share the work); `deliver` drains the
+outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+POLL_TICK = timedelta(seconds=15)
+DELIVER_TICK = timedelta(seconds=2)
+
+
+def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
+    """A job that logs its own failure instead of killing the scheduler thread silently."""
+
+    def run() -> None:
+        try:
+            job()
+        except Exception:
+            log.exception("event=job_failed job=%s", name)
+
+    return run
+
+
+def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(
+        timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1}
+    )
+    scheduler.add_job(
+        _guarded("poll", runtime.poller.poll),
+        "interval",
+        seconds=POLL_TICK.total_seconds(),
+        id="poll",
+        replace_existing=True,
+        next_run_time=None,
+    )
+    scheduler.add_job(
+        _guarded("deliver", runtime.deliverer.drain),
+        "interval",
+        seconds=DELIVER_TICK.total_seconds(),
+        id="deliver",
+        replace_existing=True,
+    )
+    return scheduler

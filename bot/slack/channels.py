@@ -1,0 +1,89 @@
+"""What Tocsin knows about a channel, cached in `ChannelState`.
+
+`is_ext_shared` comes from conversations.info and is refreshed after `refresh`; a failed lookup
+is `None` ("unknown"), which callers treat as shared for restricted situations (fail closed).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from bot.store.db import session_scope
+from bot.store.tables import ChannelState
+from bot.store.types import utcnow
+
+log = logging.getLogger(__name__)
+DEFAULT_REFRESH = timedelta(hours=1)
+
+
+class ChannelDirectory:
+    def __init__(
+        self,
+        *,
+        client: WebClient,
+        engine: Engine,
+        clock: Callable[[], datetime] = utcnow,
+        refresh: timedelta = DEFAULT_REFRESH,
+    ) -> None:
+        self.client = client
+        self.engine = engine
+        self.clock = clock
+        self.refresh = refresh
+
+    def is_ext_shared(self, channel: str) -> bool | None:
+        """True/False from the cache or Slack; None when Slack could not tell us."""
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            state = session.get(ChannelState, channel)
+            if (
+                state is not None
+                and state.is_ext_shared is not None
+                and state.checked_at is not None
+                and now - state.checked_at < self.refresh
+            ):
+                return state.is_ext_shared
+        try:
+            info = self.client.conversations_info(channel=channel)["channel"]
+        except SlackApiError as exc:
+            log.warning(
+                "event=channel_info_failed channel=%s error=%s",
+                channel,
+                exc.response.get("error") if exc.response is not None else exc,
+            )
+            return None
+        except (URLError, OSError) as exc:
+            log.warning("event=channel_info_failed channel=%s error=%r", channel, exc)
+            return None
+        shared = bool(info.get("is_ext_shared") or info.get("is_pending_ext_shared"))
+        self._update(channel, is_ext_shared=shared, checked_at=now)
+        return shared
+
+    def may_post(self, channel: str, *, restricted: bool) -> bool:
+        """Restricted situations never go to channels shared outside (or of unknown status)."""
+        return not restricted or self.is_ext_shared(channel) is False
+
+    def record_error(self, channel: str, code: str) -> None:
+        self._update(channel, error=code[:64], error_at=self.clock())
+
+    def record_post(self, channel: str) -> None:
+        self._update(channel, last_post_at=self.clock())
+
+    def _update(self, channel: str, **values: object) -> None:
+        for _ in range(2):  # a concurrent first insert for the same channel: retry as an update
+            try:
+                with session_scope(self.engine) as session:
+                    state = session.get(ChannelState, channel) or ChannelState(channel=channel)
+                    for key, value in values.items():
+                        setattr(state, key, value)
+                    session.add(state)
+                return
+            except IntegrityError:
+                continue

@@ -1,0 +1,253 @@
+"""`/tocsin …`: parse the arguments, call a service function, render the reply.
+
+Arguments arrive with Slack's own `&`/`<`/`>` escaping, which is undone once here; whatever is
+echoed back goes through the templates' `esc` filter again, once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import Session, col, select
+
+from bot.config import SEVERITIES, SituationSettings
+from bot.render import Message, text_message, unescape
+from bot.slack.context import Services
+from bot.store.db import session_scope
+from bot.store.queries import feed_health
+from bot.store.tables import ChannelState
+from bot.subscriptions import (
+    NotAllowedError,
+    SubscriptionOptions,
+    UnknownSituationError,
+    channel_subscriptions,
+    check_may_subscribe,
+    resolve_situation,
+    subscribe,
+    unsubscribe,
+    visible_situations,
+)
+from bot.summary import situation_summary
+
+log = logging.getLogger(__name__)
+MAX_ARGS = 12
+PERIODS = {"7d": timedelta(days=7), "30d": timedelta(days=30)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Invocation:
+    user: str
+    channel: str
+    args: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reply:
+    message: Message
+    in_channel: bool = False
+
+
+class UsageError(Exception):
+    """The arguments do not make sense; the message is shown (escaped) to the user."""
+
+
+def parse(text: str, *, user: str, channel: str) -> Invocation:
+    args = tuple(unescape(text or "").split())
+    return Invocation(user=user, channel=channel, args=args[:MAX_ARGS])
+
+
+def handle(services: Services, *, user: str, channel: str, text: str) -> Reply:
+    """The reply to one `/tocsin` invocation (never raises for bad input)."""
+    inv = parse(text, user=user, channel=channel)
+    name = inv.args[0].lower() if inv.args else "help"
+    route = ROUTES.get(name)
+    if route is None:
+        return _reply("unknown_command.j2", command=inv.args[0])
+    try:
+        return route(services, inv)
+    except UnknownSituationError as exc:
+        return _reply("unknown_situation.j2", name=exc.situation, suggestions=exc.suggestions)
+    except NotAllowedError as exc:
+        return _reply("not_allowed.j2", situation=exc.situation, reason=str(exc))
+    except UsageError as exc:
+        return _reply("usage.j2", problem=str(exc), command=name)
+
+
+def _reply(template: str, *, in_channel: bool = False, **context: object) -> Reply:
+    return Reply(message=text_message(template, **context), in_channel=in_channel)
+
+
+def _resolve(services: Services, inv: Invocation, name: str) -> SituationSettings:
+    """The situation, if this channel may see it: restricted ones need an allowed channel that
+    Slack confirms is not shared with other organisations (users from outside never see them)."""
+    situation = resolve_situation(services.settings, channel=inv.channel, name=name)
+    if situation.sensitivity == "restricted":
+        check_may_subscribe(
+            situation, channel=inv.channel, ext_shared=services.channels.is_ext_shared(inv.channel)
+        )
+    return situation
+
+
+def _help(services: Services, inv: Invocation) -> Reply:
+    return _reply("help.j2", severities=SEVERITIES, admin=services.is_admin(inv.user))
+
+
+def _subscribe(services: Services, inv: Invocation) -> Reply:
+    if len(inv.args) < 2:
+        raise UsageError("name a situation: `/tocsin subscribe <situation>`")
+    if inv.args[1].lower() == "list":
+        return _list(services, inv)
+    situation = resolve_situation(services.settings, channel=inv.channel, name=inv.args[1])
+    options = parse_options(inv.args[2:], default_severity=services.settings.alerts.min_severity)
+    restricted = situation.sensitivity == "restricted"
+    ext_shared = services.channels.is_ext_shared(inv.channel) if restricted else None
+    with session_scope(services.engine) as session:
+        change = subscribe(
+            session,
+            situation=situation,
+            channel=inv.channel,
+            options=options,
+            actor=inv.user,
+            now=services.clock(),
+            ext_shared=ext_shared,
+        )
+        created = change.created
+    return _reply(
+        "subscribed.j2",
+        in_channel=True,
+        user=inv.user,
+        situation=situation,
+        options=options,
+        created=created,
+    )
+
+
+def parse_options(tokens: tuple[str, ...], *, default_severity: str) -> SubscriptionOptions:
+    alerts = briefings = digest = False
+    severity = default_severity
+    for token in tokens:
+        word = token.lower()
+        if word == "alerts":
+            alerts = True
+        elif word == "briefings":
+            briefings = True
+        elif word == "digest":
+            digest = True
+        elif word.startswith("min:") and word[4:] in SEVERITIES:
+            severity = word[4:]
+        else:
+            raise UsageError(
+                f"I don't understand {token!r}: use alerts, briefings, digest or "
+                f"min:<{'|'.join(SEVERITIES)}>"
+            )
+    if not alerts and not briefings:
+        alerts = briefings = True
+    return SubscriptionOptions(
+        alerts=alerts, briefings=briefings, min_severity=severity, digest=digest
+    )
+
+
+def _unsubscribe(services: Services, inv: Invocation) -> Reply:
+    if len(inv.args) < 2:
+        raise UsageError("name a situation: `/tocsin unsubscribe <situation>`")
+    situation = resolve_situation(services.settings, channel=inv.channel, name=inv.args[1])
+    with session_scope(services.engine) as session:
+        changed = unsubscribe(
+            session,
+            situation=situation.slug,
+            channel=inv.channel,
+            actor=inv.user,
+            now=services.clock(),
+        )
+    return _reply(
+        "unsubscribed.j2", in_channel=changed, user=inv.user, situation=situation, changed=changed
+    )
+
+
+def _list(services: Services, inv: Invocation) -> Reply:
+    with session_scope(services.engine) as session:
+        subs = channel_subscriptions(session, inv.channel)
+    names = {s.slug: s.name for s in services.settings.situations}
+    return _reply("subscriptions.j2", subscriptions=subs, names=names, now=services.clock())
+
+
+def _situations(services: Services, inv: Invocation) -> Reply:
+    visible = visible_situations(services.settings, inv.channel)
+    if any(s.sensitivity == "restricted" for s in visible) and (
+        services.channels.is_ext_shared(inv.channel) is not False
+    ):
+        visible = [s for s in visible if s.sensitivity != "restricted"]
+    return _reply("situations.j2", situations=visible)
+
+
+def _summary(services: Services, inv: Invocation) -> Reply:
+    if len(inv.args) < 2:
+        raise UsageError("name a situation: `/tocsin summary <situation> [7d|30d]`")
+    situation = _resolve(services, inv, inv.args[1])
+    period = inv.args[2].lower() if len(inv.args) > 2 else "7d"
+    if period not in PERIODS:
+        raise UsageError(f"the period must be 7d or 30d, not {inv.args[2]!r}")
+    end = services.clock()
+    with session_scope(services.engine) as session:
+        summary = situation_summary(
+            session, situation=situation.slug, start=end - PERIODS[period], end=end
+        )
+    return _reply("summary.j2", situation=situation, summary=summary, period=period)
+
+
+def _brief(services: Services, inv: Invocation) -> Reply:
+    if len(inv.args) < 2:
+        raise UsageError("name a situation: `/tocsin brief <situation>`")
+    situation = _resolve(services, inv, inv.args[1])
+    hook = _briefing_hook()
+    if hook is None:
+        return _reply("brief.j2", situation=situation, status=None)
+    status = hook(
+        engine=services.engine,
+        settings=services.settings,
+        situation=situation.slug,
+        channel=inv.channel,
+        user=inv.user,
+        now=services.clock(),
+    )
+    return _reply("brief.j2", situation=situation, status=status or "requested")
+
+
+def _briefing_hook() -> Callable[..., str | None] | None:
+    """`bot.briefing.on_demand(*, engine, settings, situation, channel, user, now) -> str|None`."""
+    try:
+        module = importlib.import_module("bot.briefing")
+    except ImportError:
+        return None
+    hook = getattr(module, "on_demand", None)
+    return hook if callable(hook) else None
+
+
+def _feeds(services: Services, inv: Invocation) -> Reply:
+    admin = services.is_admin(inv.user)
+    with session_scope(services.engine) as session:
+        feeds = feed_health(session)
+        channels = _channel_problems(session, None if admin else inv.channel)
+    return _reply("feeds.j2", feeds=feeds, channels=channels, admin=admin, now=services.clock())
+
+
+def _channel_problems(session: Session, channel: str | None) -> list[ChannelState]:
+    query = select(ChannelState).where(col(ChannelState.error).is_not(None))
+    if channel is not None:
+        query = query.where(ChannelState.channel == channel)
+    return list(session.exec(query.order_by(col(ChannelState.channel))).all())
+
+
+ROUTES: dict[str, Callable[[Services, Invocation], Reply]] = {
+    "help": _help,
+    "subscribe": _subscribe,
+    "unsubscribe": _unsubscribe,
+    "situations": _situations,
+    "summary": _summary,
+    "brief": _brief,
+    "feeds": _feeds,
+}

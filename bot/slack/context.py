@@ -1,0 +1,28 @@
+"""What listeners and service functions share: settings, database, channel cache, clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from bot.config import Settings
+from bot.slack.channels import ChannelDirectory
+
+
+@dataclass(frozen=True, kw_only=True)
+class Services:
+    settings: Settings
+    engine: Engine
+    channels: ChannelDirectory
+    clock: Callable[[], datetime]
+
+    def is_admin(self, user: str) -> bool:
+        return is_admin(self.settings, user)
+
+
+def is_admin(settings: Settings, user: str) -> bool:
+    """Administrative commands are limited to `[slack] admin_users`."""
+    return user in settings.slack.admin_users

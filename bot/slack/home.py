@@ -1,0 +1,114 @@
+"""App Home tab: the user's channels that follow situations, and the latest alerts for them."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.models.blocks import DividerBlock, HeaderBlock, PlainTextObject
+from slack_sdk.models.views import View
+from sqlmodel import col, select
+
+from bot.render import render, sections
+from bot.slack.context import Services
+from bot.slack.sink import SLACK_FAILURES
+from bot.store.db import session_scope
+from bot.store.tables import Alert, Item, Subscription
+
+log = logging.getLogger(__name__)
+MAX_PAGES = 5
+LATEST = 10
+
+
+@dataclass(frozen=True, kw_only=True)
+class HomeAlert:
+    situation: str
+    severity: str
+    title: str
+    url: str | None
+    source: str
+    delivered_at: datetime | None
+
+
+def user_channels(client: WebClient, user: str) -> set[str] | None:
+    """Channels the user is in (public, and private ones the bot shares); None on failure."""
+    channels: set[str] = set()
+    cursor: str | None = None
+    try:
+        for _ in range(MAX_PAGES):
+            page = client.users_conversations(
+                user=user,
+                types="public_channel,private_channel",
+                exclude_archived=True,
+                limit=200,
+                cursor=cursor,
+            )
+            channels.update(c["id"] for c in page.get("channels") or [])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+    except SLACK_FAILURES as exc:
+        log.warning("event=home_channels_failed user=%s error=%r", user, exc)
+        return None
+    return channels
+
+
+def home_view(services: Services, *, channels: set[str] | None) -> View:
+    with session_scope(services.engine) as session:
+        subs = list(
+            session.exec(
+                select(Subscription)
+                .where(col(Subscription.channel).in_(sorted(channels or ())))
+                .where(col(Subscription.active).is_(True))
+                .order_by(col(Subscription.channel), col(Subscription.situation))
+            ).all()
+        )
+        situations = sorted({s.situation for s in subs})
+        rows = session.exec(
+            select(Alert, Item)
+            .join(Item, col(Item.id) == col(Alert.item_id))
+            .where(col(Alert.situation).in_(situations))
+            .where(Alert.state == "delivered")
+            .order_by(col(Alert.delivered_at).desc())
+            .limit(LATEST * 4)
+        ).all()
+    latest = _dedupe(rows)[:LATEST]
+    by_channel: dict[str, list[Subscription]] = {}
+    for sub in subs:
+        by_channel.setdefault(sub.channel, []).append(sub)
+    names = {s.slug: s.name for s in services.settings.situations}
+    body = render(
+        "home.j2",
+        lookup_failed=channels is None,
+        by_channel=by_channel,
+        names=names,
+        latest=latest,
+        now=services.clock(),
+    )
+    blocks: list[Any] = [HeaderBlock(text=PlainTextObject(text="Tocsin", emoji=True))]
+    blocks.append(DividerBlock())
+    blocks.extend(sections(body))
+    return View(type="home", blocks=blocks[:100])
+
+
+def _dedupe(rows: Any) -> list[HomeAlert]:
+    seen: set[int] = set()
+    out: list[HomeAlert] = []
+    for alert, item in rows:
+        if item.id in seen:
+            continue
+        seen.add(item.id)
+        out.append(
+            HomeAlert(
+                situation=alert.situation,
+                severity=alert.severity,
+                title=item.title,
+                url=item.url,
+                source=item.source,
+                delivered_at=alert.delivered_at,
+            )
+        )
+    return out

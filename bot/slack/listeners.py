@@ -1,0 +1,136 @@
+"""Every Slack listener, registered in one place. Each acks, calls a service, responds."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.render import Message, text_message
+from bot.slack import actions, commands, home
+from bot.slack.blocks import ACTION_ESCALATE, ACTION_MUTE, ACTION_NOT_RELEVANT, ACTION_RELEVANT
+from bot.slack.context import Services
+
+log = logging.getLogger(__name__)
+COMMAND = "/tocsin"
+
+
+def register(app: App, services: Services) -> None:
+    app.command(COMMAND)(_on_command(services))
+    app.action(ACTION_RELEVANT)(_on_feedback(services, relevant=True))
+    app.action(ACTION_NOT_RELEVANT)(_on_feedback(services, relevant=False))
+    app.action(ACTION_MUTE)(_on_mute(services))
+    app.action(ACTION_ESCALATE)(_on_escalate(services))
+    app.event("app_home_opened")(_on_home_opened(services))
+
+
+def _send(respond: Respond, message: Message, *, in_channel: bool = False) -> None:
+    respond(
+        text=message.text,
+        blocks=message.block_dicts(),
+        response_type="in_channel" if in_channel else "ephemeral",
+        replace_original=False,
+        unfurl_links=False,
+        unfurl_media=False,
+    )
+
+
+def _failed(respond: Respond, what: str) -> None:
+    log.exception("event=listener_failed what=%s", what)
+    _send(respond, text_message("failed.j2"))
+
+
+def _on_command(services: Services) -> Any:
+    def on_command(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        ack()  # within Slack's 3 seconds; the work and the reply follow via response_url
+        try:
+            reply = commands.handle(
+                services,
+                user=command["user_id"],
+                channel=command["channel_id"],
+                text=command.get("text", ""),
+            )
+        except Exception:
+            _failed(respond, "command")
+            return
+        _send(respond, reply.message, in_channel=reply.in_channel)
+
+    return on_command
+
+
+def _alert_id(body: dict[str, Any]) -> int | None:
+    try:
+        return int(body["actions"][0]["value"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
+def _on_feedback(services: Services, *, relevant: bool) -> Any:
+    def on_feedback(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        alert_id = _alert_id(body)
+        if alert_id is None:
+            return
+        try:
+            message = actions.record_feedback(
+                services, alert_id=alert_id, user=body["user"]["id"], relevant=relevant
+            )
+        except Exception:
+            _failed(respond, "feedback")
+            return
+        _send(respond, message)
+
+    return on_feedback
+
+
+def _on_mute(services: Services) -> Any:
+    def on_mute(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        alert_id = _alert_id(body)
+        if alert_id is None:
+            return
+        try:
+            message = actions.mute_situation(services, alert_id=alert_id, user=body["user"]["id"])
+        except Exception:
+            _failed(respond, "mute")
+            return
+        _send(respond, message, in_channel=True)
+
+    return on_mute
+
+
+def _on_escalate(services: Services) -> Any:
+    def on_escalate(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        ack()
+        alert_id = _alert_id(body)
+        if alert_id is None:
+            return
+        container = body.get("container") or {}
+        try:
+            message = actions.escalate(
+                services,
+                client=client,
+                alert_id=alert_id,
+                user=body["user"]["id"],
+                channel=container.get("channel_id") or (body.get("channel") or {}).get("id", ""),
+                message_ts=container.get("message_ts") or (body.get("message") or {}).get("ts"),
+            )
+        except Exception:
+            _failed(respond, "escalate")
+            return
+        _send(respond, message)
+
+    return on_escalate
+
+
+def _on_home_opened(services: Services) -> Any:
+    def on_home_opened(event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user = event["user"]
+        view = home.home_view(services, channels=home.user_channels(client, user))
+        client.views_publish(user_id=user, view=view)
+
+    return on_home_opened

@@ -1,0 +1,254 @@
+"""Which channel watches which situation: service functions shared by Slack commands and start-up.
+
+`config.toml` subscriptions are the initial state; changes made in Slack live in the database
+and win (an unsubscribed row stays, inactive, so the config cannot bring it back). Every change
+writes an `AuditLog` row: who, what, where, when.
+
+    SubscriptionError        carries the situation slug
+    ├── UnknownSituationError     with "did you mean" suggestions
+    └── NotAllowedError           restricted situation from a channel that may not have it
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from bot.config import SEVERITIES, Settings, SituationSettings
+from bot.store.tables import AuditLog, Subscription
+
+MUTE_FOR = timedelta(hours=24)
+
+
+class SubscriptionError(Exception):
+    def __init__(self, message: str, *, situation: str) -> None:
+        super().__init__(message)
+        self.situation = situation
+
+
+class UnknownSituationError(SubscriptionError):
+    def __init__(self, situation: str, *, suggestions: list[str]) -> None:
+        super().__init__(f"unknown situation {situation!r}", situation=situation)
+        self.suggestions = suggestions
+
+
+class NotAllowedError(SubscriptionError):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubscriptionOptions:
+    alerts: bool = True
+    briefings: bool = True
+    min_severity: str = "watch"
+    digest: bool = False
+
+    def __post_init__(self) -> None:
+        if self.min_severity not in SEVERITIES:
+            raise ValueError(f"min_severity must be one of {SEVERITIES}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Change:
+    subscription: Subscription
+    created: bool
+    before: dict[str, Any] | None
+
+
+def audit(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    now: datetime,
+    channel: str | None = None,
+    situation: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        AuditLog(
+            at=now,
+            actor=actor,
+            action=action,
+            channel=channel,
+            situation=situation,
+            detail=detail or {},
+        )
+    )
+
+
+def visible_situations(settings: Settings, channel: str) -> list[SituationSettings]:
+    """Public situations, and restricted ones only from their allowed channels."""
+    return [s for s in settings.situations if _may_see(s, channel)]
+
+
+def _may_see(situation: SituationSettings, channel: str) -> bool:
+    return situation.sensitivity != "restricted" or channel in situation.allowed_channels
+
+
+def resolve_situation(settings: Settings, *, channel: str, name: str) -> SituationSettings:
+    """The situation a user means by slug or name; `UnknownSituationError` with suggestions if none.
+
+    Restricted situations are invisible outside their allowed channels (no hint that they exist).
+    """
+    wanted = name.strip().lower()
+    visible = visible_situations(settings, channel)
+    for situation in visible:
+        if wanted in (situation.slug, situation.name.lower()):
+            return situation
+    by_key = {s.slug: s.slug for s in visible} | {s.name.lower(): s.slug for s in visible}
+    close = difflib.get_close_matches(wanted, list(by_key), n=3, cutoff=0.5)
+    suggestions = list(dict.fromkeys(by_key[c] for c in close))
+    raise UnknownSituationError(name, suggestions=suggestions)
+
+
+def check_may_subscribe(
+    situation: SituationSettings, *, channel: str, ext_shared: bool | None
+) -> None:
+    """Restricted: only from `allowed_channels`, and never into a channel shared outside."""
+    if situation.sensitivity != "restricted":
+        return
+    if channel not in situation.allowed_channels:
+        raise NotAllowedError(
+            "this situation is restricted to designated channels", situation=situation.slug
+        )
+    if ext_shared is not False:
+        raise NotAllowedError(
+            "this channel is shared with other organisations (or Slack could not confirm it "
+            "is not); restricted situations are never posted here",
+            situation=situation.slug,
+        )
+
+
+def find(session: Session, *, channel: str, situation: str) -> Subscription | None:
+    return session.exec(
+        select(Subscription)
+        .where(Subscription.channel == channel)
+        .where(Subscription.situation == situation)
+    ).first()
+
+
+def subscribe(
+    session: Session,
+    *,
+    situation: SituationSettings,
+    channel: str,
+    options: SubscriptionOptions,
+    actor: str,
+    now: datetime,
+    ext_shared: bool | None,
+) -> Change:
+    """Create or update (and re-activate) the channel's subscription; audited."""
+    check_may_subscribe(situation, channel=channel, ext_shared=ext_shared)
+    sub = find(session, channel=channel, situation=situation.slug)
+    created = sub is None
+    before = None if sub is None else _snapshot(sub)
+    if sub is None:
+        sub = Subscription(channel=channel, situation=situation.slug, created_at=now)
+    sub.alerts, sub.briefings = options.alerts, options.briefings
+    sub.min_severity, sub.digest = options.min_severity, options.digest
+    sub.active, sub.origin, sub.created_by = True, "slack", actor
+    session.add(sub)
+    audit(
+        session,
+        actor=actor,
+        action="subscribe",
+        now=now,
+        channel=channel,
+        situation=situation.slug,
+        detail={"options": asdict(options), "before": before, "created": created},
+    )
+    session.flush()
+    return Change(subscription=sub, created=created, before=before)
+
+
+def unsubscribe(
+    session: Session, *, situation: str, channel: str, actor: str, now: datetime
+) -> bool:
+    """Deactivate (not delete: the config must not resurrect it). False when not subscribed."""
+    sub = find(session, channel=channel, situation=situation)
+    if sub is None or not sub.active:
+        return False
+    sub.active, sub.origin = False, "slack"
+    session.add(sub)
+    audit(session, actor=actor, action="unsubscribe", now=now, channel=channel, situation=situation)
+    return True
+
+
+def mute(session: Session, *, subscription: Subscription, actor: str, now: datetime) -> datetime:
+    until = now + MUTE_FOR
+    subscription.muted_until = until
+    session.add(subscription)
+    audit(
+        session,
+        actor=actor,
+        action="mute",
+        now=now,
+        channel=subscription.channel,
+        situation=subscription.situation,
+        detail={"until": until.isoformat()},
+    )
+    return until
+
+
+def channel_subscriptions(session: Session, channel: str) -> list[Subscription]:
+    return list(
+        session.exec(
+            select(Subscription)
+            .where(Subscription.channel == channel)
+            .where(col(Subscription.active).is_(True))
+            .order_by(col(Subscription.situation))
+        ).all()
+    )
+
+
+def sync_config_subscriptions(session: Session, settings: Settings, *, now: datetime) -> int:
+    """Insert config subscriptions that are not in the database yet; never override a row.
+
+    Returns how many were inserted (each with an audit row, actor "config").
+    """
+    inserted = 0
+    for entry in settings.subscriptions:
+        for slug in entry.situations:
+            if find(session, channel=entry.channel, situation=slug) is not None:
+                continue
+            sub = Subscription(
+                channel=entry.channel,
+                situation=slug,
+                alerts=entry.alerts,
+                briefings=entry.briefings,
+                min_severity=entry.min_severity,
+                digest=entry.digest,
+                critical_breakthrough=entry.critical_breakthrough,
+                timezone=entry.timezone,
+                origin="config",
+                created_at=now,
+            )
+            session.add(sub)
+            session.flush()
+            audit(
+                session,
+                actor="config",
+                action="subscribe",
+                now=now,
+                channel=entry.channel,
+                situation=slug,
+                detail={"origin": "config", "subscription": _snapshot(sub)},
+            )
+            inserted += 1
+    return inserted
+
+
+def _snapshot(sub: Subscription) -> dict[str, Any]:
+    return {
+        "alerts": sub.alerts,
+        "briefings": sub.briefings,
+        "min_severity": sub.min_severity,
+        "digest": sub.digest,
+        "active": sub.active,
+        "origin": sub.origin,
+    }

@@ -1,0 +1,133 @@
+"""Alert buttons clicked through the real HTTP endpoint, signed like Slack signs them."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from sqlmodel import select
+
+from bot.slack.blocks import ACTION_ESCALATE, ACTION_MUTE, ACTION_NOT_RELEVANT, ACTION_RELEVANT
+from bot.store.db import session_scope
+from bot.store.tables import AuditLog, Feedback, Subscription
+from tests.slack import helpers
+from tests.slack.conftest import Running
+from tests.slack.helpers import (
+    ALLOWED,
+    ESCALATION,
+    PUBLIC,
+    SHARED,
+    USER,
+    assert_inert,
+    mrkdwn_texts,
+)
+
+
+def click(running: Running, action_id: str, alert_id: int, **kwargs: str) -> helpers.Response:
+    body = helpers.action_body(
+        action_id, alert_id, response_url=running.slack.response_url("act"), **kwargs
+    )
+    return helpers.post(running.events_url, body)
+
+
+def feedback(running: Running) -> list[Feedback]:
+    with session_scope(running.engine) as session:
+        return list(session.exec(select(Feedback)).all())
+
+
+def test_feedback_is_stored_per_user_per_alert_and_changeable(running: Running) -> None:
+    alert_id = helpers.make_alert(running.engine, indicators=("MASS_KILL", "HATE_SPEECH"))
+    assert click(running, ACTION_RELEVANT, alert_id).status == 200
+    assert "recorded as *relevant*" in running.reply()["text"]
+    (row,) = feedback(running)
+    assert (row.user, row.relevant, row.situation, row.source) == (
+        USER,
+        True,
+        "sudan",
+        "Radio Dabanga",
+    )
+    assert row.indicators == ["MASS_KILL", "HATE_SPEECH"]
+    click(running, ACTION_NOT_RELEVANT, alert_id)
+    reply = running.reply()
+    assert "changed to *not relevant*" in reply["text"] and reply["response_type"] == "ephemeral"
+    (row,) = feedback(running)
+    assert row.relevant is False
+    click(running, ACTION_RELEVANT, alert_id, user="UOTHER01")
+    running.reply()
+    assert len(feedback(running)) == 2
+
+
+def test_mute_sets_muted_until_for_that_channel_and_situation(running: Running) -> None:
+    alert_id = helpers.make_alert(running.engine)
+    click(running, ACTION_MUTE, alert_id)
+    reply = running.reply()
+    assert reply["response_type"] == "in_channel"
+    assert f"<@{USER}> muted *Sudan* in this channel until" in reply["text"]
+    with session_scope(running.engine) as session:
+        sub = session.exec(select(Subscription)).one()
+        assert sub.muted_until == helpers.T0 + timedelta(hours=24)
+        entry = session.exec(select(AuditLog)).one()
+        assert (entry.actor, entry.action, entry.channel, entry.situation) == (
+            USER,
+            "mute",
+            PUBLIC,
+            "sudan",
+        )
+
+
+def test_escalate_reposts_with_a_link_back(running: Running) -> None:
+    alert_id = helpers.make_alert(running.engine, title="Camp attacked <!channel>")
+    click(running, ACTION_ESCALATE, alert_id, message_ts="1700000000.000777")
+    assert f"Escalated to <#{ESCALATION}>" in running.reply()["text"]
+    permalink = running.slack.calls("chat.getPermalink")[0].body
+    assert (permalink["channel"], permalink["message_ts"]) == (PUBLIC, "1700000000.000777")
+    (post,) = running.slack.calls("chat.postMessage")
+    body = post.body
+    assert body["channel"] == ESCALATION
+    assert body["unfurl_links"] is False
+    texts = mrkdwn_texts(body["blocks"])
+    for text in texts:
+        assert_inert(text, trusted_ids=frozenset({USER, PUBLIC}))
+    note = texts[0]
+    assert note.startswith(f":arrow_heading_up: Escalated by <@{USER}> from <#{PUBLIC}>")
+    assert (
+        f"<https://example.slack.com/archives/{PUBLIC}/p1700000000000777|original message>" in note
+    )
+    assert "Camp attacked &lt;!channel&gt;" in "\n".join(texts)
+    assert all(b["type"] != "actions" for b in body["blocks"])
+    with session_scope(running.engine) as session:
+        entry = session.exec(select(AuditLog)).one()
+        assert entry.action == "escalate" and entry.detail["to"] == ESCALATION
+
+
+def test_escalate_refused_into_ext_shared_channel_for_restricted(running: Running) -> None:
+    running.slack.on(
+        "conversations.info", body={"ok": True, "channel": {"id": SHARED, "is_ext_shared": True}}
+    )
+    alert_id = helpers.make_alert(running.engine, channel=ALLOWED, situation="drc-east")
+    click(running, ACTION_ESCALATE, alert_id, channel=ALLOWED)
+    assert "Not escalated" in running.reply()["text"]
+    assert running.slack.calls("chat.postMessage") == []
+
+
+def test_escalate_without_escalation_channel(running: Running) -> None:
+    alert_id = helpers.make_alert(running.engine, situation="myanmar")
+    click(running, ACTION_ESCALATE, alert_id)
+    assert "no escalation channel" in running.reply()["text"]
+    assert running.slack.calls("chat.postMessage") == []
+
+
+def test_unknown_alert_changes_nothing(running: Running) -> None:
+    click(running, ACTION_RELEVANT, 999)
+    assert "no longer in Tocsin's records" in running.reply()["text"]
+    assert feedback(running) == []
+
+
+def test_forged_click_is_401(running: Running) -> None:
+    alert_id = helpers.make_alert(running.engine)
+    body = helpers.action_body(ACTION_MUTE, alert_id, response_url=running.slack.response_url())
+    response = helpers.post(running.events_url, body, signature="v0=" + "0" * 64)
+    assert response.status == 401
+    time.sleep(0.2)
+    with session_scope(running.engine) as session:
+        assert session.exec(select(Subscription)).one().muted_until is None
