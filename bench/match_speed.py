@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -333,6 +334,29 @@ def rate(count: int, seconds: float) -> float:
     return count / seconds if seconds else float("inf")
 
 
+def timed_build(specs: list[SituationSpec], settings: IndicatorsSettings) -> tuple[Any, float]:
+    started = time.process_time()
+    matcher = build_matcher(specs, settings)
+    return matcher, time.process_time() - started
+
+
+def match_rate(matcher: Any, sample: list[tuple[str, str]]) -> tuple[float, int]:
+    started = time.process_time()
+    matched = sum(bool(matcher.match_text(title=t, summary=s).situations) for t, s in sample)
+    return rate(len(sample), time.process_time() - started), matched
+
+
+def baseline_rate(terms: list[str], sample: list[tuple[str, str]]) -> tuple[float, float]:
+    started = time.process_time()
+    regexes = [term_regex(t) for t in terms]
+    compiled = time.process_time() - started
+    started = time.process_time()
+    for title, summary in sample:
+        text = f"{title}\n{summary}"
+        _ = [r for r in regexes if r.search(text)]
+    return rate(len(sample), time.process_time() - started), compiled
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=20_000)
@@ -342,44 +366,25 @@ def main() -> int:
     settings = IndicatorsSettings(extra=extra_indicators())
     indicator_count = sum(len(i.terms) for i in resolve_indicators(settings))
     assert indicator_count >= MIN_TERMS, indicator_count
-
-    started = time.process_time()
-    matcher = build_matcher(specs, settings)
-    cold = time.process_time() - started
-    started = time.process_time()
-    matcher = build_matcher(specs, settings)
-    warm = time.process_time() - started
-
+    _, cold = timed_build(specs, settings)
+    matcher, warm = timed_build(specs, settings)
     sample = items(args.items)
-    started = time.process_time()
-    matched = sum(bool(matcher.match_text(title=t, summary=s).situations) for t, s in sample)
-    elapsed = time.process_time() - started
-
-    regexes_started = time.process_time()
-    regexes = [term_regex(t) for t in baseline_terms(specs, settings)]
-    regex_compile = time.process_time() - regexes_started
+    ours, matched = match_rate(matcher, sample)
     base_sample = sample[: args.baseline_items]
-    started = time.process_time()
-    for title, summary in base_sample:
-        text = f"{title}\n{summary}"
-        _ = [r for r in regexes if r.search(text)]
-    base_elapsed = time.process_time() - started
-
-    ours, theirs = rate(len(sample), elapsed), rate(len(base_sample), base_elapsed)
+    theirs, regex_compile = baseline_rate(baseline_terms(specs, settings), base_sample)
+    chars = sum(len(t) + len(s) for t, s in sample) // len(sample)
     print(
-        f"{len(specs)} situations, {indicator_count} indicator terms (en/fr/es/ar/pt/ru), "
-        f"{matcher.pattern_count} automaton patterns"
+        f"{len(specs)} situations, {indicator_count} indicator terms (en/fr/es/ar/pt/ru), ", end=""
     )
-    print(
-        f"item = title + 2-title summary, avg {sum(len(t) + len(s) for t, s in sample) // len(sample)} chars; "
-        f"{matched}/{len(sample)} items matched a situation\n"
-    )
-    print(f"{'method':38} {'compile s':>10} {'items':>7} {'items/s':>10}")
-    print(f"{'tocsin matcher (cold build)':38} {cold:10.2f}")
-    print(f"{'tocsin matcher (rebuild)':38} {warm:10.2f} {len(sample):7d} {ours:10.0f}")
-    print(
-        f"{'baseline: one regex per term':38} {regex_compile:10.2f} {len(base_sample):7d} {theirs:10.0f}"
-    )
+    print(f"{matcher.pattern_count} automaton patterns")
+    print(f"item = title + 2-title summary, avg {chars} chars; ", end="")
+    print(f"{matched}/{len(sample)} items matched a situation\n")
+    row = "{:38} {:>10} {:>7} {:>10}"
+    print(row.format("method", "compile s", "items", "items/s"))
+    print(row.format("tocsin matcher (cold build)", f"{cold:.2f}", "", ""))
+    print(row.format("tocsin matcher (rebuild)", f"{warm:.2f}", len(sample), f"{ours:.0f}"))
+    baseline_row = ("baseline: one regex per term", f"{regex_compile:.2f}", len(base_sample))
+    print(row.format(*baseline_row, f"{theirs:.0f}"))
     print(f"\nspeed-up: {ours / theirs:.0f}x")
     return 0
 

@@ -27,7 +27,9 @@ from pydantic import (
 )
 
 from bot.durations import parse_duration
+from bot.matching.errors import TaxonomyError
 from bot.matching.settings import AlertThresholds, IndicatorsSettings, MatchingSettings
+from bot.matching.taxonomy import resolve_indicators
 
 DEFAULT_CONFIG = Path("config.toml")
 SEVERITIES = ("info", "watch", "warning", "critical")
@@ -230,6 +232,7 @@ class Settings(Section):
                         f"subscriptions[{i}]: channel {sub.channel} may not receive restricted "
                         f"situation {slug!r}; add it to that situation's allowed_channels"
                     )
+        problems += _taxonomy_problems(self.indicators)
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -239,6 +242,15 @@ class Settings(Section):
 
     def feed(self, name: str) -> FeedSettings | None:
         return next((f for f in self.feeds if f.name == name), None)
+
+
+def _taxonomy_problems(indicators: IndicatorsSettings) -> list[str]:
+    """Unknown indicator codes or an unreadable taxonomy file, as config problems."""
+    try:
+        resolve_indicators(indicators)
+    except TaxonomyError as exc:
+        return [f"indicators: {exc}"]
+    return []
 
 
 def _duplicates(section: str, values: list[str], key: str) -> list[str]:
@@ -358,7 +370,7 @@ def _describe(err: Any, raw: dict[str, Any]) -> str:
     if err["type"] == "value_error" and "\n" in message:
         return message.replace("\n", "\n  - ")
     if err["type"] == "value_error" and message.startswith(
-        ("subscriptions[", "feeds[", "situations[")
+        ("subscriptions[", "feeds[", "situations[", "indicators:")
     ):
         return message
     return f"{path}: {message}" + (f"; {fix}" if fix and fix not in message else "")

@@ -142,3 +142,10 @@ def test_durations(text: str, seconds: int) -> None:
 def test_bad_durations(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+def test_unknown_indicator_codes_are_config_errors() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"indicators": {"disabled": ["RF99"], "weights": {"XX1": 2.0}}})
+    text = "\n".join(info.value.problems)
+    assert text.startswith("indicators:") and "RF99" in text

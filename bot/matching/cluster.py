@@ -68,7 +68,10 @@ _STOPWORDS = frozenset(
 
 
 def title_key(title: str) -> str:
-    """Folded content words of a title, in order ("Sudan: Fighting in Darfur" → "sudan fighting darfur")."""
+    """Folded content words of a title, in order.
+
+    "Sudan: Fighting in Darfur" → "sudan fighting darfur".
+    """
     tokens = _TOKEN.findall(fold(title).replace(".", ""))
     return " ".join(t for t in tokens if t not in _STOPWORDS and not t.isdigit())
 
@@ -76,7 +79,11 @@ def title_key(title: str) -> str:
 def same_story(a: str, b: str) -> bool:
     """Two titles report the same story: most content words shared, whatever the order
     (Jaccard on title keys), or the same words spelled slightly differently."""
-    key_a, key_b = title_key(a), title_key(b)
+    return same_story_keys(title_key(a), title_key(b))
+
+
+def same_story_keys(key_a: str, key_b: str) -> bool:
+    """`same_story` on precomputed `title_key`s (for comparing one title with many)."""
     if not key_a or not key_b:
         return False
     if key_a == key_b:

@@ -174,9 +174,12 @@ def looks_like_person(original: str, start: int, end: int) -> bool:
     if not (matched[:1].isupper() and matched[1:].islower()):
         return False
     following = _NEXT_NAME.match(original, end)
-    if following and following.group(1) not in NOT_NAMES:
-        if following.group(2) or not is_title_case(original):
-            return True
+    if (
+        following
+        and following.group(1) not in NOT_NAMES
+        and (following.group(2) or not is_title_case(original))
+    ):
+        return True
     preceding = _PREVIOUS_NAME.search(original[:start])
     return bool(preceding and preceding.group(1) not in NOT_NAMES)
 

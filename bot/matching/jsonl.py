@@ -14,7 +14,7 @@ from bot.matching.settings import AlertThresholds
 DEFAULT_TIER = 2
 
 
-class _BadItem(ValueError):
+class _BadItemError(ValueError):
     pass
 
 
@@ -23,21 +23,21 @@ def _text(record: Mapping[str, Any], key: str, *, required: bool = False) -> str
     if value is None and not required:
         return ""
     if not isinstance(value, str):
-        raise _BadItem(f"'{key}' must be a string")
+        raise _BadItemError(f"'{key}' must be a string")
     return value
 
 
 def _countries(record: Mapping[str, Any]) -> tuple[str, ...]:
     value = record.get("countries") or []
     if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
-        raise _BadItem("'countries' must be a list of ISO alpha-3 strings")
+        raise _BadItemError("'countries' must be a list of ISO alpha-3 strings")
     return tuple(value)
 
 
 def _item_id(record: Mapping[str, Any]) -> str | int:
     value = record.get("id")
     if not isinstance(value, str | int) or isinstance(value, bool):
-        raise _BadItem("'id' is required (string or integer)")
+        raise _BadItemError("'id' is required (string or integer)")
     return value
 
 
@@ -46,14 +46,14 @@ def match_line(line: str, matcher: Matcher, *, thresholds: AlertThresholds) -> d
     try:
         record = json.loads(line)
         if not isinstance(record, dict):
-            raise _BadItem("each line must be a JSON object")
+            raise _BadItemError("each line must be a JSON object")
         item_id = _item_id(record)
         result = matcher.match_text(
             title=_text(record, "title", required=True),
             summary=_text(record, "summary"),
             countries=_countries(record),
         )
-    except (json.JSONDecodeError, _BadItem) as exc:
+    except (json.JSONDecodeError, _BadItemError) as exc:
         return {"error": str(exc)}
     tier = record.get("tier", DEFAULT_TIER)
     scored = score(

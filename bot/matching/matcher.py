@@ -68,7 +68,7 @@ class Matcher:
         text = normalize(raw)
         words = Words(text.text)
         geo_hits, indicator_hits, excluded_slugs = _partition(scan(self.automaton, text.text))
-        geo = longest_first(h for h in geo_hits if case_ok(h, text))
+        geo = longest_first([h for h in geo_hits if case_ok(h, text)])
         geo = [h for h in geo if context_ok(h, text=text, words=words, geo=geo, vetoes=self.vetoes)]
         found = longest_first(indicator_hits)
         indicators = [h for h in found if not excluded(h, text=text.text, words=words)]

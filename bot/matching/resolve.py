@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 
 from bot.matching.context import (
@@ -52,11 +52,15 @@ class Words:
         return text[self.starts[first] : self.ends[last]]
 
 
-def longest_first(hits: Iterable[Hit]) -> list[Hit]:
+def _rank(hit: Hit) -> tuple[int, int, int]:
+    return hit.start - hit.end, -hit.size, hit.start
+
+
+def longest_first(hits: Sequence[Hit]) -> list[Hit]:
     """Keep the longest of overlapping hits (longer literal pattern breaks ties); in order."""
-    ranked = sorted(hits, key=lambda h: (h.start - h.end, -h.size, h.start))
-    if len(ranked) < 2:
-        return ranked
+    if len(hits) < 2:
+        return list(hits)
+    ranked = sorted(hits, key=_rank)
     taken: list[Hit] = []
     for hit in ranked:
         if all(hit.end <= t.start or hit.start >= t.end for t in taken):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any, NamedTuple
@@ -19,6 +20,9 @@ ARABIC_PREFIXES = frozenset(
     | {c + "لل" for c in _CONJUNCTIONS}
 ) - {""}
 _MAX_PREFIX = max(map(len, ARABIC_PREFIXES))
+_SEPARATOR = re.compile(r"[\W_]")
+_ASCII_PUNCTUATION = bytes(i for i in range(128) if not chr(i).isalnum())
+_ASCII_SEPARATORS = bytes.maketrans(_ASCII_PUNCTUATION, b" " * len(_ASCII_PUNCTUATION))
 
 
 class Hit(NamedTuple):
@@ -76,24 +80,35 @@ def _right_end(text: str, end: int, last: str, term: Term) -> int | None:
     return None
 
 
+def _keyed(text: str) -> str:
+    """The text the automaton reads: a leading space, every non-word character a space.
+
+    Same length plus one, so offsets carry over; a pattern stored with a leading space can
+    only match at the start of a word, so most partial-word hits never reach Python.
+    """
+    if text.isascii():
+        return " " + text.encode("ascii").translate(_ASCII_SEPARATORS).decode("ascii")
+    return " " + _SEPARATOR.sub(" ", text)
+
+
 def scan(automaton: Any, text: str) -> list[Hit]:
     """Every word-bounded occurrence of a pattern in folded `text`."""
     hits: list[Hit] = []
     size_of_text = len(text)
-    for last_index, (size, terms) in automaton.iter(text):
-        start, end = last_index - size + 1, last_index + 1
-        if start and text[start - 1].isalnum():
-            first = text[start]
-            if first.isascii() or not _left_ok(text, start, first):
-                continue
+    for last_index, (size, bounded, terms) in automaton.iter(_keyed(text)):
+        end = last_index  # the keyed text is one character longer than `text`
+        start = end - size
+        unbounded_left = not bounded and start and text[start - 1].isalnum()
+        if unbounded_left and not _left_ok(text, start, text[start]):
+            continue
         bounded_right = end == size_of_text or not text[end].isalnum()
         for term in terms:
             if bounded_right and not term.prefix:
                 hits.append(Hit(start, end, size, term))
                 continue
-            right = _right_end(text, end, text[last_index], term)
+            right = _right_end(text, end, text[end - 1], term)
             if right is not None:
-                hits.append(Hit(start=start, end=right, size=size, term=term))
+                hits.append(Hit(start, right, size, term))
     return hits
 
 
@@ -106,14 +121,29 @@ def _merge(bucket: dict[Term, Term], term: Term) -> None:
         bucket[shape] = replace(known, keys=tuple(sorted({*known.keys, *term.keys})))
 
 
+def _key(pattern: str) -> tuple[str, bool]:
+    """The automaton key of a pattern, and whether the key itself enforces the left boundary.
+
+    Arabic patterns (which may follow a prefix) and unspaced scripts are checked in Python.
+    """
+    key = _SEPARATOR.sub(" ", pattern).lstrip(" ")
+    first = key[0]
+    if _arabic_letter(first) or _unspaced(first):
+        return key, False
+    return " " + key, True
+
+
 def build_automaton(terms: Iterable[Term]) -> tuple[Any, int]:
-    """One Aho-Corasick automaton over every spelling of every term, and its pattern count."""
+    """One Aho-Corasick automaton over every spelling of every term, and its key count."""
     table: dict[str, dict[Term, Term]] = {}
     for term in terms:
         for pattern in patterns(term.text):
-            _merge(table.setdefault(pattern, {}), term)
+            key, _ = _key(pattern)
+            _merge(table.setdefault(key, {}), term)
     automaton = ahocorasick.Automaton()
-    for pattern, bucket in table.items():
-        automaton.add_word(pattern, (len(pattern), tuple(bucket.values())))
+    for key, bucket in table.items():
+        bounded = key.startswith(" ")
+        size = len(key) - bounded
+        automaton.add_word(key, (size, bounded, tuple(bucket.values())))
     automaton.make_automaton()
     return automaton, len(table)

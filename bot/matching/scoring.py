@@ -59,7 +59,7 @@ def _severity(score: float, thresholds: AlertThresholds) -> Severity:
 
 
 def _why(result: MatchResult, *, tier: int, sources: int, novel: list[str]) -> str:
-    first = {}
+    first: dict[str, Evidence] = {}
     for e in _indicators(result):
         first.setdefault(e.key, e)
     factors = [
