@@ -12,6 +12,7 @@ Outbox states:  queued ─► sending ─► delivered
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
@@ -24,6 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.config import SEVERITIES, Settings
+from bot.metrics import Metrics, process_metrics
 from bot.sinks import AlertView, ChannelError, DeliveryError, Evidence, Sink
 from bot.store.db import session_scope
 from bot.store.tables import Alert, ChannelState, Item, Match, Subscription
@@ -154,8 +156,10 @@ class Deliverer:
         lease: timedelta = timedelta(minutes=2),
         batch: int = 50,
         min_interval: timedelta = timedelta(0),
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics or process_metrics()
         self.engine = engine
         self.sink = sink
         self.clock = clock
@@ -175,6 +179,7 @@ class Deliverer:
             for alert_id in ids:
                 outcome = self._deliver_one(alert_id)
                 totals[outcome] = totals.get(outcome, 0) + 1
+                self.metrics.record_alert(outcome)
         return DrainReport(**{k: v for k, v in totals.items() if k in DrainReport.__annotations__})
 
     def _claim(self) -> list[int]:
@@ -203,7 +208,8 @@ class Deliverer:
     def _deliver_one(self, alert_id: int) -> str:
         now = self.clock()
         with session_scope(self.engine) as session:
-            alert = session.get(Alert, alert_id)
+            # the row lock orders us against another instance's claim once our lease has expired
+            alert = session.get(Alert, alert_id, with_for_update=True)
             if alert is None or alert.lease_owner != self.owner:
                 return "skipped"
             view = build_view(session, alert, settings=self.settings)
@@ -224,9 +230,12 @@ class Deliverer:
                 alert.next_attempt_at = wait
                 alert.lease_expires_at = None
                 return "deferred"
-            if alert.state == "sending":
+            if alert.state == "sending" or alert.attempts > 0:
+                # the last attempt may have gone through (crash, timeout, 5xx): look where that
+                # attempt posted (its thread, recorded with the intent), not where we would now
+                tried = dataclasses.replace(view, thread_ts=alert.thread_ts)
                 found = self.sink.find_delivered(
-                    view, since=alert.created_at - timedelta(minutes=1)
+                    tried, since=alert.created_at - timedelta(minutes=1)
                 )
                 if found is not None:
                     alert.message_ts, alert.thread_ts = found.message_ts, found.thread_ts
@@ -234,6 +243,8 @@ class Deliverer:
                     return "reconciled"
             alert.state = "sending"
             alert.attempts += 1
+            alert.thread_ts = view.thread_ts
+            alert.lease_expires_at = now + self.lease  # the post gets a whole lease
         # intent is committed before the call: a crash from here on is reconciled next time
         try:
             delivered = self.sink.deliver(view)
@@ -278,7 +289,8 @@ class Deliverer:
         with session_scope(self.engine) as session:
             alert = session.get(Alert, alert_id)
             assert alert is not None
-            if alert.attempts >= self.settings.alerts.max_attempts:
+            throttled = exc.retry_after is not None  # Slack said "later", not "failed"
+            if alert.attempts >= self.settings.alerts.max_attempts and not throttled:
                 log.error(
                     "event=alert_failed alert=%s channel=%s error=%r",
                     alert_id,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.engine import Engine
 
 from bot import __version__
 from bot.config import ConfigError, Secrets, Settings, load_settings
@@ -57,6 +60,20 @@ def _sink(secrets: Secrets, settings: Settings, engine: Any) -> Sink:
     from bot.console import ConsoleSink
 
     return ConsoleSink(console)
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[Engine]:
+    """The upgraded database for a one-shot command; a clear error, and closed afterwards."""
+    try:
+        engine = open_database(settings, Secrets.from_env())
+    except DatabaseError as exc:
+        err.print(f"[bold red]Database error[/] {exc}")
+        raise typer.Exit(1) from exc
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _runtime(config: Path | None, *, level: str = "INFO") -> Runtime:
@@ -169,9 +186,7 @@ def demo(
 def feeds(config: ConfigOption = None) -> None:
     """Feed health: last success, last error, consecutive failures, item count."""
     settings = _settings(config)
-    secrets = Secrets.from_env()
-    engine = open_database(settings, secrets)
-    with session_scope(engine) as session:
+    with _database(settings) as engine, session_scope(engine) as session:
         rows = feed_health(session)
     table = Table("feed", "kind", "status", "last success", "failures", "items", "last error")
     for r in rows:
@@ -231,8 +246,8 @@ def backtest(
     except ValueError as exc:
         err.print(f"--since: {exc}")
         raise typer.Exit(2) from exc
-    engine = open_database(settings, Secrets.from_env())
-    result = run_backtest(engine, settings, since=utc_now() - window)
+    with _database(settings) as engine:
+        result = run_backtest(engine, settings, since=utc_now() - window)
     table = Table("situation", "items", "alerts (≥ min severity)", "by severity")
     for row in result.situations:
         table.add_row(row.slug, str(row.items), str(row.alerts), row.by_severity_text)
@@ -253,13 +268,59 @@ def why(
     from bot.explain import explain_alert
 
     settings = _settings(config)
-    engine = open_database(settings, Secrets.from_env())
-    with session_scope(engine) as session:
+    with _database(settings) as engine, session_scope(engine) as session:
         explanation = explain_alert(session, alert_id, settings=settings)
     if explanation is None:
         err.print(f"No alert with id {alert_id}.")
         raise typer.Exit(1)
     console.print(explanation)
+
+
+@app.command()
+def brief(
+    situation: Annotated[str, typer.Argument(help="The situation's slug.")],
+    since: Annotated[str, typer.Option(help="Period up to now, e.g. 7d or 30d.")] = "7d",
+    fmt: Annotated[str, typer.Option("--format", help="markdown or html.")] = "markdown",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write a standalone briefing (Markdown, or self-contained HTML) for partners without Slack."""
+    from bot.briefing.export import FORMATS, build_document
+    from bot.briefing.schedule import Period
+
+    settings = _settings(config)
+    found = settings.situation(situation)
+    if found is None or fmt not in FORMATS:
+        problem = f"unknown situation {situation!r}" if found is None else f"--format {fmt!r}"
+        slugs = ", ".join(s.slug for s in settings.situations)
+        err.print(f"{problem}; situations: {slugs}; formats: markdown, html", markup=False)
+        raise typer.Exit(2)
+    try:
+        window: timedelta = parse_duration(since)
+    except ValueError as exc:
+        err.print(f"--since: {exc}")
+        raise typer.Exit(2) from exc
+    now = utc_now()
+    chart_file = output.with_suffix(".png") if output is not None and fmt == "markdown" else None
+    with _database(settings) as engine:
+        document = build_document(
+            engine,
+            settings=settings,
+            situation=found,
+            period=Period(start=now - window, end=now),
+            fmt=fmt,
+            generated=now,
+            chart_file=chart_file.name if chart_file else None,
+        )
+    if output is None:
+        sys.stdout.write(document.text)
+        return
+    output.write_text(document.text, encoding="utf-8")
+    if chart_file is not None:
+        chart_file.write_bytes(document.chart_png)
+    err.print(f"Wrote {output}" + (f" and {chart_file}" if chart_file else ""))
 
 
 def main() -> None:

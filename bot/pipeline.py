@@ -26,12 +26,14 @@ from typing import Any
 
 from sqlalchemy import or_
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.alerts import instance_id
 from bot.config import FeedSettings, Secrets, Settings
 from bot.ingest import ItemWriter
 from bot.matching.matcher import Matcher
+from bot.metrics import Metrics, process_metrics
 from bot.store.db import session_scope
 from bot.store.tables import Feed
 from feeds import reliefweb
@@ -39,7 +41,7 @@ from feeds.backoff import next_poll
 from feeds.errors import FeedError
 from feeds.fetch import Fetcher, FetchOptions
 from feeds.model import FeedSpec, Fetched, Item, NotModified, Validators
-from feeds.rss import parse_feed
+from feeds.rss import parse_items
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -140,9 +142,11 @@ class Poller:
         clock: Clock,
         fetcher: Fetcher | None = None,
         owner: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.secrets = secrets
+        self.metrics = metrics or process_metrics()
         self.engine = engine
         self.clock = clock
         self.owner = owner or instance_id()
@@ -167,12 +171,10 @@ class Poller:
     ) -> PollReport:
         """One cycle over the due feeds (all enabled feeds with `force`)."""
         started = time.monotonic()
-        with session_scope(self.engine) as session:
-            sync_feeds(session, self.settings)
-        claimed = self._claim(force=force)
+        self._sync_feeds()
         self.writer.start_cycle()
         outcomes = []
-        for retrieved in self._retrieve(claimed):
+        for retrieved in self._retrieve(force=force):
             outcome = self._store(retrieved)
             outcomes.append(outcome)
             if on_feed_done is not None:
@@ -181,8 +183,7 @@ class Poller:
 
     def due_count(self, *, force: bool = False) -> int:
         now = self.clock()
-        with session_scope(self.engine) as session:
-            sync_feeds(session, self.settings)
+        self._sync_feeds()
         names = [f.name for f in self.settings.feeds if f.enabled]
         with session_scope(self.engine) as session:
             query = select(Feed.id).where(col(Feed.name).in_(names))
@@ -192,7 +193,19 @@ class Poller:
                 )
             return len(session.exec(query).all())
 
-    def _claim(self, *, force: bool) -> list[tuple[FeedSettings, Validators, str | None]]:
+    def _sync_feeds(self) -> None:
+        for attempt in range(2):
+            try:
+                with session_scope(self.engine) as session:
+                    sync_feeds(session, self.settings)
+                return
+            except IntegrityError:  # another instance inserted the same new feeds just now
+                if attempt:
+                    raise
+
+    def _claim(
+        self, *, force: bool, limit: int | None = None
+    ) -> list[tuple[FeedSettings, Validators, str | None]]:
         now = self.clock()
         names = [f.name for f in self.settings.feeds if f.enabled]
         with session_scope(self.engine) as session:
@@ -200,6 +213,8 @@ class Poller:
                 select(Feed)
                 .where(col(Feed.name).in_(names))
                 .where(or_(col(Feed.lease_expires_at).is_(None), col(Feed.lease_expires_at) < now))
+                .order_by(col(Feed.next_poll_at).asc().nulls_first(), col(Feed.id))
+                .limit(limit)
                 .with_for_update(skip_locked=True)
             )
             if not force:
@@ -220,20 +235,31 @@ class Poller:
                 claimed.append((feed, validators, row.high_water))
             return claimed
 
-    def _retrieve(
-        self, claimed: list[tuple[FeedSettings, Validators, str | None]]
-    ) -> Iterator[_Retrieved]:
-        """Fetch on threads, parse on processes; yield each feed's result as it completes."""
-        if not claimed:
-            return
-        workers = min(self.settings.polling.concurrency, len(claimed))
-        with ThreadPoolExecutor(workers, thread_name_prefix="fetch") as threads:
-            pending: set[Future[_Retrieved]] = {
-                threads.submit(self._fetch_one, feed, validators, high_water)
-                for feed, validators, high_water in claimed
-            }
-            while pending:
+    def _retrieve(self, *, force: bool) -> Iterator[_Retrieved]:
+        """Claim, fetch on threads, parse on processes; yield each feed's result as it completes.
+
+        Feeds are claimed a batch at a time, topped up as fetches finish, so several instances
+        share one cycle and a lease starts when its feed is about to be fetched. `force` claims
+        every feed at once (a due-or-not cycle could otherwise claim a feed it just stored).
+        """
+        concurrency = self.settings.polling.concurrency
+        batch = None if force else 2 * concurrency
+        with ThreadPoolExecutor(concurrency, thread_name_prefix="fetch") as threads:
+            fetching: set[Future[_Retrieved]] = set()
+            pending: set[Future[_Retrieved]] = set()
+            more = True
+            while True:
+                if more and len(fetching) < concurrency:
+                    claimed = self._claim(force=force, limit=batch)
+                    more = batch is not None and len(claimed) == batch
+                    for feed, validators, high_water in claimed:
+                        future = threads.submit(self._fetch_one, feed, validators, high_water)
+                        fetching.add(future)
+                        pending.add(future)
+                if not pending:
+                    return
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                fetching -= done
                 for future in done:
                     retrieved = future.result()
                     if isinstance(retrieved.outcome, Fetched):
@@ -300,7 +326,7 @@ class Poller:
         spec = feed_spec(retrieved.feed, self.settings)
         pool = self._pool()
         future: Future[_Retrieved] = Future()
-        inner = pool.submit(_parse, spec, fetched.body, dict(fetched.headers), self.clock())
+        inner = pool.submit(parse_items, spec, fetched.body, dict(fetched.headers), self.clock())
 
         def done(f: Future[list[Item] | FeedError]) -> None:
             try:
@@ -320,6 +346,16 @@ class Poller:
         inner.add_done_callback(done)
         return future
 
+    def warm_up(self) -> None:
+        """Start the parser processes now rather than on the first poll."""
+        pool = self._pool()
+        spec = FeedSpec(name="warm-up", kind="rss", url="http://127.0.0.1/")
+        body = b'<rss version="2.0"><channel><title>t</title></channel></rss>'
+        workers = max(1, self.settings.polling.parse_workers)
+        futures = [pool.submit(parse_items, spec, body, {}, self.clock()) for _ in range(workers)]
+        for future in futures:
+            future.result()
+
     def _pool(self) -> Executor:
         if self._parse_pool is None:
             workers = self.settings.polling.parse_workers
@@ -335,7 +371,11 @@ class Poller:
         now = self.clock()
         outcome = retrieved.outcome
         with session_scope(self.engine) as session:
-            row = session.exec(select(Feed).where(Feed.name == feed.name)).one()
+            row = session.exec(select(Feed).where(Feed.name == feed.name).with_for_update()).one()
+            if row.lease_owner not in (None, self.owner):
+                # our lease ran out mid-poll and another instance took the feed: it stores
+                log.warning("event=lease_lost feed=%r owner=%s", feed.name, row.lease_owner)
+                return FeedOutcome(feed=feed.name, status="error", error="lease lost")
             if isinstance(outcome, FeedError):
                 result = self._record_failure(row, feed, outcome, now)
             elif isinstance(outcome, NotModified):
@@ -367,6 +407,13 @@ class Poller:
             row.lease_expires_at = None
         seconds = time.monotonic() - retrieved.started
         result = dataclasses.replace(result, seconds=round(seconds, 3))
+        self.metrics.record_poll(
+            feed=feed.name,
+            status=result.status,
+            new_items=result.new_items,
+            matches=result.matches,
+            alerts=result.alerts,
+        )
         log.info(
             "event=poll feed=%r status=%s new_items=%d matches=%d alerts=%d duration_ms=%d%s",
             feed.name,
@@ -407,13 +454,3 @@ class Poller:
         row.budget_day, row.budget_calls = today, used + retrieved.calls
         if retrieved.high_water:
             row.high_water = retrieved.high_water
-
-
-def _parse(
-    spec: FeedSpec, body: bytes, headers: dict[str, str], now: datetime
-) -> list[Item] | FeedError:
-    """Runs in a worker process: bytes + headers → items, or the feed's own error."""
-    try:
-        return list(parse_feed(spec, body, headers, now=now).items)
-    except FeedError as exc:
-        return exc

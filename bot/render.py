@@ -3,7 +3,8 @@
 Slack mrkdwn has three control characters: `&`, `<` and `>`. Every untrusted string (feed titles,
 summaries, source names, URLs, arguments a user typed) goes through `esc` exactly once, here, at
 render time; autoescape is OFF because this is not HTML. `esc` truncates *before* escaping, to a
-budget measured in escaped characters, so an entity is never cut in half.
+budget measured in escaped characters, so an entity is never cut in half. It also drops control
+characters and bidirectional overrides, which could disguise text.
 
 Python builds the Block Kit structure with slack_sdk's classes (their `to_dict()` checks Slack's
 limits); templates in `templates/slack/` fill the text.
@@ -11,7 +12,9 @@ limits); templates in `templates/slack/` fill the text.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,11 +24,29 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "slack"
+
+def template_root() -> Path:
+    """Where `templates/` is: $TOCSIN_TEMPLATES, the source tree, or the installed data files."""
+    candidates = [
+        Path(os.environ["TOCSIN_TEMPLATES"]) if os.environ.get("TOCSIN_TEMPLATES") else None,
+        Path(__file__).resolve().parents[1] / "templates",
+        Path(sys.prefix) / "share" / "tocsin" / "templates",
+    ]
+    for candidate in candidates:
+        if candidate is not None and (candidate / "slack").is_dir():
+            return candidate
+    raise FileNotFoundError(
+        "Tocsin's templates/ folder was not found; set TOCSIN_TEMPLATES to its path"
+    )
+
+
+TEMPLATES = template_root() / "slack"
 ELLIPSIS = "…"
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _TABLE = str.maketrans(_ENTITIES)
 _WHITESPACE = re.compile(r"\s+")
+# control characters and bidirectional overrides/isolates, which can disguise text (U+202E)
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 MAX_URL = 2000
@@ -36,7 +57,7 @@ MAX_BLOCKS = 50  # per message
 
 def esc(value: object, limit: int | None = None, *, oneline: bool = False) -> str:
     """`value` as inert mrkdwn; with `limit`, at most `limit` characters *after* escaping."""
-    text = "" if value is None else str(value)
+    text = strip_controls("" if value is None else str(value))
     if oneline:
         text = _WHITESPACE.sub(" ", text).strip()
     escaped = text.translate(_TABLE)
@@ -50,6 +71,11 @@ def esc(value: object, limit: int | None = None, *, oneline: bool = False) -> st
         out.append(piece)
         used += len(piece)
     return "".join(out).rstrip() + ELLIPSIS
+
+
+def strip_controls(text: str) -> str:
+    """`text` without control characters or bidirectional overrides (newlines and tabs stay)."""
+    return _CONTROLS.sub("", text)
 
 
 def unescape(text: str) -> str:
@@ -68,8 +94,10 @@ def safe_url(url: str | None) -> str | None:
         parts = urlsplit(url)
     except ValueError:
         return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
         return None
+    url = scheme + url[len(parts.scheme) :]  # Slack links only a lower-case scheme
     return url.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E")
 
 
@@ -79,7 +107,7 @@ def link(url: str | None, label: object, limit: int | None = None) -> str:
     if target is None:
         return esc(label, limit, oneline=True)
     href = esc(target)
-    text = str(label or "").strip() or target
+    text = strip_controls(str(label or "")).strip() or target
     if limit is None:
         return f"<{href}|{esc(text, oneline=True)}>"
     if len(href) + 16 > limit:  # a monstrous URL: show the label, drop the link

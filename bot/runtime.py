@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from bot.alerts import Deliverer
 from bot.config import Secrets, Settings
 from bot.matching.matcher import Matcher
 from bot.matching.setup import matcher_from_settings
+from bot.metrics import Metrics, process_metrics
 from bot.pipeline import Poller
 from bot.sinks import Sink
 from bot.store.db import make_engine, session_scope, upgrade
@@ -36,19 +39,49 @@ class _SecretFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:
-            message = record.getMessage()
+            try:
+                message = record.getMessage()
+            except (TypeError, ValueError):  # a bad format string: the handler reports it
+                return True
             if any(s in message for s in self.secrets):
-                for s in self.secrets:
-                    message = message.replace(s, "[redacted]")
-                record.msg, record.args = message, None
+                record.msg, record.args = self._redact(message), None
+            if record.exc_info and not record.exc_text:  # a traceback repeats exception messages
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = self._redact(record.exc_text)
+            if record.stack_info:
+                record.stack_info = self._redact(record.stack_info)
         return True
+
+    def _redact(self, text: str) -> str:
+        for s in self.secrets:
+            text = text.replace(s, "[redacted]")
+        return text
+
+
+class _LineFormatter(logging.Formatter):
+    """One line per event: UTC ISO timestamps with no space in them, and a traceback folded into
+    one quoted `exc=` field instead of spilling over many lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.message = record.getMessage()
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        record.asctime = f"{stamp}.{int(record.msecs):03d}Z"
+        line = self.formatMessage(record)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line += " exc=" + json.dumps(record.exc_text, ensure_ascii=False)
+        if record.stack_info:
+            line += " stack=" + json.dumps(self.formatStack(record.stack_info), ensure_ascii=False)
+        return line.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def configure_logging(*, level: str = "INFO", secrets: Secrets | None = None) -> None:
     """One line per event, key=value, to stderr. Called once, by the CLI."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        logging.Formatter("ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+        _LineFormatter("ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
     )
     if secrets is not None:
         handler.addFilter(
@@ -57,6 +90,7 @@ def configure_logging(*, level: str = "INFO", secrets: Secrets | None = None) ->
                     secrets.slack_bot_token or "",
                     secrets.slack_signing_secret or "",
                     secrets.slack_app_token or "",
+                    _password(secrets.database_url),
                 ]
             )
         )
@@ -65,6 +99,13 @@ def configure_logging(*, level: str = "INFO", secrets: Secrets | None = None) ->
     root.setLevel(level)
     for name in _NOISY:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _password(url: str | None) -> str:
+    try:
+        return (make_url(url).password or "") if url else ""
+    except Exception:  # an unparseable URL is reported by make_engine, not here
+        return ""
 
 
 def database_url(settings: Settings, secrets: Secrets) -> str:
@@ -89,6 +130,7 @@ class Runtime:
     poller: Poller
     deliverer: Deliverer
     sink: Sink
+    metrics: Metrics = field(default_factory=process_metrics)
 
     def close(self) -> None:
         self.poller.close()
@@ -103,18 +145,32 @@ def build_runtime(
     clock: Clock = utc_now,
     engine: Engine | None = None,
     allow_private: bool | None = None,
+    metrics: Metrics | None = None,
 ) -> Runtime:
     if allow_private is not None:
         polling = settings.polling.model_copy(update={"allow_private_targets": allow_private})
         settings = settings.model_copy(update={"polling": polling})
     engine = engine or open_database(settings, secrets)
     matcher = matcher_from_settings(settings)
-    poller = Poller(settings=settings, secrets=secrets, engine=engine, matcher=matcher, clock=clock)
+    metrics = metrics or process_metrics()
+    poller = Poller(
+        settings=settings,
+        secrets=secrets,
+        engine=engine,
+        matcher=matcher,
+        clock=clock,
+        metrics=metrics,
+    )
     min_interval = (
         settings.slack.min_interval if sink.name == "slack" else settings.slack.min_interval * 0
     )
     deliverer = Deliverer(
-        settings=settings, engine=engine, sink=sink, clock=clock, min_interval=min_interval
+        settings=settings,
+        engine=engine,
+        sink=sink,
+        clock=clock,
+        min_interval=min_interval,
+        metrics=metrics,
     )
     return Runtime(
         settings=settings,
@@ -124,4 +180,5 @@ def build_runtime(
         poller=poller,
         deliverer=deliverer,
         sink=sink,
+        metrics=metrics,
     )

@@ -2,7 +2,8 @@
 
 `poll` ticks often and polls only the feeds whose `next_poll_at` has come (each feed keeps its own
 interval and backoff in the database, so several instances share the work); `deliver` drains the
-outbox.
+outbox. With Slack, `brief:{channel}:{situation}` and `digest:{channel}:{situation}` jobs send
+briefings and digests, `briefings:sync` refreshes them, `briefings:catch-up` runs once at start.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.runtime import Runtime
+from bot.runtime import Runtime, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -52,4 +53,22 @@ def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
         id="deliver",
         replace_existing=True,
     )
+    _add_briefings(scheduler, runtime)
     return scheduler
+
+
+def _add_briefings(scheduler: BackgroundScheduler, runtime: Runtime) -> None:
+    """Weekly briefings and daily digests (`bot.briefing.jobs`); they need the Slack sink."""
+    from bot.briefing import jobs
+    from bot.briefing.deliver import SlackPoster
+
+    client = getattr(runtime.sink, "client", None)
+    if client is None:
+        log.info("event=briefings_disabled reason='no Slack sink (SLACK_BOT_TOKEN not set)'")
+        return
+    poster = SlackPoster(
+        client, engine=runtime.engine, unfurl_links=runtime.settings.slack.unfurl_links
+    )
+    jobs.install(
+        scheduler, engine=runtime.engine, settings=runtime.settings, poster=poster, clock=utc_now
+    )

@@ -1,4 +1,7 @@
-"""`tocsin run`: scheduler + Slack front door (HTTP or Socket Mode), stopped cleanly on SIGTERM."""
+"""`tocsin run`: scheduler + Slack front door (HTTP or Socket Mode), stopped cleanly on SIGTERM.
+
+An HTTP server on [server].port always answers `/healthz` and `/metrics`, with or without Slack.
+"""
 
 from __future__ import annotations
 
@@ -21,29 +24,44 @@ def run_forever(runtime: Runtime, *, port: int | None = None) -> None:
     scheduler = build_scheduler(runtime)
     scheduler.start()
     scheduler.modify_job("poll", next_run_time=datetime.now(UTC))
-    front = _start_front_door(runtime, port=port)
+    front = start_front_door(runtime, port=port)
     log.info("event=started sink=%s feeds=%d", runtime.sink.name, len(runtime.settings.feeds))
     try:
         stop.wait()
     finally:
         log.info("event=stopping")
-        if front is not None:
-            front.shutdown()
+        for part in front:
+            part.shutdown()
         scheduler.shutdown(wait=True)
         runtime.close()
 
 
-def _start_front_door(runtime: Runtime, *, port: int | None) -> Any:
-    """The Slack app when credentials are set, else a health endpoint only."""
+def start_front_door(runtime: Runtime, *, port: int | None) -> list[Any]:
+    """What must be `.shutdown()` at the end: the Slack app (Socket Mode and/or HTTP) with
+    `/healthz` and `/metrics`, or, without Slack credentials, a health-and-metrics-only server."""
+    from bot.health import STUCK_AFTER, outbox_check, serve_health
+    from bot.metrics import METRICS_PATH, metrics_app
     from bot.slack.app import build_app, serve, start_socket_mode
 
     secrets, settings = runtime.secrets, runtime.settings
     host, port = settings.server.host, port if port is not None else settings.server.port
-    if secrets.slack_bot_token and secrets.slack_app_token:
-        app = build_app(settings=settings, secrets=secrets, engine=runtime.engine)
-        return start_socket_mode(app, secrets=secrets)
-    if secrets.slack_bot_token and secrets.slack_signing_secret:
-        app = build_app(settings=settings, secrets=secrets, engine=runtime.engine)
-        return serve(app, host=host, port=port)
-    log.warning("event=no_slack reason='SLACK_BOT_TOKEN/SLACK_SIGNING_SECRET not set' sink=console")
-    return None
+    clock = runtime.poller.clock
+    routes = {METRICS_PATH: metrics_app(runtime.metrics, engine=runtime.engine, clock=clock)}
+    if secrets.slack_bot_token and (secrets.slack_app_token or secrets.slack_signing_secret):
+        app = build_app(
+            settings=settings, secrets=secrets, engine=runtime.engine, metrics=runtime.metrics
+        )
+        app.health.add("outbox", outbox_check(runtime.engine, clock=clock, stuck_after=STUCK_AFTER))
+        app.routes.update(routes)
+        parts: list[Any] = []
+        if secrets.slack_app_token:
+            parts.append(start_socket_mode(app, secrets=secrets))
+        parts.append(serve(app, host=host, port=port))  # /slack/events only with a signing secret
+        return parts
+    log.warning(
+        "event=no_slack reason='set SLACK_BOT_TOKEN and SLACK_APP_TOKEN or SLACK_SIGNING_SECRET' "
+        "sink=%s serving='/healthz /metrics' port=%s",
+        runtime.sink.name,
+        port,
+    )
+    return [serve_health(engine=runtime.engine, clock=clock, routes=routes, host=host, port=port)]

@@ -1,7 +1,8 @@
 """What happened in a situation over a period: one query, then pure aggregation.
 
 Counts by risk factor (with the previous period of the same length, for a trend), the top items,
-the sources and the feedback received. `/tocsin summary` renders it; weekly briefings build on it.
+the sources and the feedback received. `/tocsin summary` renders it; briefings (`bot.briefing`)
+build on it, adding `factor_history` (the weeks before, for the chart and novelty).
 Periods are half-open, [start, end), on the item's publication time.
 """
 
@@ -9,14 +10,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.store.tables import Feedback, Item, Match
+from bot.store.tables import Feed, Feedback, Item, Match
 
 TOP_ITEMS = 5
 TOP_SOURCES = 8
@@ -55,6 +56,24 @@ class SourceCount:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Outlet:
+    """One source as it reached us: the outlet, the configured feed, the item language."""
+
+    source: str
+    feed: str
+    language: str | None
+    count: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class FactorHit:
+    """One matching report in a factor history: when, and which risk factors it carried."""
+
+    published: datetime
+    codes: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class Summary:
     situation: str
     start: datetime
@@ -67,6 +86,9 @@ class Summary:
     severities: dict[str, int]
     relevant: int
     not_relevant: int
+    previous_severities: dict[str, int] = field(default_factory=dict)
+    outlets: tuple[Outlet, ...] = ()
+    factor_names: dict[str, str] = field(default_factory=dict)
 
 
 def situation_summary(
@@ -74,14 +96,16 @@ def situation_summary(
 ) -> Summary:
     previous_start = start - (end - start)
     rows = session.exec(
-        select(Match, Item)
+        select(Match, Item, Feed.name)
         .join(Item, col(Item.id) == col(Match.item_id))
+        .join(Feed, col(Feed.id) == col(Item.feed_id))
         .where(Match.situation == situation)
         .where(col(Item.published_at) >= previous_start)
         .where(col(Item.published_at) < end)
     ).all()
-    current = [(m, i) for m, i in rows if i.published_at >= start]
-    previous = [(m, i) for m, i in rows if i.published_at < start]
+    feed_of = {i.id: feed for _, i, feed in rows}
+    current = [(m, i) for m, i, _ in rows if i.published_at >= start]
+    previous = [(m, i) for m, i, _ in rows if i.published_at < start]
     feedback = dict(
         session.exec(
             select(Feedback.relevant, func.count())
@@ -106,6 +130,33 @@ def situation_summary(
         severities=dict(Counter(m.severity for m, _ in current)),
         relevant=int(feedback.get(True, 0)),
         not_relevant=int(feedback.get(False, 0)),
+        previous_severities=dict(Counter(m.severity for m, _ in previous)),
+        outlets=tuple(
+            Outlet(source=source or "(unknown)", feed=feed, language=language, count=n)
+            for (source, feed, language), n in sorted(
+                Counter((i.source, feed_of[i.id], i.language) for _, i in current).items(),
+                key=lambda kv: (-kv[1], kv[0][0], kv[0][1], kv[0][2] or ""),
+            )
+        ),
+        factor_names=_names(m.evidence for m, _ in current + previous),
+    )
+
+
+def factor_history(
+    session: Session, *, situation: str, start: datetime, end: datetime
+) -> tuple[FactorHit, ...]:
+    """Every matching report in [start, end) with its risk factors, oldest first."""
+    rows = session.exec(
+        select(Item.published_at, Match.indicators)
+        .join(Item, col(Item.id) == col(Match.item_id))
+        .where(Match.situation == situation)
+        .where(col(Item.published_at) >= start)
+        .where(col(Item.published_at) < end)
+        .order_by(col(Item.published_at))
+    ).all()
+    return tuple(
+        FactorHit(published=published, codes=tuple(sorted(set(codes or ()))))
+        for published, codes in rows
     )
 
 

@@ -14,7 +14,7 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 
 from feeds.countries import iso3_codes, to_iso3
-from feeds.errors import ParseError
+from feeds.errors import FeedError, ParseError
 from feeds.model import FeedSpec, Item
 from feeds.text import (
     canonical_url,
@@ -261,3 +261,16 @@ def _extra(entry: Mapping[str, Any]) -> dict[str, str]:
     if isinstance(author, str) and author.strip():
         extra["author"] = collapse_whitespace(author)
     return extra
+
+
+def parse_items(
+    spec: FeedSpec, body: bytes, headers: Mapping[str, str], now: datetime
+) -> list[Item] | FeedError:
+    """`parse_feed` for a worker process: the items, or the feed's own error as a value.
+
+    It lives here, not in `bot/`, so a worker imports only `feeds` and feedparser.
+    """
+    try:
+        return list(parse_feed(spec, body, headers, now=now).items)
+    except FeedError as exc:
+        return exc

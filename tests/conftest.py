@@ -8,11 +8,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import SQLModel
 
 from bot.store.db import make_engine, upgrade
+from tests.feedhost import FeedHost
+from tests.slack.mock_slack import MockSlack
+
+# No per-example deadline (a slow machine must not fail a test); in CI, the same examples every run.
+hypothesis_settings.register_profile("default", deadline=None)
+hypothesis_settings.register_profile("ci", deadline=None, derandomize=True)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -81,3 +89,19 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng = make_engine(db_url)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def host() -> Iterator[FeedHost]:
+    """A loopback feed server (tests/feedhost.py)."""
+    h = FeedHost()
+    yield h
+    h.close()
+
+
+@pytest.fixture
+def slack() -> Iterator[MockSlack]:
+    """The mock Slack Web API server (tests/slack/mock_slack.py), on port 0."""
+    server = MockSlack()
+    yield server
+    server.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,13 +13,6 @@ from tests.feedhost import FeedHost, rss
 from tests.test_cli import write_config
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def host() -> Iterator[FeedHost]:
-    h = FeedHost()
-    yield h
-    h.close()
 
 
 def test_match_writes_one_json_line_per_item_in_order(tmp_path: Path, host: FeedHost) -> None:

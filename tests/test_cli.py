@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,13 +13,6 @@ from bot.cli import app
 from tests.feedhost import FeedHost, rss
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def host() -> Iterator[FeedHost]:
-    h = FeedHost()
-    yield h
-    h.close()
 
 
 def write_config(tmp_path: Path, host: FeedHost) -> Path:

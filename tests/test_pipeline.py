@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
-import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -25,13 +23,6 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 def ago(hours: float) -> str:
     return format_datetime(NOW - timedelta(hours=hours))
-
-
-@pytest.fixture
-def host() -> Iterator[FeedHost]:
-    h = FeedHost()
-    yield h
-    h.close()
 
 
 def settings_for(

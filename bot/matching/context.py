@@ -156,6 +156,15 @@ def is_capitalised(original: str, start: int) -> bool:
     return original[start].isupper() or not any(ch.islower() for ch in original)
 
 
+def borrows_initial(original: str, start: int) -> bool:
+    """The match opens with an initial ("S. Sudan") that ends a longer abbreviation ("U.S. Sudan").
+
+    Not "G.Bissau": there the match ("Bissau") opens with a whole word.
+    """
+    initial = original[start + 1 : start + 2] == "."
+    return initial and start >= 2 and original[start - 1] == "." and original[start - 2].isalpha()
+
+
 def is_acronym(matched: str) -> bool:
     letters = [ch for ch in matched if ch.isalpha()]
     return bool(letters) and sum(ch.isupper() for ch in letters) >= len(letters) - 1

@@ -23,6 +23,7 @@ def _country_term(alpha3: str, name: CountryName, person_names: frozenset[str]) 
         lang=name.lang,
         prefix=name.prefix,
         acronym=name.acronym,
+        capital=name.capital,
         person_risk=not name.acronym and fold(name.text) in person_names,
     )
 

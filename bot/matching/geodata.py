@@ -25,6 +25,7 @@ class Veto:
 @dataclass(frozen=True, kw_only=True)
 class GeoData:
     extra_names: Mapping[str, LanguageNames]
+    capitalised_names: Mapping[str, LanguageNames]
     acronyms: Mapping[str, tuple[str, ...]]
     prefer: Mapping[str, str]
     blockers: LanguageNames
@@ -60,6 +61,7 @@ def geo_data() -> GeoData:
     demonyms = _read("demonyms.toml")
     return GeoData(
         extra_names={code: _by_language(t) for code, t in geo["extra_names"].items()},
+        capitalised_names={code: _by_language(t) for code, t in geo["capitalised_names"].items()},
         acronyms={code: tuple(names) for code, names in geo["acronyms"].items()},
         prefer=dict(geo["prefer"]),
         blockers=_by_language(geo["blockers"]),

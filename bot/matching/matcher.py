@@ -5,8 +5,9 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.matching.context import CompiledVeto, compile_veto
 from bot.matching.gazetteer import blocker_terms, country_terms, place_terms, situation_terms
@@ -22,14 +23,15 @@ from feeds.model import Item
 _RESOLVED_KINDS = frozenset({"country", "place"})
 
 
-@dataclass(frozen=True, kw_only=True)
-class _Field:
+class _Field(NamedTuple):
+    """One folded field and the hits kept in it (a named tuple: two are made per item)."""
+
     name: Field
     text: Normalized
     words: Words
-    geo: tuple[Hit, ...]
-    indicators: tuple[Hit, ...]
-    excluded_slugs: frozenset[str]
+    geo: Sequence[Hit]
+    indicators: Sequence[Hit]
+    excluded_slugs: AbstractSet[str]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,32 +59,38 @@ class Matcher:
         fields = [self._field("title", title)]
         if summary:
             fields.append(self._field("summary", summary))
-        tags = tuple(dict.fromkeys(c.upper() for c in countries))
-        evidence = self._tag_evidence(tags) + self._geo_evidence(fields, tags)
-        located = {e.key for e in evidence}
-        title_located = bool(tags) or any(e.field == "title" for e in evidence)
-        evidence += self._indicator_evidence(fields, located=located, title=title_located)
-        return self._result(evidence)
+        tags = tuple(dict.fromkeys(c.upper() for c in countries)) if countries else ()
+        located = self._tag_evidence(tags) if tags else []
+        geo = indicators = False
+        for f in fields:
+            geo = geo or bool(f.geo)
+            indicators = indicators or bool(f.indicators)
+        if geo:
+            located += self._geo_evidence(fields, tags)
+        if not indicators:
+            return self._result(located, [])
+        title_located = bool(tags) or any(e.field == "title" for e in located)
+        indicated = self._indicator_evidence(fields, located=title_located and bool(located))
+        return self._result(located, indicated)
 
     def _field(self, name: Field, raw: str) -> _Field:
         text = normalize(raw)
         words = Words(text.text)
-        geo_hits, indicator_hits, excluded_slugs = _partition(scan(self.automaton, text.text))
-        geo = longest_first([h for h in geo_hits if case_ok(h, text)])
-        geo = [h for h in geo if context_ok(h, text=text, words=words, geo=geo, vetoes=self.vetoes)]
-        found = longest_first(indicator_hits)
-        indicators = [h for h in found if not excluded(h, text=text.text, words=words)]
-        return _Field(
-            name=name,
-            text=text,
-            words=words,
-            geo=tuple(geo),
-            indicators=tuple(indicators),
-            excluded_slugs=frozenset(excluded_slugs),
-        )
+        hits = scan(self.automaton, text.text)
+        if not hits:
+            return _Field(name, text, words, (), (), _NOTHING)
+        geo, indicators, excluded_slugs = _partition(hits, text)
+        if geo:
+            geo = longest_first(geo)
+            vetoes = self.vetoes
+            geo = [h for h in geo if context_ok(h, text=text, words=words, geo=geo, vetoes=vetoes)]
+        if indicators:
+            found = longest_first(indicators)
+            indicators = [h for h in found if not excluded(h, text=text.text, words=words)]
+        return _Field(name, text, words, geo, indicators, excluded_slugs)
 
-    def _tag_evidence(self, tags: Sequence[str]) -> tuple[Evidence, ...]:
-        return tuple(
+    def _tag_evidence(self, tags: Sequence[str]) -> list[Evidence]:
+        return [
             Evidence(
                 kind="situation",
                 key=slug,
@@ -95,70 +103,88 @@ class Matcher:
             )
             for index, code in enumerate(tags)
             for slug in self.by_country.get(code, ())
-        )
+        ]
 
-    def _countries(self, hit: Hit, certain: set[str]) -> tuple[str, ...]:
-        """The countries a hit names; a shared name ("Congo") is settled by other evidence."""
-        keys = hit.term.keys
-        if len(keys) < 2:
-            return keys
+    def _countries(self, keys: tuple[str, ...], certain: AbstractSet[str]) -> tuple[str, ...]:
+        """The countries a shared name ("Congo") stands for, settled by other evidence."""
         if settled := tuple(k for k in keys if k in certain):
             return settled
         return tuple(k for k in keys if self.prefer.get(k) not in keys)
 
-    def _slugs(self, hit: Hit, certain: set[str]) -> tuple[str, ...]:
-        if hit.term.kind == "situation":
-            return hit.term.keys
-        if hit.term.kind not in _RESOLVED_KINDS:
+    def _slugs(self, hit: Hit, fields: Sequence[_Field], tags: Sequence[str]) -> Sequence[str]:
+        """The situations a geographic hit stands for (none for blockers)."""
+        term = hit.term
+        if term.kind == "situation":
+            return term.keys
+        if term.kind not in _RESOLVED_KINDS:
             return ()
-        countries = self._countries(hit, certain)
-        return tuple(s for c in countries for s in self.by_country.get(c, ()))
+        keys = term.keys
+        if len(keys) == 1:
+            return self.by_country.get(keys[0], ())
+        countries = self._countries(keys, _certain(fields, tags))
+        return [s for c in countries for s in self.by_country.get(c, ())]
 
-    def _geo_evidence(self, fields: Sequence[_Field], tags: Sequence[str]) -> tuple[Evidence, ...]:
-        certain = set(tags) | {
-            h.term.keys[0]
-            for f in fields
-            for h in f.geo
-            if h.term.kind in _RESOLVED_KINDS and len(h.term.keys) == 1
-        }
-        banned = frozenset().union(*(f.excluded_slugs for f in fields))
-        return tuple(
+    def _geo_evidence(self, fields: Sequence[_Field], tags: Sequence[str]) -> list[Evidence]:
+        banned = _banned(fields)
+        return [
             _evidence("situation", slug, hit, field)
             for field in fields
             for hit in field.geo
-            for slug in self._slugs(hit, certain)
+            for slug in self._slugs(hit, fields, tags)
             if slug not in banned
-        )
+        ]
 
-    def _indicator_evidence(
-        self, fields: Sequence[_Field], *, located: set[str], title: bool
-    ) -> tuple[Evidence, ...]:
+    def _indicator_evidence(self, fields: Sequence[_Field], *, located: bool) -> list[Evidence]:
         out = []
         for field in fields:
             places = [h for h in field.geo if h.term.kind != "block"]
             for hit in field.indicators:
                 if hit.term.near and not (
-                    (title and located) or near_enough(hit, words=field.words, places=places)
+                    located or near_enough(hit, words=field.words, places=places)
                 ):
                     continue
                 out.append(_evidence("indicator", hit.term.keys[0], hit, field))
-        return tuple(out)
+        return out
 
-    def _result(self, evidence: tuple[Evidence, ...]) -> MatchResult:
-        situations = _unique(e.key for e in evidence if e.kind == "situation")
-        indicators = _unique(e.key for e in evidence if e.kind == "indicator")
-        names = self.names
+    def _result(self, located: list[Evidence], indicated: list[Evidence]) -> MatchResult:
+        if not located and not indicated:
+            return _NO_MATCH
+        situations = _unique([e.key for e in located])
+        indicators = _unique([e.key for e in indicated])
         return MatchResult(
             situations=situations,
             indicators=indicators,
-            evidence=evidence,
-            factors=tuple(self.factors[c] for c in indicators),
-            situation_names=tuple(names[s] for s in situations),
+            evidence=(*located, *indicated),
+            factors=tuple(map(self.factors.__getitem__, indicators)),
+            situation_names=tuple(map(self.names.__getitem__, situations)),
         )
 
 
-def _partition(hits: Iterable[Hit]) -> tuple[list[Hit], list[Hit], set[str]]:
-    """Geographic hits, indicator hits, and the slugs whose exclusions matched."""
+_NOTHING: frozenset[str] = frozenset()
+_NO_MATCH = MatchResult()
+
+
+def _certain(fields: Sequence[_Field], tags: Sequence[str]) -> set[str]:
+    """Countries named unambiguously anywhere in the item (made only for shared names)."""
+    return set(tags) | {
+        h.term.keys[0]
+        for f in fields
+        for h in f.geo
+        if h.term.kind in _RESOLVED_KINDS and len(h.term.keys) == 1
+    }
+
+
+def _banned(fields: Sequence[_Field]) -> AbstractSet[str]:
+    """Situations whose exclusion phrases matched somewhere in the item."""
+    found = [f.excluded_slugs for f in fields if f.excluded_slugs]
+    if len(found) < 2:
+        return found[0] if found else _NOTHING
+    return frozenset().union(*found)
+
+
+def _partition(hits: Iterable[Hit], text: Normalized) -> tuple[list[Hit], list[Hit], set[str]]:
+    """Geographic hits written in the right case, indicator hits, and the slugs whose
+    exclusions matched."""
     geo: list[Hit] = []
     indicators: list[Hit] = []
     excluded_slugs: set[str] = set()
@@ -168,7 +194,7 @@ def _partition(hits: Iterable[Hit]) -> tuple[list[Hit], list[Hit], set[str]]:
             indicators.append(hit)
         elif kind == "situation-exclude":
             excluded_slugs.update(hit.term.keys)
-        else:
+        elif case_ok(hit, text):
             geo.append(hit)
     return geo, indicators, excluded_slugs
 
@@ -178,12 +204,13 @@ def _unique(keys: Iterable[str]) -> tuple[str, ...]:
 
 
 def _evidence(kind: Any, key: str, hit: Hit, field: _Field) -> Evidence:
-    start, end = field.text.span(hit.start, hit.end)
+    text = field.text
+    start, end = (hit.start, hit.end) if text.offsets is None else text.span(hit.start, hit.end)
     return Evidence(
         kind=kind,
         key=key,
         term=hit.term.text,
-        matched=field.text.original[start:end],
+        matched=text.original[start:end],
         field=field.name,
         start=start,
         end=end,

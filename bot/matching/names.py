@@ -27,6 +27,7 @@ class CountryName:
     lang: str
     prefix: bool = False
     acronym: bool = False
+    capital: bool = False  # counts only when capitalised ("Southern Sudan", not "southern Sudan")
 
 
 def _uninvert(name: str) -> str:
@@ -75,6 +76,8 @@ def _country_names(alpha3: str, alpha2: str, official: set[str]) -> tuple[Countr
         names += [CountryName(text=n, lang=lang) for n in _split_parentheses(local or "")]
     for lang, extra in data.extra_names.get(alpha3, {}).items():
         names += [CountryName(text=n, lang=lang) for n in extra]
+    for lang, extra in data.capitalised_names.get(alpha3, {}).items():
+        names += [CountryName(text=n, lang=lang, capital=True) for n in extra]
     names += [CountryName(text=a, lang="en", acronym=True) for a in data.acronyms.get(alpha3, ())]
     unique = dict.fromkeys(n for n in _with_russian(names) + _demonyms(alpha3) if n.text)
     return tuple(unique)

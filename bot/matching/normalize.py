@@ -8,7 +8,7 @@ normalised text knows which original character it came from.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _ARABIC = str.maketrans(
     {
@@ -46,21 +46,23 @@ _PUNCT = str.maketrans(
 _DROP_CATEGORIES = frozenset({"Mn", "Me", "Cf", "Cc"})
 
 
-@dataclass(frozen=True, kw_only=True)
-class Normalized:
-    """Folded `text`; `offsets[i]` is the index in `original` that produced `text[i]`."""
+class Normalized(NamedTuple):
+    """Folded `text`; `offsets[i]` is the index in `original` that produced `text[i]`.
+
+    A named tuple rather than a frozen dataclass: one is made per field, on the hot path.
+    """
 
     original: str
     text: str
     offsets: tuple[int, ...] | None = None  # None: the identity map (plain ASCII fast path)
 
-    def index(self, position: int) -> int:
+    def origin(self, position: int) -> int:
         """The index in `original` of the character that produced `text[position]`."""
         return position if self.offsets is None else self.offsets[position]
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Map a non-empty half-open span of `text` to a half-open span of `original`."""
-        return self.index(start), self.index(end - 1) + 1
+        return self.origin(start), self.origin(end - 1) + 1
 
 
 def _fold_once(text: str) -> str:
@@ -88,6 +90,26 @@ def fold_char(char: str) -> str:
     return folded
 
 
+class _FoldTable(dict[int, str]):
+    """`str.translate` table: code point → its folded form, filled in on first use."""
+
+    def __missing__(self, code: int) -> str:
+        folded = self[code] = fold_char(chr(code))
+        return folded
+
+
+class _OddTable(dict[int, str]):
+    """`str.translate` table: "" for a character that folds to exactly one character, else "!"."""
+
+    def __missing__(self, code: int) -> str:
+        odd = self[code] = "" if len(fold_char(chr(code))) == 1 else "!"
+        return odd
+
+
+_FOLD_TABLE = _FoldTable()
+_ODD_TABLE = _OddTable()
+
+
 def _is_plain(text: str) -> bool:
     return text.isascii() and text.isprintable() and "  " not in text and "`" not in text
 
@@ -107,13 +129,17 @@ def _collapsed(text: str, pieces: list[str]) -> Normalized:
 def normalize(text: str) -> Normalized:
     """Fold `text` character by character, collapsing runs of whitespace to one space."""
     if _is_plain(text) and not text.startswith(" "):
-        return Normalized(original=text, text=text.lower())
+        return Normalized(text, text.lower())
+    if not text.translate(_ODD_TABLE):  # one character in, one out: no offset map needed
+        joined = text.translate(_FOLD_TABLE)
+        if "  " not in joined and not joined.startswith(" "):
+            return Normalized(text, joined)
     cached = _FOLDED.get
     pieces = [cached(ch) or fold_char(ch) for ch in text]
     joined = "".join(pieces)
     one_to_one = len(joined) == len(text) and all(pieces)
     if one_to_one and "  " not in joined and not joined.startswith(" "):
-        return Normalized(original=text, text=joined)
+        return Normalized(text, joined)
     return _collapsed(text, pieces)
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import bisect
+import operator
 import re
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 
 from bot.matching.context import (
     CompiledVeto,
+    borrows_initial,
     is_acronym,
     is_capitalised,
     looks_like_person,
@@ -56,29 +58,54 @@ def _rank(hit: Hit) -> tuple[int, int, int]:
     return hit.start - hit.end, -hit.size, hit.start
 
 
+_START = operator.itemgetter(0)  # Hit.start
+
+
+def _disjoint(in_order: Sequence[Hit]) -> bool:
+    """No two hits overlap (`in_order`: sorted by start)."""
+    end = 0
+    for hit in in_order:
+        if hit.start < end:
+            return False
+        end = hit.end
+    return True
+
+
+def _fits(hit: Hit, taken: Sequence[Hit]) -> bool:
+    """`hit` overlaps none of `taken`, or has the same span and size as one of them."""
+    fits = True
+    for t in taken:
+        if hit.start < t.end and t.start < hit.end:
+            if t.start == hit.start and t.end == hit.end and t.size == hit.size:
+                return True  # same span, several terms: keep all (e.g. kinds differ)
+            fits = False
+    return fits
+
+
 def longest_first(hits: Sequence[Hit]) -> list[Hit]:
     """Keep the longest of overlapping hits (longer literal pattern breaks ties); in order."""
     if len(hits) < 2:
         return list(hits)
-    ranked = sorted(hits, key=_rank)
+    in_order = sorted(hits, key=_START)
+    if _disjoint(in_order):
+        return in_order  # the usual case: nothing overlaps, so nothing is dropped
     taken: list[Hit] = []
-    for hit in ranked:
-        if all(hit.end <= t.start or hit.start >= t.end for t in taken):
+    for hit in sorted(hits, key=_rank):
+        if _fits(hit, taken):
             taken.append(hit)
-        elif any(t.start == hit.start and t.end == hit.end and t.size == hit.size for t in taken):
-            taken.append(hit)  # same span, several terms: keep all (e.g. kinds differ)
-    return sorted(taken, key=lambda h: h.start)
+    return sorted(taken, key=_START)
 
 
 def case_ok(hit: Hit, text: Normalized) -> bool:
-    """Acronyms in capitals, place names capitalised."""
+    """Acronyms in capitals; place names capitalised, and not the tail of "U.S."."""
     if not (hit.term.acronym or hit.term.capital):
         return True
     start, end = text.span(hit.start, hit.end)
     if hit.term.acronym:
         return is_acronym(text.original[start:end])
     if hit.term.capital:
-        return is_capitalised(text.original, start)
+        original = text.original
+        return is_capitalised(original, start) and not borrows_initial(original, start)
     return True
 
 
@@ -110,8 +137,8 @@ def context_ok(
 
 def excluded(hit: Hit, *, text: str, words: Words) -> bool:
     """An indicator term cancelled by one of its exclusion phrases nearby."""
-    if not hit.term.exclude:
-        return False
+    if not hit.term.exclude or not any(phrase in text for phrase in hit.term.exclude):
+        return False  # (nowhere in the text: no need to find the words around the hit)
     window = words.window(text, hit.start, hit.end, hit.term.window)
     return any(phrase in window for phrase in hit.term.exclude)
 

@@ -95,13 +95,17 @@ def scan(automaton: Any, text: str) -> list[Hit]:
     """Every word-bounded occurrence of a pattern in folded `text`."""
     hits: list[Hit] = []
     size_of_text = len(text)
-    for last_index, (size, bounded, terms) in automaton.iter(_keyed(text)):
+    for last_index, (size, bounded, prefixed, terms) in automaton.iter(_keyed(text)):
         end = last_index  # the keyed text is one character longer than `text`
         start = end - size
         unbounded_left = not bounded and start and text[start - 1].isalnum()
         if unbounded_left and not _left_ok(text, start, text[start]):
             continue
         bounded_right = end == size_of_text or not text[end].isalnum()
+        if not prefixed:  # the usual case: whole-word terms only
+            if bounded_right or _unspaced(text[end - 1]):
+                hits += [Hit(start, end, size, term) for term in terms]
+            continue
         for term in terms:
             if bounded_right and not term.prefix:
                 hits.append(Hit(start, end, size, term))
@@ -144,6 +148,8 @@ def build_automaton(terms: Iterable[Term]) -> tuple[Any, int]:
     for key, bucket in table.items():
         bounded = key.startswith(" ")
         size = len(key) - bounded
-        automaton.add_word(key, (size, bounded, tuple(bucket.values())))
+        terms = tuple(bucket.values())
+        prefixed = any(t.prefix for t in terms)
+        automaton.add_word(key, (size, bounded, prefixed, terms))
     automaton.make_automaton()
     return automaton, len(table)

@@ -21,6 +21,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy.engine import Engine
 
 from bot.config import Secrets, Settings
+from bot.metrics import Metrics
 from bot.slack.channels import ChannelDirectory
 from bot.slack.context import Services
 from bot.slack.listeners import register
@@ -43,7 +44,7 @@ class TocsinApp(App):
     http_events: bool
 
 
-def app_client(secrets: Secrets) -> WebClient:
+def app_client(secrets: Secrets, *, metrics: Metrics | None = None) -> WebClient:
     """The client for commands, buttons and App Home.
 
     Unlike the sink's client it keeps slack_sdk's connection-error retry and adds one retry on
@@ -53,7 +54,10 @@ def app_client(secrets: Secrets) -> WebClient:
         raise ValueError("the Slack app needs SLACK_BOT_TOKEN")
     handlers = [*default_retry_handlers(), RateLimitErrorRetryHandler(max_retry_count=1)]
     return make_client(
-        token=secrets.slack_bot_token, base_url=secrets.slack_api_url, retry_handlers=handlers
+        token=secrets.slack_bot_token,
+        base_url=secrets.slack_api_url,
+        retry_handlers=handlers,
+        metrics=metrics,
     )
 
 
@@ -64,6 +68,7 @@ def build_app(
     engine: Engine,
     clock: Callable[[], datetime] = utcnow,
     verify_token: bool = True,
+    metrics: Metrics | None = None,
 ) -> TocsinApp:
     """The Bolt app with every listener registered.
 
@@ -73,7 +78,7 @@ def build_app(
     """
     if not secrets.slack_signing_secret and not secrets.slack_app_token:
         raise ValueError("set SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode)")
-    client = app_client(secrets)
+    client = app_client(secrets, metrics=metrics)
     app = TocsinApp(
         client=client,
         signing_secret=secrets.slack_signing_secret or "",

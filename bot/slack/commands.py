@@ -213,6 +213,7 @@ def _brief(services: Services, inv: Invocation) -> Reply:
         channel=inv.channel,
         user=inv.user,
         now=services.clock(),
+        client=services.channels.client,  # the app's Web API client (SLACK_API_URL honoured)
     )
     return _reply("brief.j2", situation=situation, status=status or "requested")
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,8 +24,10 @@ from urllib.error import URLError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RetryHandler
+from slack_sdk.web import SlackResponse
 from sqlalchemy.engine import Engine
 
+from bot.metrics import Metrics, process_metrics
 from bot.sinks import AlertView, ChannelError, Delivered, DeliveryError, RetryableError
 from bot.slack.blocks import alert_message
 from bot.slack.channels import DEFAULT_REFRESH, ChannelDirectory
@@ -55,18 +58,45 @@ SLACK_FAILURES: tuple[type[BaseException], ...] = (SlackApiError, *NETWORK_ERROR
 HISTORY_PAGES = 10
 
 
+class MeasuredClient(WebClient):
+    """A WebClient that times every Web API call and counts Slack's error codes (`Metrics`)."""
+
+    def __init__(self, *, metrics: Metrics, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metrics = metrics
+
+    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
+        started, error = time.monotonic(), None
+        try:
+            return super().api_call(api_method, **kwargs)
+        except SlackApiError as exc:
+            status = getattr(exc.response, "status_code", 200)
+            error = _error_code(exc)
+            error = f"http_{status}" if error == "unknown_error" and status != 200 else error
+            raise
+        except NETWORK_ERRORS:
+            error = "network"
+            raise
+        finally:
+            self.metrics.record_slack_call(
+                api_method, seconds=time.monotonic() - started, error=error
+            )
+
+
 def make_client(
     *,
     token: str,
     base_url: str | None = None,
     retry_handlers: list[RetryHandler] | None = None,
     timeout: int = 30,
+    metrics: Metrics | None = None,
 ) -> WebClient:
-    """A WebClient aimed at Slack or at SLACK_API_URL (a URL ending in `/api/`).
+    """A WebClient aimed at Slack or at SLACK_API_URL (a URL ending in `/api/`), measured.
 
     `retry_handlers=None` means none at all (the sink's choice: the outbox owns retries).
     """
-    return WebClient(
+    return MeasuredClient(
+        metrics=metrics or process_metrics(),
         token=token,
         base_url=(base_url.rstrip("/") + "/") if base_url else WebClient.BASE_URL,
         timeout=timeout,
@@ -91,11 +121,12 @@ class SlackSink:
         clock: Callable[[], datetime] = utcnow,
         channel_refresh: timedelta = DEFAULT_REFRESH,
         unfurl_links: bool = False,
+        metrics: Metrics | None = None,
     ) -> None:
         if client is None:
             if not token:
                 raise ValueError("SlackSink needs a bot token (SLACK_BOT_TOKEN) or a client")
-            client = make_client(token=token, base_url=base_url)
+            client = make_client(token=token, base_url=base_url, metrics=metrics)
         self.client = client
         self.unfurl_links = unfurl_links
         self.channels = ChannelDirectory(

@@ -2,7 +2,7 @@
 
 feed ─< item ─< match
              └─< alert >─ subscription        (alert = the outbox: one row per subscription × item)
-alert ─< feedback;  audit_log;  channel_state;  briefing (one row per channel × situation × period)
+alert ─< feedback;  audit_log;  channel_state;  briefing (1 per channel×situation×kind×period)
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ class ChannelState(SQLModel, table=True):
 
 class Briefing(SQLModel, table=True):
     __table_args__ = (
-        UniqueConstraint("channel", "situation", "period_start", name="uq_briefing_period"),
+        UniqueConstraint("channel", "situation", "kind", "period_start", name="uq_briefing_period"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

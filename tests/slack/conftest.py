@@ -16,13 +16,6 @@ from tests.slack.mock_slack import MockSlack
 
 
 @pytest.fixture
-def slack() -> Iterator[MockSlack]:
-    server = MockSlack()
-    yield server
-    server.close()
-
-
-@pytest.fixture
 def clock() -> helpers.FakeClock:
     return helpers.FakeClock()
 

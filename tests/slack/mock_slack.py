@@ -5,6 +5,19 @@ slack.on("chat.postMessage", status=429, headers={"Retry-After": "7"})   # next 
 slack.on("conversations.info", body={"ok": True, "channel": {...}}, times=None)  # always
 slack.calls("chat.postMessage")[0].body["channel"]
 slack.wait_for("response", count=1)      # deferred slash-command replies (response_url)
+slack.uploads["F1"]                      # bytes sent by files_upload_v2 (files.getUploadURLExternal
+                                         # → POST /upload/F1, recorded as "upload" → files.
+                                         # completeUploadExternal)
+
+Like Slack, it keeps the messages it accepted: conversations.history / conversations.replies answer
+from them (metadata only with include_all_metadata), so "did that post go through before the
+crash?" has a real answer. Options for reliability tests and benchmarks:
+
+MockSlack(post_delay=(0.005, 0.02))      # each accepted chat.postMessage answers 5–20 ms late
+MockSlack(channel_rate=1.0)              # 429 + Retry-After when a channel gets 2 posts within 1 s
+MockSlack(realtime_ts=True)              # message ts from the wall clock (history `oldest` works)
+slack.accepted()                         # every message accepted, in order
+slack.on_accept = callback               # called with each accepted post before it is answered
 """
 
 from __future__ import annotations
@@ -12,15 +25,18 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import math
+import random
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
-JSON_FIELDS = ("blocks", "metadata", "view", "attachments")
+JSON_FIELDS = ("blocks", "metadata", "view", "attachments", "files")
 
 
 @dataclass
@@ -40,11 +56,28 @@ class Canned:
 
 
 class MockSlack:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        post_delay: tuple[float, float] = (0.0, 0.0),
+        channel_rate: float | None = None,
+        realtime_ts: bool = False,
+        seed: int = 0,
+    ) -> None:
         self._calls: list[Call] = []
         self._canned: dict[str, deque[Canned]] = {}
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
+        self._file_ids = itertools.count(1)
+        self.uploads: dict[str, bytes] = {}  # file id → bytes posted to its upload URL
+        self._messages: list[dict[str, Any]] = []  # accepted chat.postMessage, in order
+        self._last_post: dict[str, float] = {}  # channel → monotonic time of its last accepted post
+        self._last_ts = 0.0
+        self.post_delay = post_delay
+        self.channel_rate = channel_rate
+        self.realtime_ts = realtime_ts
+        self._random = random.Random(seed)
+        self.on_accept: Callable[[dict[str, Any]], None] | None = None
         handler = type("Handler", (_Handler,), {"mock": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
@@ -89,16 +122,93 @@ class MockSlack:
                     if canned.times <= 0:
                         queue.popleft()
                 return canned
-        return Canned(body=self._default(method, body))
+            if method == "chat.postMessage":
+                return self._post_message(body)
+            return Canned(body=self._default(method, body))
+
+    def _post_message(self, body: dict[str, Any]) -> Canned:
+        """Accept (and keep) a message, or answer 429 when the channel is over `channel_rate`."""
+        channel = str(body.get("channel"))
+        now = time.monotonic()
+        if self.channel_rate:
+            last = self._last_post.get(channel)
+            gap = 1.0 / self.channel_rate
+            if last is not None and now - last < gap:
+                retry_after = str(max(1, math.ceil(gap - (now - last))))
+                return Canned(
+                    status=429,
+                    body={"ok": False, "error": "ratelimited"},
+                    headers={"Retry-After": retry_after},
+                )
+        self._last_post[channel] = now
+        ts = self._next_ts()
+        message: dict[str, Any] = {
+            "type": "message",
+            "channel": channel,
+            "ts": ts,
+            "text": body.get("text", ""),
+            "bot_id": "BBOT",
+        }
+        for key in ("thread_ts", "metadata", "blocks"):
+            if body.get(key):
+                message[key] = body[key]
+        self._messages.append(message)
+        answer = {key: value for key, value in message.items() if key != "metadata"}
+        return Canned(body={"ok": True, "channel": channel, "ts": ts, "message": answer})
+
+    def _next_ts(self) -> str:
+        if not self.realtime_ts:
+            return f"1700000000.{next(self._ts):06d}"
+        self._last_ts = max(time.time(), self._last_ts + 0.000001)
+        return f"{self._last_ts:.6f}"
+
+    def _delay(self, method: str, status: int) -> float:
+        """How long an accepted post waits before its answer (it is already in the history)."""
+        low, high = self.post_delay
+        if method != "chat.postMessage" or status != 200 or high <= 0:
+            return 0.0
+        with self._lock:
+            return self._random.uniform(low, high)
+
+    def _history(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        """conversations.history (newest first) or .replies (thread, oldest first), paged."""
+        channel = str(body.get("channel"))
+        oldest = float(body.get("oldest") or 0)
+        with_metadata = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
+        if method == "conversations.replies":
+            parent = str(body.get("ts"))
+            found = [
+                m
+                for m in self._messages
+                if m["channel"] == channel and parent in (m["ts"], m.get("thread_ts"))
+            ]
+        else:
+            found = [
+                m
+                for m in reversed(self._messages)
+                if m["channel"] == channel and m.get("thread_ts") in (None, m["ts"])
+            ]
+        found = [m for m in found if float(m["ts"]) > oldest]
+        start = int(body.get("cursor") or 0)
+        limit = int(body.get("limit") or 100)
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        messages = [
+            {key: value for key, value in m.items() if with_metadata or key != "metadata"}
+            for m in page
+        ]
+        return {
+            "ok": True,
+            "messages": messages,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     def _default(self, method: str, body: dict[str, Any]) -> Any:
         if method == "response":
             return "ok"
         if method == "auth.test":
             return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1", "team": "t"}
-        if method == "chat.postMessage":
-            ts = f"1700000000.{next(self._ts):06d}"
-            return {"ok": True, "channel": body.get("channel"), "ts": ts, "message": {"ts": ts}}
         if method == "conversations.info":
             channel = body.get("channel")
             return {"ok": True, "channel": {"id": channel, "is_ext_shared": False}}
@@ -108,10 +218,19 @@ class MockSlack:
                 "ok": True,
                 "permalink": f"https://example.slack.com/archives/{body.get('channel')}/p{ts}",
             }
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._file_ids)}"
+            url = f"http://127.0.0.1:{self.port}/upload/{file_id}"
+            return {"ok": True, "file_id": file_id, "upload_url": url}
+        if method == "files.completeUploadExternal":
+            files = [{"id": f.get("id"), "title": f.get("title")} for f in body.get("files") or []]
+            return {"ok": True, "files": files}
+        if method == "upload":
+            return "OK"
         if method == "users.conversations":
             return {"ok": True, "channels": [], "response_metadata": {"next_cursor": ""}}
         if method in ("conversations.history", "conversations.replies"):
-            return {"ok": True, "messages": [], "response_metadata": {"next_cursor": ""}}
+            return self._history(method, body)
         return {"ok": True}
 
     # -- recording -------------------------------------------------------------------------
@@ -123,6 +242,11 @@ class MockSlack:
     def calls(self, method: str | None = None) -> list[Call]:
         with self._lock:
             return [c for c in self._calls if method is None or c.method == method]
+
+    def accepted(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """The messages chat.postMessage accepted (those a Slack user would see), in order."""
+        with self._lock:
+            return [dict(m) for m in self._messages if channel is None or m["channel"] == channel]
 
     def clear(self) -> None:
         with self._lock:
@@ -152,16 +276,32 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length).decode("utf-8")
-        body = _parse(raw, self.headers.get("Content-Type", ""))
+        data = self.rfile.read(length)
+        if self.path.startswith("/upload/"):  # files_upload_v2 step 2: raw bytes, not a form
+            file_id = self.path[len("/upload/") :]
+            self.mock.uploads[file_id] = data
+            data = f"file_id={file_id}&length={len(data)}".encode()
+        raw = data.decode("utf-8", errors="replace")
+        try:
+            body = _parse(raw, self.headers.get("Content-Type", ""))
+        except ValueError:  # a client killed mid-request: Slack never sees a partial body
+            self.send_error(400, "unreadable body")
+            return
         if self.path.startswith("/api/"):
             method = self.path[len("/api/") :].split("?")[0]
         elif self.path.startswith("/response/"):
             method = "response"
+        elif self.path.startswith("/upload/"):
+            method = "upload"
         else:
             method = self.path
         self.mock._record(Call(method=method, body=body, headers=dict(self.headers), raw=raw))
         canned = self.mock._answer(method, body)
+        if method == "chat.postMessage" and canned.status == 200 and self.mock.on_accept:
+            self.mock.on_accept(body)
+        delay = self.mock._delay(method, canned.status)
+        if delay:
+            time.sleep(delay)
         payload = canned.body
         data = (payload if isinstance(payload, str) else json.dumps(payload)).encode()
         self.send_response(canned.status)
@@ -170,8 +310,9 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in canned.headers.items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        with contextlib.suppress(ConnectionError):  # the client died waiting for its answer
+            self.end_headers()
+            self.wfile.write(data)
 
 
 def _parse(raw: str, content_type: str) -> dict[str, Any]:

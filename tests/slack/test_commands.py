@@ -258,10 +258,10 @@ def test_summary(running: Running) -> None:
     assert "the period must be 7d or 30d" in text_of(running.reply())
 
 
-def test_brief_is_honest_until_briefings_exist(running: Running) -> None:
-    running.command("brief sudan")
+def test_brief_posts_a_briefing_now(running: Running) -> None:
+    running.command("brief sudan")  # bot.briefing.on_demand; see tests/briefing/test_on_demand.py
     text = text_of(running.reply())
-    assert "arrive with the briefing feature" in text and "/tocsin summary sudan" in text
+    assert "Briefing for *Sudan*: posted in this channel" in text
 
 
 def test_restricted_summary_and_listing_are_hidden_in_ext_shared_channels(running: Running) -> None:

@@ -53,7 +53,15 @@ def test_truncation_happens_before_escaping(raw: str, limit: int) -> None:
     assert len(out) <= max(limit, 1)
     body = out.removesuffix(render.ELLIPSIS)
     assert not re.search(r"&(?!amp;|lt;|gt;)", body), out  # no entity cut in half
-    assert raw.startswith(unescape(body).rstrip()) or unescape(body) == raw
+    clean = render.strip_controls(raw)
+    assert clean.startswith(unescape(body).rstrip()) or unescape(body) == clean
+
+
+@given(st.text())
+def test_controls_and_bidi_overrides_never_survive(raw: str) -> None:
+    out = esc(raw)
+    assert not any(c in out for c in "\x00\x1b\u202e\u2066\x7f")
+    assert esc(raw) == esc(render.strip_controls(raw))
 
 
 @pytest.mark.parametrize(

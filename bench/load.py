@@ -1,0 +1,363 @@
+"""Load figures: one full poll cycle of N feeds (100 ms latency each) with 1 and 3 instances.
+
+    .venv/bin/python bench/load.py [--feeds 2000] [--items 10] [--latency 0.1] [--instances 1,3]
+                                   [--concurrency 64] [--parse-workers 2]
+                                   [--database-url postgresql://postgres@127.0.0.1:5432/test]
+
+Each scenario gets a fresh PostgreSQL database (dropped afterwards) with every feed due. Every
+instance is a separate process running `Poller.poll()` once; they start together. A loopback
+server (threads, backlog 1024) answers each feed after sleeping `--latency`. Printed per scenario:
+wall time until every feed is polled, feeds/s, items stored, and the peak RSS of each instance (its
+own process, and with its parse workers). Targets on 2 cores: ≤ 30 s per cycle, ≤ 300 MB/instance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import func, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlmodel import select  # noqa: E402
+
+from bot.config import Settings, parse_settings  # noqa: E402
+from bot.store.db import make_engine, session_scope, upgrade  # noqa: E402
+from bot.store.tables import Alert, Item  # noqa: E402
+
+PLACES = ["Sudan", "El Fasher", "Burkina Faso", "Haiti", "Myanmar", "Goma", "Lisbon", "Chile"]
+EVENTS = [
+    "massacre reported in",
+    "thousands displaced from",
+    "curfew imposed in",
+    "trade talks open in",
+    "hate speech rises in",
+    "floods hit",
+]
+
+
+def make_feed(index: int, items: int, now: datetime) -> bytes:
+    rng = random.Random(index)
+    entries = []
+    for j in range(items):
+        title = f"{rng.choice(EVENTS).capitalize()} {rng.choice(PLACES)} (report {index}-{j})"
+        when = format_datetime(now - timedelta(minutes=rng.randint(1, 2000)))
+        entries.append(
+            f"<item><title>{escape(title)}</title><link>https://example.org/{index}/{j}</link>"
+            f"<guid>load-{index}-{j}</guid><pubDate>{when}</pubDate><description>"
+            f"{escape(title)}. Witnesses described the situation; aid agencies asked for access."
+            "</description></item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>Load feed {index}</title><link>https://example.org/{index}</link>"
+        f"<language>en</language>{''.join(entries)}</channel></rss>"
+    ).encode()
+
+
+class FeedServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # the default backlog of 5 drops SYNs under a burst of fetches
+
+    def __init__(self, bodies: list[bytes], latency: float) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.bodies = bodies
+        self.latency = latency
+        self.hits = 0
+        self._lock = threading.Lock()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FeedServer
+
+    def do_GET(self) -> None:
+        time.sleep(self.server.latency)
+        with self.server._lock:
+            self.server.hits += 1
+        body = self.server.bodies[int(self.path.strip("/").split(".")[0])]
+        self.send_response(200)
+        self.send_header("Content-Type", "application/rss+xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def raw_settings(
+    *, base: str, feeds: int, database: str, concurrency: int, parse_workers: int
+) -> dict[str, Any]:
+    return {
+        "database": {"url": database},
+        "polling": {
+            "allow_private_targets": True,
+            "concurrency": concurrency,
+            "parse_workers": parse_workers,
+        },
+        "alerts": {"max_age": "48h", "min_severity": "info"},
+        "feeds": [
+            {"name": f"load {i}", "url": f"{base}/{i}.xml", "interval": "15m"} for i in range(feeds)
+        ],
+        "situations": [
+            {"slug": slug, "name": slug, "countries": [country]}
+            for slug, country in [("sudan", "SDN"), ("sahel", "BFA"), ("haiti", "HTI")]
+        ],
+        "subscriptions": [{"channel": "C0LOAD0001", "situations": ["sudan", "sahel", "haiti"]}],
+    }
+
+
+# -- one instance (a child process) ---------------------------------------------------------------
+def run_instance(config: Path, owner: str) -> None:
+    from bot.config import Secrets
+    from bot.matching.setup import matcher_from_settings
+    from bot.pipeline import Poller
+    from bot.runtime import utc_now
+
+    settings = parse_settings(json.loads(config.read_text()))
+    engine = make_engine(settings.database.url)
+    poller = Poller(
+        settings=settings,
+        secrets=Secrets(),
+        engine=engine,
+        matcher=matcher_from_settings(settings),
+        clock=utc_now,
+        owner=owner,
+    )
+    print("ready", flush=True)
+    sys.stdin.readline()
+    if os.environ.get("LOAD_PROFILE"):  # cProfile of the storing (main) thread, for tuning
+        import cProfile
+
+        with cProfile.Profile() as profile:
+            report = poller.poll()
+        profile.dump_stats(f"{os.environ['LOAD_PROFILE']}.{owner}")
+    else:
+        report = poller.poll()
+    finished = time.time()
+    poller.close()
+    engine.dispose()
+    totals = report.totals()
+    totals.update(
+        finished=finished,
+        polled=[o.feed for o in report.outcomes],
+        maxrss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    )
+    print(json.dumps(totals), flush=True)
+
+
+# -- the scenario driver ---------------------------------------------------------------------------
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class TreeSampler(threading.Thread):
+    """Peak total RSS of each instance's process tree (the instance, forkserver, parse workers)."""
+
+    def __init__(self, pids: list[int]) -> None:
+        super().__init__(daemon=True)
+        self.pids = pids
+        self.peak = dict.fromkeys(pids, 0.0)
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.1):
+            for pid in self.pids:
+                total = sum(rss_mb(p) for p in descendants(pid))
+                self.peak[pid] = max(self.peak[pid], total)
+
+
+def fresh_database(base_url: str) -> tuple[str, Any]:
+    admin = make_engine(base_url).execution_options(isolation_level="AUTOCOMMIT")
+    name = f"tocsin_load_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    return make_url(base_url).set(database=name).render_as_string(hide_password=False), admin
+
+
+def drop_database(admin: Any, url: str) -> None:
+    name = make_url(url).database
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def prepare(settings: Settings) -> None:
+    from bot.pipeline import sync_feeds
+    from bot.subscriptions import sync_config_subscriptions
+
+    engine = make_engine(settings.database.url)
+    upgrade(engine)
+    with session_scope(engine) as s:
+        sync_feeds(s, settings)
+        sync_config_subscriptions(s, settings, now=datetime.now(UTC))
+    engine.dispose()
+
+
+def scenario(args: argparse.Namespace, server: FeedServer, instances: int) -> dict[str, Any]:
+    url, admin = fresh_database(args.database_url)
+    try:
+        raw = raw_settings(
+            base=f"http://127.0.0.1:{server.server_port}",
+            feeds=args.feeds,
+            database=url,
+            concurrency=args.concurrency,
+            parse_workers=args.parse_workers,
+        )
+        prepare(parse_settings(raw))
+        with tempfile.TemporaryDirectory() as tmp:
+            config = Path(tmp) / "settings.json"
+            config.write_text(json.dumps(raw))
+            return run_children(args, server, instances, config, url)
+    finally:
+        drop_database(admin, url)
+
+
+def run_children(
+    args: argparse.Namespace, server: FeedServer, instances: int, config: Path, url: str
+) -> dict[str, Any]:
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--instance", str(config), "--owner", f"load-{n}"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        for n in range(instances)
+    ]
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    sampler = TreeSampler([p.pid for p in procs])
+    sampler.start()
+    hits_before = server.hits
+    started = time.time()
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    results = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=600)
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    sampler.stop.set()
+    sampler.join()
+    polled = [name for r in results for name in r["polled"]]
+    if len(polled) != args.feeds or len(set(polled)) != args.feeds:
+        raise SystemExit(f"expected each of {args.feeds} feeds polled once, got {len(polled)}")
+    engine = make_engine(url)
+    with session_scope(engine) as s:
+        items = s.exec(select(func.count()).select_from(Item)).one()
+        alerts = s.exec(select(func.count()).select_from(Alert)).one()
+    engine.dispose()
+    wall = max(r["finished"] for r in results) - started
+    return {
+        "instances": instances,
+        "wall": wall,
+        "feeds_per_s": args.feeds / wall,
+        "requests": server.hits - hits_before,
+        "items": items,
+        "alerts": alerts,
+        "errors": sum(r["errors"] for r in results),
+        "share": [len(r["polled"]) for r in results],
+        "rss_main": [r["maxrss_mb"] for r in results],
+        "rss_tree": [sampler.peak[p.pid] for p in procs],
+    }
+
+
+def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    print(
+        f"\n{args.feeds} feeds × {args.items} items, {args.latency * 1000:.0f} ms latency, "
+        f"concurrency {args.concurrency}, parse_workers {args.parse_workers}, PostgreSQL\n"
+    )
+    header = (
+        f"{'instances':>9}  {'cycle s':>8}  {'feeds/s':>8}  {'requests':>8}  {'items':>7}  "
+        f"{'alerts':>6}  {'errors':>6}  {'feeds per instance':<20}  "
+        f"{'peak RSS MB (process)':<22}  peak RSS MB (+ parse workers)"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        share = "/".join(str(n) for n in r["share"])
+        main = "/".join(f"{m:.0f}" for m in r["rss_main"])
+        tree = "/".join(f"{m:.0f}" for m in r["rss_tree"])
+        print(
+            f"{r['instances']:>9}  {r['wall']:>8.1f}  {r['feeds_per_s']:>8.0f}  "
+            f"{r['requests']:>8}  {r['items']:>7}  {r['alerts']:>6}  {r['errors']:>6}  "
+            f"{share:<20}  {main:<22}  {tree}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--feeds", type=int, default=2000)
+    parser.add_argument("--items", type=int, default=10)
+    parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--instances", default="1,3")
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--parse-workers", type=int, default=2)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+    )
+    parser.add_argument("--instance", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--owner", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.instance:
+        run_instance(args.instance, args.owner)
+        return
+    now = datetime.now(UTC)
+    server = FeedServer([make_feed(i, args.items, now) for i in range(args.feeds)], args.latency)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    rows = []
+    try:
+        for count in (int(n) for n in args.instances.split(",")):
+            rows.append(scenario(args, server, count))
+    finally:
+        server.shutdown()
+    print_table(rows, args)
+
+
+if __name__ == "__main__":
+    main()

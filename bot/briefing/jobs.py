@@ -1,0 +1,223 @@
+"""Briefing and digest jobs: planned from config + database, run by APScheduler, caught up once.
+
+    plan_jobs   pure: subscriptions (+ channel time zones) → PlannedJob, with explicit ids
+                `brief:{channel}:{situation}` (weekly) and `digest:{channel}:{situation}` (daily)
+    sync_jobs   makes the scheduler's briefing jobs equal to a plan (adds, replaces, removes)
+    run_job     sends the run at or before `now` (`latest_run`) if nobody has yet; the job the
+                scheduler fires and the start-up catch-up are the same call, and the Briefing
+                row's unique key makes it idempotent
+    catch_up    run_job for every planned job once (at start-up): a run missed while the bot was
+                down is sent once; a second start finds the rows and sends nothing
+
+A run earlier than the subscription itself is never sent (a new subscription or the very first
+start does not produce an immediate "catch-up" briefing).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from apscheduler.schedulers.base import BaseScheduler
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from bot.briefing.deliver import Outcome, SlackPoster, send_briefing
+from bot.briefing.schedule import (
+    Schedule,
+    ScheduleTrigger,
+    latest_run,
+    period_ending,
+    resolve_timezone,
+)
+from bot.config import Settings
+from bot.store.db import session_scope
+from bot.store.tables import ChannelState, Subscription
+
+log = logging.getLogger(__name__)
+PREFIXES = ("brief:", "digest:")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlannedJob:
+    id: str
+    kind: str  # weekly | digest
+    channel: str
+    situation: str
+    schedule: Schedule
+    since: datetime
+
+
+def plan_jobs(
+    settings: Settings,
+    subscriptions: Sequence[Subscription],
+    channel_timezones: Mapping[str, str | None],
+) -> list[PlannedJob]:
+    """Pure: the jobs the subscriptions ask for (unknown situations are skipped)."""
+    cfg = settings.briefings
+    jobs: list[PlannedJob] = []
+    for sub in sorted(subscriptions, key=lambda s: (s.channel, s.situation)):
+        if not sub.active or settings.situation(sub.situation) is None:
+            continue
+        tz = resolve_timezone(sub.timezone, channel_timezones.get(sub.channel), cfg.timezone)
+        if sub.briefings:
+            weekly = Schedule(weekday=cfg.weekday, time=cfg.time, timezone=tz)
+            jobs.append(_job(sub, kind="weekly", prefix="brief", schedule=weekly))
+        if sub.digest:
+            daily = Schedule(time=cfg.digest_time, timezone=tz)
+            jobs.append(_job(sub, kind="digest", prefix="digest", schedule=daily))
+    return jobs
+
+
+def _job(sub: Subscription, *, kind: str, prefix: str, schedule: Schedule) -> PlannedJob:
+    return PlannedJob(
+        id=f"{prefix}:{sub.channel}:{sub.situation}",
+        kind=kind,
+        channel=sub.channel,
+        situation=sub.situation,
+        schedule=schedule,
+        since=sub.created_at,
+    )
+
+
+def load_plan(engine: Engine, settings: Settings) -> list[PlannedJob]:
+    with session_scope(engine) as session:
+        subs = list(session.exec(select(Subscription).where(col(Subscription.active))).all())
+        zones = {c.channel: c.timezone for c in session.exec(select(ChannelState)).all()}
+    return plan_jobs(settings, subs, zones)
+
+
+def run_job(
+    job: PlannedJob, *, engine: Engine, settings: Settings, poster: SlackPoster, now: datetime
+) -> Outcome:
+    """Send the job's most recent run (at or before `now`) unless it was sent already."""
+    from bot.digest import send_digest  # bot.digest builds on this package
+
+    run_at = latest_run(job.schedule, now)
+    situation = settings.situation(job.situation)
+    if run_at < job.since or situation is None:
+        return Outcome(status="not_due")
+    period = period_ending(job.schedule, run_at)
+    if job.kind == "digest":
+        return send_digest(
+            engine=engine,
+            poster=poster,
+            channel=job.channel,
+            situation=situation,
+            period=period,
+            now=now,
+        )
+    return send_briefing(
+        engine=engine,
+        settings=settings,
+        poster=poster,
+        channel=job.channel,
+        situation=situation,
+        period=period,
+        now=now,
+    )
+
+
+def catch_up(
+    plan: Sequence[PlannedJob],
+    *,
+    engine: Engine,
+    settings: Settings,
+    poster: SlackPoster,
+    now: datetime,
+) -> dict[str, Outcome]:
+    """Run every planned job once; returns each job's outcome by id."""
+    outcomes = {}
+    for job in plan:
+        try:
+            outcomes[job.id] = run_job(
+                job, engine=engine, settings=settings, poster=poster, now=now
+            )
+        except Exception:  # one broken briefing never stops the others
+            log.exception("event=briefing_job_failed job=%s", job.id)
+            outcomes[job.id] = Outcome(status="failed", detail="unexpected error")
+    sent = sum(1 for o in outcomes.values() if o.status == "sent")
+    log.info("event=briefing_catch_up jobs=%d sent=%d", len(plan), sent)
+    return outcomes
+
+
+def sync_jobs(
+    scheduler: BaseScheduler,
+    plan: Sequence[PlannedJob],
+    *,
+    make_job: Callable[[PlannedJob], Callable[[], object]],
+) -> None:
+    """Make the scheduler's `brief:`/`digest:` jobs match `plan` (ids are stable)."""
+    wanted = {job.id: job for job in plan}
+    for existing in scheduler.get_jobs():
+        if existing.id.startswith(PREFIXES) and existing.id not in wanted:
+            scheduler.remove_job(existing.id)
+    for job in plan:
+        trigger = ScheduleTrigger(job.schedule)
+        current = scheduler.get_job(job.id)
+        if current is not None and current.trigger == trigger:
+            continue
+        scheduler.add_job(
+            make_job(job),
+            trigger=trigger,
+            id=job.id,
+            name=f"{job.kind} {job.situation} → {job.channel} ({job.schedule.describe()})",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,  # late is better than never; the claim prevents doubles
+        )
+
+
+SYNC_EVERY_SECONDS = 300
+
+
+def install(
+    scheduler: BaseScheduler,
+    *,
+    engine: Engine,
+    settings: Settings,
+    poster: SlackPoster,
+    clock: Callable[[], datetime],
+) -> None:
+    """Add the briefing jobs now, re-sync them every 5 minutes (subscriptions made in Slack), and
+    catch up once as soon as the scheduler starts."""
+
+    def make_job(job: PlannedJob) -> Callable[[], object]:
+        def fire() -> object:
+            try:
+                return run_job(job, engine=engine, settings=settings, poster=poster, now=clock())
+            except Exception:
+                log.exception("event=briefing_job_failed job=%s", job.id)
+                return None
+
+        return fire
+
+    def sync() -> None:
+        try:
+            sync_jobs(scheduler, load_plan(engine, settings), make_job=make_job)
+        except Exception:
+            log.exception("event=briefing_sync_failed")
+
+    def start_up() -> None:
+        catch_up(
+            load_plan(engine, settings),
+            engine=engine,
+            settings=settings,
+            poster=poster,
+            now=clock(),
+        )
+
+    sync()
+    scheduler.add_job(
+        sync,
+        "interval",
+        seconds=SYNC_EVERY_SECONDS,
+        id="briefings:sync",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        start_up, "date", id="briefings:catch-up", replace_existing=True, misfire_grace_time=None
+    )
