@@ -90,6 +90,7 @@ class PollingSettings(Section):
     allow_private_targets: bool = False
     parse_workers: int = Field(2, ge=0, le=64)
     lease: Duration = timedelta(minutes=5)
+    tick: Duration = timedelta(seconds=15)
 
 
 class ReliefWebSettings(Section):

@@ -18,8 +18,7 @@ from bot.runtime import Runtime, utc_now
 
 log = logging.getLogger(__name__)
 
-POLL_TICK = timedelta(seconds=15)
-DELIVER_TICK = timedelta(seconds=2)
+DELIVER_TICK = timedelta(seconds=1)  # Slack allows about one message per second per channel
 
 
 def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
@@ -41,7 +40,7 @@ def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
     scheduler.add_job(
         _guarded("poll", runtime.poller.poll),
         "interval",
-        seconds=POLL_TICK.total_seconds(),
+        seconds=runtime.settings.polling.tick.total_seconds(),
         id="poll",
         replace_existing=True,
         next_run_time=None,
