@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import random
 import sys
 import tempfile
 import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,12 +25,15 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import feedparser
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import Secrets, parse_settings
 from bot.console import ConsoleSink
 from bot.runtime import build_runtime
+from bot.store.db import make_engine
 
 PLACES = [
     "Sudan",
@@ -103,10 +108,25 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+def fresh_database(base_url: str) -> tuple[str, Any]:
+    admin = make_engine(base_url).execution_options(isolation_level="AUTOCOMMIT")
+    name = f"tocsin_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    return make_url(base_url).set(database=name).render_as_string(hide_password=False), admin
+
+
+def drop_database(admin: Any, url: str) -> None:
+    name = make_url(url).database
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def config_text(base: str, feeds: int, database: str) -> str:
     lines = [
         f'[database]\nurl = "{database}"\n',
-        "[polling]\nallow_private_targets = true\nconcurrency = 32\nparse_workers = 2\n",
+        "[polling]\nallow_private_targets = true\nconcurrency = 32\nparse_workers = 1\n",
         '[alerts]\nmax_age = "48h"\n',
     ]
     for i in range(feeds):
@@ -135,7 +155,11 @@ def main() -> None:
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{httpd.server_address[1]}"
     tmp = tempfile.mkdtemp(prefix="tocsin-bench-")
-    database = args.database or f"sqlite:///{tmp}/bench.db"
+    admin = None
+    if args.database and args.database.startswith("postgresql"):
+        database, admin = fresh_database(args.database)  # dropped at the end
+    else:
+        database = args.database or f"sqlite:///{tmp}/bench.db"
     settings = parse_settings(tomllib.loads(config_text(base, args.feeds, database)))
     from rich.console import Console
 
@@ -153,6 +177,8 @@ def main() -> None:
     finally:
         runtime.close()
         httpd.shutdown()
+        if admin is not None:
+            drop_database(admin, database)
 
     t_parse = time.perf_counter()
     parsed = sum(len(feedparser.parse(b).entries) for b in bodies)

@@ -1,7 +1,7 @@
 """Load figures: one full poll cycle of N feeds (100 ms latency each) with 1 and 3 instances.
 
     .venv/bin/python bench/load.py [--feeds 2000] [--items 10] [--latency 0.1] [--instances 1,3]
-                                   [--concurrency 64] [--parse-workers 2]
+                                   [--concurrency 64] [--parse-workers 1]
                                    [--database-url postgresql://postgres@127.0.0.1:5432/test]
 
 Each scenario gets a fresh PostgreSQL database (dropped afterwards) with every feed due. Every
@@ -16,60 +16,27 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import resource
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import func  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
+from bench.ingest import drop_database, fresh_database, make_feed  # noqa: E402
 from bot.config import Settings, parse_settings  # noqa: E402
 from bot.store.db import make_engine, session_scope, upgrade  # noqa: E402
 from bot.store.tables import Alert, Item  # noqa: E402
-
-PLACES = ["Sudan", "El Fasher", "Burkina Faso", "Haiti", "Myanmar", "Goma", "Lisbon", "Chile"]
-EVENTS = [
-    "massacre reported in",
-    "thousands displaced from",
-    "curfew imposed in",
-    "trade talks open in",
-    "hate speech rises in",
-    "floods hit",
-]
-
-
-def make_feed(index: int, items: int, now: datetime) -> bytes:
-    rng = random.Random(index)
-    entries = []
-    for j in range(items):
-        title = f"{rng.choice(EVENTS).capitalize()} {rng.choice(PLACES)} (report {index}-{j})"
-        when = format_datetime(now - timedelta(minutes=rng.randint(1, 2000)))
-        entries.append(
-            f"<item><title>{escape(title)}</title><link>https://example.org/{index}/{j}</link>"
-            f"<guid>load-{index}-{j}</guid><pubDate>{when}</pubDate><description>"
-            f"{escape(title)}. Witnesses described the situation; aid agencies asked for access."
-            "</description></item>"
-        )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>Load feed {index}</title><link>https://example.org/{index}</link>"
-        f"<language>en</language>{''.join(entries)}</channel></rss>"
-    ).encode()
 
 
 class FeedServer(ThreadingHTTPServer):
@@ -183,10 +150,19 @@ def descendants(pid: int) -> list[int]:
 
 
 def rss_mb(pid: int) -> float:
+    return _proc_kb(f"/proc/{pid}/status", "VmRSS:") / 1024
+
+
+def pss_mb(pid: int) -> float:
+    """Proportional set size: shared pages split between the processes that share them."""
+    return _proc_kb(f"/proc/{pid}/smaps_rollup", "Pss:") / 1024
+
+
+def _proc_kb(path: str, key: str) -> float:
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1])
     except OSError:
         pass
     return 0.0
@@ -199,28 +175,15 @@ class TreeSampler(threading.Thread):
         super().__init__(daemon=True)
         self.pids = pids
         self.peak = dict.fromkeys(pids, 0.0)
+        self.peak_pss = dict.fromkeys(pids, 0.0)
         self.stop = threading.Event()
 
     def run(self) -> None:
         while not self.stop.wait(0.1):
             for pid in self.pids:
-                total = sum(rss_mb(p) for p in descendants(pid))
-                self.peak[pid] = max(self.peak[pid], total)
-
-
-def fresh_database(base_url: str) -> tuple[str, Any]:
-    admin = make_engine(base_url).execution_options(isolation_level="AUTOCOMMIT")
-    name = f"tocsin_load_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    return make_url(base_url).set(database=name).render_as_string(hide_password=False), admin
-
-
-def drop_database(admin: Any, url: str) -> None:
-    name = make_url(url).database
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+                tree = descendants(pid)
+                self.peak[pid] = max(self.peak[pid], sum(rss_mb(p) for p in tree))
+                self.peak_pss[pid] = max(self.peak_pss[pid], sum(pss_mb(p) for p in tree))
 
 
 def prepare(settings: Settings) -> None:
@@ -303,6 +266,7 @@ def run_children(
         "share": [len(r["polled"]) for r in results],
         "rss_main": [r["maxrss_mb"] for r in results],
         "rss_tree": [sampler.peak[p.pid] for p in procs],
+        "pss_tree": [sampler.peak_pss[p.pid] for p in procs],
     }
 
 
@@ -314,7 +278,7 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     header = (
         f"{'instances':>9}  {'cycle s':>8}  {'feeds/s':>8}  {'requests':>8}  {'items':>7}  "
         f"{'alerts':>6}  {'errors':>6}  {'feeds per instance':<20}  "
-        f"{'peak RSS MB (process)':<22}  peak RSS MB (+ parse workers)"
+        f"{'peak RSS MB (process)':<22}  {'peak RSS MB (+ workers)':<24}  peak PSS MB (+ workers)"
     )
     print(header)
     print("-" * len(header))
@@ -322,10 +286,11 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         share = "/".join(str(n) for n in r["share"])
         main = "/".join(f"{m:.0f}" for m in r["rss_main"])
         tree = "/".join(f"{m:.0f}" for m in r["rss_tree"])
+        pss = "/".join(f"{m:.0f}" for m in r["pss_tree"])
         print(
             f"{r['instances']:>9}  {r['wall']:>8.1f}  {r['feeds_per_s']:>8.0f}  "
             f"{r['requests']:>8}  {r['items']:>7}  {r['alerts']:>6}  {r['errors']:>6}  "
-            f"{share:<20}  {main:<22}  {tree}"
+            f"{share:<20}  {main:<22}  {tree:<24}  {pss}"
         )
 
 
@@ -336,7 +301,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--instances", default="1,3")
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--parse-workers", type=int, default=2)
+    parser.add_argument("--parse-workers", type=int, default=1)
     parser.add_argument(
         "--database-url",
         default=os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),

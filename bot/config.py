@@ -88,7 +88,7 @@ class PollingSettings(Section):
     backoff_base: Duration = timedelta(minutes=1)
     backoff_max: Duration = timedelta(hours=6)
     allow_private_targets: bool = False
-    parse_workers: int = Field(2, ge=0, le=64)
+    parse_workers: int = Field(1, ge=0, le=64)
     lease: Duration = timedelta(minutes=5)
     tick: Duration = timedelta(seconds=15)
 

@@ -359,10 +359,13 @@ class Poller:
     def _pool(self) -> Executor:
         if self._parse_pool is None:
             workers = self.settings.polling.parse_workers
-            if workers <= 1:
+            if workers == 0:
                 self._parse_pool = ThreadPoolExecutor(1, thread_name_prefix="parse")
             else:
+                # forkserver: safe beside the fetch threads; a worker re-imports the entry point
+                # (multiprocessing does), so each one costs about 95 MB of RSS
                 context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(["feeds.rss"])
                 self._parse_pool = ProcessPoolExecutor(workers, mp_context=context)
         return self._parse_pool
 
