@@ -76,6 +76,16 @@ def _database(settings: Settings) -> Iterator[Engine]:
         engine.dispose()
 
 
+def load_runtime(config: Path | None) -> Runtime:
+    """Everything built from the config file; raises ConfigError or DatabaseError (for reloads)."""
+    settings = load_settings(config)
+    secrets = Secrets.from_env()
+    engine = open_database(settings, secrets)
+    return build_runtime(
+        settings=settings, secrets=secrets, sink=_sink(secrets, settings, engine), engine=engine
+    )
+
+
 def _runtime(config: Path | None, *, level: str = "INFO") -> Runtime:
     settings = _settings(config)
     secrets = Secrets.from_env()
@@ -168,7 +178,7 @@ def run(
     from bot.service import run_forever
 
     runtime = _runtime(config)
-    run_forever(runtime, port=port)
+    run_forever(runtime, port=port, reload=lambda: load_runtime(config))
 
 
 @app.command()

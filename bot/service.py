@@ -1,6 +1,8 @@
 """`tocsin run`: scheduler + Slack front door (HTTP or Socket Mode), stopped cleanly on SIGTERM.
 
 An HTTP server on [server].port always answers `/healthz` and `/metrics`, with or without Slack.
+SIGHUP re-reads the configuration: when it is valid, everything built from it (the matcher, the
+jobs, the Slack app) is rebuilt; when it is not, the errors are logged and the old one stays.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,23 +20,55 @@ from bot.scheduler import build_scheduler
 log = logging.getLogger(__name__)
 
 
-def run_forever(runtime: Runtime, *, port: int | None = None) -> None:
-    stop = threading.Event()
+def run_forever(
+    runtime: Runtime, *, port: int | None = None, reload: Callable[[], Runtime] | None = None
+) -> None:
+    """Run until SIGTERM/SIGINT; on SIGHUP, swap in `reload()`'s runtime if it builds."""
+    wake, reloading = threading.Event(), threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    scheduler = build_scheduler(runtime)
-    scheduler.start()
-    scheduler.modify_job("poll", next_run_time=datetime.now(UTC))
-    front = start_front_door(runtime, port=port)
-    log.info("event=started sink=%s feeds=%d", runtime.sink.name, len(runtime.settings.feeds))
+        signal.signal(sig, lambda *_: wake.set())
+    if reload is not None:
+
+        def on_hangup(*_: object) -> None:
+            reloading.set()
+            wake.set()
+
+        signal.signal(signal.SIGHUP, on_hangup)
+    while True:
+        scheduler = build_scheduler(runtime)
+        scheduler.start()
+        scheduler.modify_job("poll", next_run_time=datetime.now(UTC))
+        front = start_front_door(runtime, port=port)
+        log.info(
+            "event=started sink=%s feeds=%d situations=%d",
+            runtime.sink.name,
+            len(runtime.settings.feeds),
+            len(runtime.settings.situations),
+        )
+        try:
+            wake.wait()
+        finally:
+            log.info("event=stopping reload=%s", reloading.is_set())
+            for part in front:
+                part.shutdown()
+            scheduler.shutdown(wait=True)
+        if not reloading.is_set() or reload is None:
+            runtime.close()
+            return
+        wake.clear()
+        reloading.clear()
+        runtime = _reloaded(runtime, reload)
+
+
+def _reloaded(current: Runtime, reload: Callable[[], Runtime]) -> Runtime:
     try:
-        stop.wait()
-    finally:
-        log.info("event=stopping")
-        for part in front:
-            part.shutdown()
-        scheduler.shutdown(wait=True)
-        runtime.close()
+        fresh = reload()
+    except Exception as exc:  # a bad config must not stop a running bot
+        log.error("event=reload_failed keeping=current_config error=%r", str(exc))
+        return current
+    current.close()
+    log.info("event=reloaded")
+    return fresh
 
 
 def start_front_door(runtime: Runtime, *, port: int | None) -> list[Any]:

@@ -154,3 +154,64 @@ host = "127.0.0.1"
         log.close()
     assert code == 0, (tmp_path / "run.log").read_text()
     assert "xoxb-e2e-test-token" not in (tmp_path / "run.log").read_text()
+
+
+def test_sighup_reloads_a_valid_config_and_keeps_the_old_one_otherwise(tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "config.toml"
+    base = f"""
+[database]
+url = "sqlite:///{tmp_path / "reload.db"}"
+[server]
+host = "127.0.0.1"
+[[situations]]
+slug = "sudan"
+name = "Sudan"
+countries = ["SDN"]
+"""
+    config.write_text(base, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    env.pop("DATABASE_URL", None)
+    log_path = tmp_path / "run.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--config", str(config), "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + TIMEOUT
+    try:
+        wait_until(
+            lambda: healthy(f"http://127.0.0.1:{port}/healthz"), what="/healthz", deadline=deadline
+        )
+        config.write_text(
+            base + '[[situations]]\nslug = "haiti"\nname = "Haiti"\ncountries = ["HTI"]\n',
+            encoding="utf-8",
+        )
+        process.send_signal(signal.SIGHUP)
+        wait_until(
+            lambda: "situations=2" in log_path.read_text(), what="the reload", deadline=deadline
+        )
+        config.write_text(base + "[alerts]\nmax_age = 'soon'\n", encoding="utf-8")
+        process.send_signal(signal.SIGHUP)
+        wait_until(
+            lambda: "event=reload_failed" in log_path.read_text(),
+            what="the refused reload",
+            deadline=deadline,
+        )
+        assert "alerts.max_age" in log_path.read_text()  # the log names the culprit
+        wait_until(  # started once after the good reload, once more with it after the bad one
+            lambda: log_path.read_text().count("situations=2") >= 2,
+            what="the last good config to start again",
+            deadline=deadline,
+        )
+        assert process.poll() is None
+        wait_until(
+            lambda: healthy(f"http://127.0.0.1:{port}/healthz"), what="/healthz", deadline=deadline
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=30)
+        log.close()
+    assert code == 0, log_path.read_text()
