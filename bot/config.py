@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pycountry
@@ -51,7 +51,9 @@ ChannelId = Annotated[str, Field(pattern=r"^[CGD][A-Z0-9]{2,}$")]
 UserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+WEEKDAYS: tuple[str, ...] = get_args(Weekday)
+CLOCK_TIME = r"^([01]\d|2[0-3]):[0-5]\d$"
+ClockTime = Annotated[str, Field(pattern=CLOCK_TIME)]
 
 
 class Section(BaseModel):
@@ -174,6 +176,8 @@ class SubscriptionSettings(Section):
     digest: bool = False
     critical_breakthrough: bool = True
     timezone: TimeZone | None = None
+    briefing_weekday: Weekday | None = None
+    briefing_time: ClockTime | None = None
 
 
 class BriefingSettings(Section):

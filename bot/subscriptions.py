@@ -12,13 +12,14 @@ writes an `AuditLog` row: who, what, where, when.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.config import SEVERITIES, Settings, SituationSettings
+from bot.config import CLOCK_TIME, SEVERITIES, WEEKDAYS, Settings, SituationSettings
 from bot.store.tables import AuditLog, Subscription
 
 MUTE_FOR = timedelta(hours=24)
@@ -42,14 +43,23 @@ class NotAllowedError(SubscriptionError):
 
 @dataclass(frozen=True, kw_only=True)
 class SubscriptionOptions:
+    """What `/tocsin subscribe` asked for. A briefing weekday or time left None keeps the
+    subscription's own (a new subscription then follows `[briefings]`)."""
+
     alerts: bool = True
     briefings: bool = True
     min_severity: str = "watch"
     digest: bool = False
+    briefing_weekday: str | None = None
+    briefing_time: str | None = None
 
     def __post_init__(self) -> None:
         if self.min_severity not in SEVERITIES:
             raise ValueError(f"min_severity must be one of {SEVERITIES}")
+        if self.briefing_weekday is not None and self.briefing_weekday not in WEEKDAYS:
+            raise ValueError(f"briefing_weekday must be one of {WEEKDAYS}")
+        if self.briefing_time is not None and not re.match(CLOCK_TIME, self.briefing_time):
+            raise ValueError("briefing_time must be a 24-hour time such as '09:00'")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,6 +161,8 @@ def subscribe(
         sub = Subscription(channel=channel, situation=situation.slug, created_at=now)
     sub.alerts, sub.briefings = options.alerts, options.briefings
     sub.min_severity, sub.digest = options.min_severity, options.digest
+    sub.briefing_weekday = options.briefing_weekday or sub.briefing_weekday
+    sub.briefing_time = options.briefing_time or sub.briefing_time
     sub.active, sub.origin, sub.created_by = True, "slack", actor
     session.add(sub)
     audit(
@@ -225,6 +237,8 @@ def sync_config_subscriptions(session: Session, settings: Settings, *, now: date
                 digest=entry.digest,
                 critical_breakthrough=entry.critical_breakthrough,
                 timezone=entry.timezone,
+                briefing_weekday=entry.briefing_weekday,
+                briefing_time=entry.briefing_time,
                 origin="config",
                 created_at=now,
             )
@@ -249,6 +263,9 @@ def _snapshot(sub: Subscription) -> dict[str, Any]:
         "briefings": sub.briefings,
         "min_severity": sub.min_severity,
         "digest": sub.digest,
+        "briefing_weekday": sub.briefing_weekday,
+        "briefing_time": sub.briefing_time,
+        "timezone": sub.timezone,
         "active": sub.active,
         "origin": sub.origin,
     }

@@ -149,3 +149,40 @@ def test_unknown_indicator_codes_are_config_errors() -> None:
         parse_settings({"indicators": {"disabled": ["RF99"], "weights": {"XX1": 2.0}}})
     text = "\n".join(info.value.problems)
     assert text.startswith("indicators:") and "RF99" in text
+
+
+def test_subscription_briefing_day_and_time_are_validated_like_briefings() -> None:
+    raw = {
+        "situations": [{"slug": "sudan", "name": "Sudan", "countries": ["SDN"]}],
+        "subscriptions": [
+            {
+                "channel": "C0123456789",
+                "situations": ["sudan"],
+                "briefing_weekday": "monday",
+                "briefing_time": "9am",
+            },
+            {"channel": "C0123456780", "situations": ["sudan"], "briefing_time": "24:00"},
+        ],
+    }
+    with pytest.raises(ConfigError) as info:
+        parse_settings(raw)
+    text = "\n".join(info.value.problems)
+    assert "subscriptions[0] (C0123456789).briefing_weekday" in text and "'mon'" in text
+    assert "subscriptions[0] (C0123456789).briefing_time: write a 24-hour time" in text
+    assert "subscriptions[1] (C0123456780).briefing_time: write a 24-hour time" in text
+    good = parse_settings(
+        raw
+        | {
+            "subscriptions": [
+                {
+                    "channel": "C0123456789",
+                    "situations": ["sudan"],
+                    "briefing_weekday": "sun",
+                    "briefing_time": "23:59",
+                }
+            ]
+        }
+    )
+    (sub,) = good.subscriptions
+    assert (sub.briefing_weekday, sub.briefing_time) == ("sun", "23:59")
+    assert parse_settings({}).briefings.weekday == "mon"

@@ -99,3 +99,25 @@ def test_outbox_is_unique_per_subscription_and_item(engine: Engine) -> None:
 
 def test_safe_url_hides_passwords() -> None:
     assert "secret" not in safe_url("postgresql://user:secret@db:5432/tocsin")
+
+
+def test_migration_0003_adds_and_removes_the_briefing_schedule_columns(engine: Engine) -> None:
+    from alembic import command
+
+    from bot.store.db import alembic_config
+
+    def columns() -> set[str]:
+        return {c["name"] for c in inspect(engine).get_columns("subscription")}
+
+    with session_scope(engine) as s:
+        s.add(Subscription(channel="C1", situation="sudan", briefing_weekday="fri"))
+    assert {"briefing_weekday", "briefing_time"} <= columns()
+    assert current_revision(engine) == "0003"
+    command.downgrade(alembic_config(engine), "0002")
+    assert not {"briefing_weekday", "briefing_time"} & columns()
+    assert "timezone" in columns()
+    upgrade(engine)
+    assert {"briefing_weekday", "briefing_time"} <= columns()
+    with session_scope(engine) as s:
+        (row,) = s.exec(select(Subscription)).all()
+    assert (row.situation, row.briefing_weekday, row.briefing_time) == ("sudan", None, None)

@@ -1,11 +1,14 @@
 """Briefing and digest jobs: planned from config + database, run by APScheduler, caught up once.
 
     plan_jobs   pure: subscriptions (+ channel time zones) → PlannedJob, with explicit ids
-                `brief:{channel}:{situation}` (weekly) and `digest:{channel}:{situation}` (daily)
+                `brief:{channel}:{situation}` (weekly) and `digest:{channel}:{situation}` (daily);
+                the weekly job runs on the subscription's own weekday and time if it has them
+                (`weekly_schedule`), else on `[briefings]`'s
     sync_jobs   makes the scheduler's briefing jobs equal to a plan (adds, replaces, removes)
     run_job     sends the run at or before `now` (`latest_run`) if nobody has yet; the job the
                 scheduler fires and the start-up catch-up are the same call, and the Briefing
-                row's unique key makes it idempotent
+                row's unique key makes it idempotent. The period starts where the previous
+                briefing ended (`run_period`), so changing a schedule never briefs a week twice
     catch_up    run_job for every planned job once (at start-up): a run missed while the bot was
                 down is sent once; a second start finds the rows and sends nothing
 
@@ -29,12 +32,12 @@ from bot.briefing.schedule import (
     Schedule,
     ScheduleTrigger,
     latest_run,
-    period_ending,
     resolve_timezone,
+    run_period,
 )
-from bot.config import Settings
+from bot.config import BriefingSettings, Settings
 from bot.store.db import session_scope
-from bot.store.tables import ChannelState, Subscription
+from bot.store.tables import Briefing, ChannelState, Subscription
 
 log = logging.getLogger(__name__)
 PREFIXES = ("brief:", "digest:")
@@ -61,14 +64,35 @@ def plan_jobs(
     for sub in sorted(subscriptions, key=lambda s: (s.channel, s.situation)):
         if not sub.active or settings.situation(sub.situation) is None:
             continue
-        tz = resolve_timezone(sub.timezone, channel_timezones.get(sub.channel), cfg.timezone)
+        channel_tz = channel_timezones.get(sub.channel)
         if sub.briefings:
-            weekly = Schedule(weekday=cfg.weekday, time=cfg.time, timezone=tz)
+            weekly = weekly_schedule(sub, channel_timezone=channel_tz, defaults=cfg)
             jobs.append(_job(sub, kind="weekly", prefix="brief", schedule=weekly))
         if sub.digest:
-            daily = Schedule(time=cfg.digest_time, timezone=tz)
+            daily = digest_schedule(sub, channel_timezone=channel_tz, defaults=cfg)
             jobs.append(_job(sub, kind="digest", prefix="digest", schedule=daily))
     return jobs
+
+
+def weekly_schedule(
+    sub: Subscription, *, channel_timezone: str | None, defaults: BriefingSettings
+) -> Schedule:
+    """Pure: the subscription's weekday and time (else `[briefings]`'s) in its time zone."""
+    return Schedule(
+        weekday=sub.briefing_weekday or defaults.weekday,
+        time=sub.briefing_time or defaults.time,
+        timezone=resolve_timezone(sub.timezone, channel_timezone, defaults.timezone),
+    )
+
+
+def digest_schedule(
+    sub: Subscription, *, channel_timezone: str | None, defaults: BriefingSettings
+) -> Schedule:
+    """Pure: every day at `[briefings] digest_time` in the subscription's time zone."""
+    return Schedule(
+        time=defaults.digest_time,
+        timezone=resolve_timezone(sub.timezone, channel_timezone, defaults.timezone),
+    )
 
 
 def _job(sub: Subscription, *, kind: str, prefix: str, schedule: Schedule) -> PlannedJob:
@@ -99,7 +123,14 @@ def run_job(
     situation = settings.situation(job.situation)
     if run_at < job.since or situation is None:
         return Outcome(status="not_due")
-    period = period_ending(job.schedule, run_at)
+    reported = reported_until(engine, channel=job.channel, situation=job.situation, kind=job.kind)
+    period = run_period(job.schedule, run_at, reported_until=reported)
+    if period is None:
+        taken = reported is not None and reported >= run_at
+        return Outcome(
+            status="taken" if taken else "not_due",
+            detail="" if taken else "the previous briefing went out less than half a period ago",
+        )
     if job.kind == "digest":
         return send_digest(
             engine=engine,
@@ -118,6 +149,20 @@ def run_job(
         period=period,
         now=now,
     )
+
+
+def reported_until(engine: Engine, *, channel: str, situation: str, kind: str) -> datetime | None:
+    """Where the latest briefing of this kind ended (a failed one reported nothing)."""
+    with session_scope(engine) as session:
+        return session.exec(
+            select(Briefing.period_end)
+            .where(Briefing.channel == channel)
+            .where(Briefing.situation == situation)
+            .where(Briefing.kind == kind)
+            .where(col(Briefing.state) != "failed")
+            .order_by(col(Briefing.period_end).desc())
+            .limit(1)
+        ).first()
 
 
 def catch_up(

@@ -101,6 +101,34 @@ def period_ending(schedule: Schedule, run_at: datetime) -> Period:
     return Period(start=latest_run(schedule, run_at - _EPSILON), end=run_at)
 
 
+def run_period(
+    schedule: Schedule, run_at: datetime, *, reported_until: datetime | None
+) -> Period | None:
+    """The period the run at `run_at` reports on, given where the previous briefing (of the same
+    channel, situation and kind) ended; None when this run must not be sent.
+
+    Normally the previous briefing ended at the previous scheduled run and this is
+    `period_ending`. When the schedule changed since (another weekday, time or time zone):
+
+    - the previous briefing already reaches this run → None (nothing left to report);
+    - it ended less than half a period before this run (e.g. Monday 09:00 moved to Monday
+      10:00, or Monday to Wednesday on a Tuesday) → None: no second briefing for the same
+      week; the next run reports from where the previous briefing ended;
+    - otherwise the run reports from where the previous briefing ended, so a change neither
+      repeats nor drops a stretch of time.
+
+    With no previous briefing, or one two periods old or more (the bot was down), it is the
+    scheduled period: after an outage only the latest period is briefed, as before.
+    """
+    scheduled = period_ending(schedule, run_at)
+    length = run_at - scheduled.start
+    if reported_until is None or reported_until <= scheduled.start - length:
+        return scheduled
+    if reported_until >= run_at or run_at - reported_until < length / 2:
+        return None
+    return Period(start=reported_until, end=run_at)
+
+
 def resolve_timezone(*candidates: str | None) -> str:
     """The first candidate that is a valid IANA zone (subscription, channel, default); else UTC."""
     for name in candidates:

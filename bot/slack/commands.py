@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot.config import SEVERITIES, SituationSettings
+from bot.briefing.jobs import digest_schedule, weekly_schedule
+from bot.briefing.schedule import Schedule, next_run
+from bot.config import SEVERITIES, WEEKDAYS, SituationSettings
 from bot.render import Message, text_message, unescape
 from bot.slack.context import Services
 from bot.store.db import session_scope
 from bot.store.queries import feed_health
-from bot.store.tables import ChannelState
+from bot.store.tables import ChannelState, Subscription
 from bot.subscriptions import (
     NotAllowedError,
     SubscriptionOptions,
@@ -32,10 +36,18 @@ from bot.subscriptions import (
     visible_situations,
 )
 from bot.summary import situation_summary
+from bot.timezones import (
+    UnknownTimeZoneError,
+    canonical_timezone,
+    channel_timezone,
+    set_channel_timezone,
+)
 
 log = logging.getLogger(__name__)
 MAX_ARGS = 12
 PERIODS = {"7d": timedelta(days=7), "30d": timedelta(days=30)}
+AT = re.compile(r"^at:(?:(?P<weekday>[a-z]{3})-)?(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)$")
+AT_HELP = "write at:mon-09:00 (a weekday mon…sun and a 24-hour time) or at:09:00"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,6 +128,7 @@ def _subscribe(services: Services, inv: Invocation) -> Reply:
             ext_shared=ext_shared,
         )
         created = change.created
+        schedules = _schedules(services, session, inv.channel, [change.subscription])
     return _reply(
         "subscribed.j2",
         in_channel=True,
@@ -123,12 +136,41 @@ def _subscribe(services: Services, inv: Invocation) -> Reply:
         situation=situation,
         options=options,
         created=created,
+        schedule=schedules[situation.slug],
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Schedules:
+    """When a subscription's weekly briefing and daily digest go out, and the next briefing in
+    the schedule's own time zone."""
+
+    weekly: Schedule
+    digest: Schedule
+    next_weekly: datetime
+
+
+def _schedules(
+    services: Services, session: Session, channel: str, subs: Sequence[Subscription]
+) -> dict[str, Schedules]:
+    zone = channel_timezone(session, channel)
+    defaults = services.settings.briefings
+    out = {}
+    for sub in subs:
+        weekly = weekly_schedule(sub, channel_timezone=zone, defaults=defaults)
+        out[sub.situation] = Schedules(
+            weekly=weekly,
+            digest=digest_schedule(sub, channel_timezone=zone, defaults=defaults),
+            next_weekly=next_run(weekly, services.clock()).astimezone(ZoneInfo(weekly.timezone)),
+        )
+    return out
 
 
 def parse_options(tokens: tuple[str, ...], *, default_severity: str) -> SubscriptionOptions:
     alerts = briefings = digest = False
     severity = default_severity
+    weekday: str | None = None
+    at: str | None = None
     for token in tokens:
         word = token.lower()
         if word == "alerts":
@@ -139,16 +181,36 @@ def parse_options(tokens: tuple[str, ...], *, default_severity: str) -> Subscrip
             digest = True
         elif word.startswith("min:") and word[4:] in SEVERITIES:
             severity = word[4:]
+        elif word.startswith("at:"):
+            weekday, at = parse_at(token)
         else:
             raise UsageError(
-                f"I don't understand {token!r}: use alerts, briefings, digest or "
-                f"min:<{'|'.join(SEVERITIES)}>"
+                f"I don't understand {token!r}: use alerts, briefings, digest, "
+                f"min:<{'|'.join(SEVERITIES)}> or at:<weekday>-<HH:MM>"
             )
+    if alerts and not briefings and at is not None:
+        raise UsageError(
+            "at: sets when the weekly briefing goes out, but you asked for alerts only; "
+            "add `briefings`"
+        )
     if not alerts and not briefings:
         alerts = briefings = True
     return SubscriptionOptions(
-        alerts=alerts, briefings=briefings, min_severity=severity, digest=digest
+        alerts=alerts,
+        briefings=briefings,
+        min_severity=severity,
+        digest=digest,
+        briefing_weekday=weekday,
+        briefing_time=at,
     )
+
+
+def parse_at(token: str) -> tuple[str | None, str]:
+    """`at:mon-09:00` → ("mon", "09:00"); `at:9:30` → (None, "09:30"): keep the weekday."""
+    found = AT.match(token.lower())
+    if found is None or (found["weekday"] is not None and found["weekday"] not in WEEKDAYS):
+        raise UsageError(f"I don't understand {token!r}: {AT_HELP}")
+    return found["weekday"], f"{int(found['hour']):02d}:{found['minute']}"
 
 
 def _unsubscribe(services: Services, inv: Invocation) -> Reply:
@@ -171,8 +233,47 @@ def _unsubscribe(services: Services, inv: Invocation) -> Reply:
 def _list(services: Services, inv: Invocation) -> Reply:
     with session_scope(services.engine) as session:
         subs = channel_subscriptions(session, inv.channel)
+        schedules = _schedules(services, session, inv.channel, subs)
     names = {s.slug: s.name for s in services.settings.situations}
-    return _reply("subscriptions.j2", subscriptions=subs, names=names, now=services.clock())
+    return _reply(
+        "subscriptions.j2",
+        subscriptions=subs,
+        names=names,
+        schedules=schedules,
+        now=services.clock(),
+    )
+
+
+def _timezone(services: Services, inv: Invocation) -> Reply:
+    """`/tocsin timezone` shows the channel's zone; `/tocsin timezone <IANA name>` sets it."""
+    if len(inv.args) > 2:
+        raise UsageError("name one time zone: `/tocsin timezone Africa/Nairobi`")
+    if len(inv.args) == 2:
+        try:
+            zone = canonical_timezone(inv.args[1])
+        except UnknownTimeZoneError as exc:
+            return _reply("unknown_timezone.j2", name=exc.name, suggestions=exc.suggestions)
+    with session_scope(services.engine) as session:
+        change = None
+        if len(inv.args) == 2:
+            change = set_channel_timezone(
+                session, channel=inv.channel, timezone=zone, actor=inv.user, now=services.clock()
+            )
+        current = channel_timezone(session, inv.channel)
+        subs = channel_subscriptions(session, inv.channel)
+        schedules = _schedules(services, session, inv.channel, subs)
+    names = {s.slug: s.name for s in services.settings.situations}
+    return _reply(
+        "timezone.j2",
+        in_channel=change is not None,
+        user=inv.user,
+        change=change,
+        current=current,
+        default=services.settings.briefings.timezone,
+        subscriptions=subs,
+        schedules=schedules,
+        names=names,
+    )
 
 
 def _situations(services: Services, inv: Invocation) -> Reply:
@@ -251,4 +352,5 @@ ROUTES: dict[str, Callable[[Services, Invocation], Reply]] = {
     "summary": _summary,
     "brief": _brief,
     "feeds": _feeds,
+    "timezone": _timezone,
 }

@@ -93,6 +93,8 @@ class Subscription(SQLModel, table=True):
     digest: bool = False
     critical_breakthrough: bool = True
     timezone: str | None = Field(default=None, max_length=64)
+    briefing_weekday: str | None = Field(default=None, max_length=3)  # None: [briefings] weekday
+    briefing_time: str | None = Field(default=None, max_length=5)  # "HH:MM"; None: [briefings] time
     active: bool = True
     origin: str = Field(default="config", max_length=16)
     muted_until: datetime | None = _when()

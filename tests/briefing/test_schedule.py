@@ -16,6 +16,7 @@ from bot.briefing.schedule import (
     next_run,
     period_ending,
     resolve_timezone,
+    run_period,
 )
 
 
@@ -153,3 +154,84 @@ def test_apscheduler_fires_on_the_same_instants() -> None:
     job = scheduler.add_job(print, trigger=trigger, id="brief:C1:sudan")
     assert job.trigger == ScheduleTrigger(schedule)
     assert "every Mon at 09:00 America/New_York" in str(job.trigger)
+
+
+WEEK = timedelta(days=7)
+WEEKLY_UTC = Schedule(weekday="mon", time="09:00", timezone="UTC")
+RUN = utc(2024, 5, 13, 9)  # a Monday 09:00 UTC run; the scheduled period starts a week before
+
+
+@pytest.mark.parametrize(
+    ("reported_until", "expected"),
+    [
+        # the previous run went out as scheduled: the scheduled period
+        (RUN - WEEK, (RUN - WEEK, RUN)),
+        # nothing sent yet: the scheduled period
+        (None, (RUN - WEEK, RUN)),
+        # the bot was down for two runs or more: only the latest period, as before
+        (RUN - 2 * WEEK, (RUN - WEEK, RUN)),
+        (RUN - 3 * WEEK, (RUN - WEEK, RUN)),
+        # this very run (or one ending here) was sent: nothing left
+        (RUN, None),
+        # moved Mon 10:00 → Mon 09:00 and the old 10:00 briefing already went out
+        (RUN + timedelta(hours=1), None),
+        # moved Mon 09:00 → Mon 10:00 (seen from the 10:00 run an hour after the 09:00 one)
+        (RUN - timedelta(hours=1), None),
+        # moved Monday → Wednesday on a Tuesday: reported 2 days ago, under half a week
+        (RUN - timedelta(days=2), None),
+        # moved Friday → Monday: reported 3 days ago (< 3.5) → skip; 4 days ago → from there
+        (RUN - timedelta(days=3), None),
+        (RUN - timedelta(days=4), (RUN - timedelta(days=4), RUN)),
+        # moved Wednesday → Monday after a Wednesday briefing 12 days back: cover all of it
+        (RUN - timedelta(days=12), (RUN - timedelta(days=12), RUN)),
+    ],
+)
+def test_run_period_starts_where_the_previous_briefing_ended(
+    reported_until: datetime | None, expected: tuple[datetime, datetime] | None
+) -> None:
+    period = run_period(WEEKLY_UTC, RUN, reported_until=reported_until)
+    assert (None if period is None else (period.start, period.end)) == expected
+
+
+def test_a_changed_time_never_briefs_the_same_week_twice() -> None:
+    """Mon 09:00 went out; moved to Mon 10:00: the 10:00 run is skipped, the next one covers
+    from 09:00 on, and from then on the periods tile again."""
+    before = Schedule(weekday="mon", time="09:00", timezone="Europe/London")
+    after = Schedule(weekday="mon", time="10:00", timezone="Europe/London")
+    sent = period_ending(before, utc(2024, 5, 13, 8))  # 09:00 BST
+    first = next_run(after, utc(2024, 5, 13, 8, 30))
+    assert first == utc(2024, 5, 13, 9)
+    assert run_period(after, first, reported_until=sent.end) is None
+    second = next_run(after, first)
+    period = run_period(after, second, reported_until=sent.end)
+    assert period is not None and (period.start, period.end) == (sent.end, utc(2024, 5, 20, 9))
+    third = next_run(after, second)
+    assert run_period(after, third, reported_until=period.end) == period_ending(after, third)
+
+
+@settings(max_examples=200)
+@given(
+    old_day=st.sampled_from(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
+    new_day=st.sampled_from(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
+    old_time=st.sampled_from(["00:30", "09:00", "17:45", "23:59"]),
+    new_time=st.sampled_from(["00:30", "09:00", "17:45", "23:59"]),
+    zone=st.sampled_from(["UTC", "Europe/London", "Asia/Kathmandu", "Pacific/Apia"]),
+    changed_after=st.integers(min_value=0, max_value=7 * 24 * 60 - 1),  # before the next old run
+)
+def test_after_any_change_periods_never_overlap_and_leave_no_gap(
+    old_day: str, new_day: str, old_time: str, new_time: str, zone: str, changed_after: int
+) -> None:
+    old = Schedule(weekday=old_day, time=old_time, timezone=zone)
+    new = Schedule(weekday=new_day, time=new_time, timezone=zone)
+    last = latest_run(old, utc(2024, 3, 4, 12))
+    changed = last + timedelta(minutes=changed_after)
+    reported, at, sent = last, changed, 0
+    for _ in range(5):  # the next five runs of the new schedule
+        at = next_run(new, at)
+        period = run_period(new, at, reported_until=reported)
+        if period is None:
+            continue
+        assert period.start == reported  # no gap, no overlap with the previous briefing
+        assert period.end - period.start >= timedelta(days=3, hours=11)  # never a stub
+        reported, sent = period.end, sent + 1
+    assert sent >= 4  # at most one run is skipped
