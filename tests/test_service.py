@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -50,6 +52,38 @@ def healthy(url: str) -> bool:
             return bool(response.status == 200)
     except OSError:
         return False
+
+
+@contextmanager
+def tocsin_run(
+    config: Path, *, port: int, env: dict[str, str], log_path: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
+    """`python -m bot run` until the block ends (then SIGTERM, which must exit 0); yields the
+    process and the deadline for the block's waits, once /healthz answers."""
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--config", str(config), "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + TIMEOUT
+        try:
+            wait_until(
+                lambda: healthy(f"http://127.0.0.1:{port}/healthz"),
+                what="/healthz",
+                deadline=deadline,
+            )
+            yield process, deadline
+            assert process.poll() is None, "tocsin run stopped by itself"
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                code = process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                raise
+    assert code == 0, log_path.read_text()
 
 
 @pytest.mark.slow
@@ -93,18 +127,8 @@ host = "127.0.0.1"
         SLACK_SIGNING_SECRET=helpers.SECRET,
         SLACK_API_URL=slack.base_url,
     )
-    log = (tmp_path / "run.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run", "--config", str(config), "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + TIMEOUT
-    try:
-        wait_until(
-            lambda: healthy(f"http://127.0.0.1:{port}/healthz"), what="/healthz", deadline=deadline
-        )
+    log_path = tmp_path / "run.log"
+    with tocsin_run(config, port=port, env=env, log_path=log_path) as (_, deadline):
         body = helpers.command_body(
             "subscribe sudan", response_url=slack.response_url(), channel=CHANNEL
         )
@@ -144,16 +168,7 @@ host = "127.0.0.1"
         assert "<!channel>" not in json.dumps(message)
         assert "RF11" in json.dumps(message)  # the risk factor that fired, with its evidence
         assert message["metadata"]["event_payload"]["alert_id"]  # type: ignore[index]
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            code = process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
-        log.close()
-    assert code == 0, (tmp_path / "run.log").read_text()
-    assert "xoxb-e2e-test-token" not in (tmp_path / "run.log").read_text()
+    assert "xoxb-e2e-test-token" not in log_path.read_text()
 
 
 def test_sighup_reloads_a_valid_config_and_keeps_the_old_one_otherwise(tmp_path: Path) -> None:
@@ -173,18 +188,7 @@ countries = ["SDN"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
     env.pop("DATABASE_URL", None)
     log_path = tmp_path / "run.log"
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run", "--config", str(config), "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + TIMEOUT
-    try:
-        wait_until(
-            lambda: healthy(f"http://127.0.0.1:{port}/healthz"), what="/healthz", deadline=deadline
-        )
+    with tocsin_run(config, port=port, env=env, log_path=log_path) as (process, deadline):
         config.write_text(
             base + '[[situations]]\nslug = "haiti"\nname = "Haiti"\ncountries = ["HTI"]\n',
             encoding="utf-8",
@@ -206,12 +210,6 @@ countries = ["SDN"]
             what="the last good config to start again",
             deadline=deadline,
         )
-        assert process.poll() is None
         wait_until(
             lambda: healthy(f"http://127.0.0.1:{port}/healthz"), what="/healthz", deadline=deadline
         )
-    finally:
-        process.send_signal(signal.SIGTERM)
-        code = process.wait(timeout=30)
-        log.close()
-    assert code == 0, log_path.read_text()
