@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.config import SEVERITIES, Settings
@@ -167,7 +168,6 @@ class Deliverer:
         self.lease = lease
         self.batch = batch
         self.min_interval = min_interval
-        self._last_post: dict[str, datetime] = {}
 
     def drain(self, *, max_rounds: int = 1000) -> DrainReport:
         """Deliver every due alert now; returns counts. Stops when nothing due is left."""
@@ -225,7 +225,8 @@ class Deliverer:
                 return self._finish(
                     session, alert, "withheld", error="restricted situation; channel shared outside"
                 )
-            wait = self._pacing(alert.channel, now)
+            channel = self._lock_channel(session, alert.channel)
+            wait = self._next_slot(channel, now)
             if wait is not None:
                 alert.next_attempt_at = wait
                 alert.lease_expires_at = None
@@ -245,6 +246,7 @@ class Deliverer:
             alert.attempts += 1
             alert.thread_ts = view.thread_ts
             alert.lease_expires_at = now + self.lease  # the post gets a whole lease
+            channel.last_post_at = now  # the channel's slot, shared by every instance
         # intent is committed before the call: a crash from here on is reconciled next time
         try:
             delivered = self.sink.deliver(view)
@@ -252,7 +254,6 @@ class Deliverer:
             return self._record_channel_error(alert_id, exc)
         except DeliveryError as exc:
             return self._record_retry(alert_id, exc)
-        self._last_post[view.channel] = self.clock()
         with session_scope(self.engine) as session:
             alert = session.get(Alert, alert_id)
             assert alert is not None
@@ -265,8 +266,21 @@ class Deliverer:
         restricted = situation is not None and situation.sensitivity == "restricted"
         return self.sink.may_post(alert.channel, restricted=restricted)
 
-    def _pacing(self, channel: str, now: datetime) -> datetime | None:
-        last = self._last_post.get(channel)
+    def _lock_channel(self, session: Session, channel: str) -> ChannelState:
+        """The channel's row, locked until this transaction ends, so that instances take turns."""
+        if session.get(ChannelState, channel) is None:
+            try:
+                with session.begin_nested():
+                    session.add(ChannelState(channel=channel))
+            except IntegrityError:
+                pass  # another instance created it first
+        state = session.get(ChannelState, channel, with_for_update=True, populate_existing=True)
+        assert state is not None
+        return state
+
+    def _next_slot(self, channel: ChannelState, now: datetime) -> datetime | None:
+        """When this channel may next receive a message, if not now (≤ 1 per `min_interval`)."""
+        last = channel.last_post_at
         if last is not None and now - last < self.min_interval:
             return last + self.min_interval
         return None

@@ -332,3 +332,27 @@ def test_policy_caps_a_channel_per_hour_except_critical() -> None:
         channel_counts=counts,
     )
     assert [d.state for d in urgent] == ["queued"]
+
+
+def test_instances_share_a_channels_pace(engine: Engine) -> None:
+    """Two deliverers (two instances) never post to one channel faster than `min_interval`."""
+    make_alerts(engine, 4)
+    sink, clock = FakeSink(), Clock()
+    pace = timedelta(seconds=1)
+    first = deliverer(engine, sink, clock, min_interval=pace)
+    second = Deliverer(
+        settings=SETTINGS, engine=engine, sink=sink, clock=clock, owner="other", min_interval=pace
+    )
+    first.drain()
+    second.drain()
+    assert len(sink.posts) == 1
+    clock.advance(seconds=0.5)
+    second.drain()
+    assert len(sink.posts) == 1
+    clock.advance(seconds=0.5)
+    second.drain()
+    first.drain()
+    assert len(sink.posts) == 2
+    with session_scope(engine) as s:
+        state = s.get(ChannelState, "C0TEST0001")
+        assert state is not None and state.last_post_at == clock()
