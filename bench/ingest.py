@@ -78,18 +78,38 @@ def make_feed(index: int, items: int, now: datetime) -> bytes:
     ).encode()
 
 
-class _Server(ThreadingHTTPServer):
+class FeedServer(ThreadingHTTPServer):
+    """Loopback server for `/<index>.xml` → `bodies[index]`, each answer after `latency` seconds,
+    with an ETag (304 when unchanged). `hits` counts requests. bench/load.py uses it too."""
+
     daemon_threads = True
-    request_queue_size = 1024  # the default backlog of 5 drops SYNs under 32 concurrent fetches
+    request_queue_size = 1024  # the default backlog of 5 drops SYNs under a burst of fetches
+
+    def __init__(self, bodies: list[bytes], latency: float = 0.0) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.bodies = bodies
+        self.latency = latency
+        self.hits = 0
+        self._lock = threading.Lock()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_port}"
+
+    def start(self) -> None:
+        threading.Thread(target=self.serve_forever, daemon=True).start()
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: Any
+    server: FeedServer
 
     def do_GET(self) -> None:
-        index = int(self.path.strip("/").split(".")[0])
-        body = self.server.bodies[index]
+        if self.server.latency:
+            time.sleep(self.server.latency)
+        with self.server._lock:
+            self.server.hits += 1
+        body = self.server.bodies[int(self.path.strip("/").split(".")[0])]
         etag = '"' + hashlib.sha1(body).hexdigest() + '"'
         if self.headers.get("If-None-Match") == etag:
             self.send_response(304)
@@ -150,10 +170,9 @@ def main() -> None:
 
     now = datetime.now(UTC)
     bodies = [make_feed(i, args.items, now) for i in range(args.feeds)]
-    httpd = _Server(("127.0.0.1", 0), _Handler)
-    httpd.bodies = bodies  # type: ignore[attr-defined]
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd = FeedServer(bodies)
+    httpd.start()
+    base = httpd.base_url
     tmp = tempfile.mkdtemp(prefix="tocsin-bench-")
     admin = None
     if args.database and args.database.startswith("postgresql"):

@@ -23,7 +23,6 @@ import tempfile
 import threading
 import time
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -33,40 +32,10 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
-from bench.ingest import drop_database, fresh_database, make_feed  # noqa: E402
+from bench.ingest import FeedServer, drop_database, fresh_database, make_feed  # noqa: E402
 from bot.config import Settings, parse_settings  # noqa: E402
 from bot.store.db import make_engine, session_scope, upgrade  # noqa: E402
 from bot.store.tables import Alert, Item  # noqa: E402
-
-
-class FeedServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 1024  # the default backlog of 5 drops SYNs under a burst of fetches
-
-    def __init__(self, bodies: list[bytes], latency: float) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.bodies = bodies
-        self.latency = latency
-        self.hits = 0
-        self._lock = threading.Lock()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: FeedServer
-
-    def do_GET(self) -> None:
-        time.sleep(self.server.latency)
-        with self.server._lock:
-            self.server.hits += 1
-        body = self.server.bodies[int(self.path.strip("/").split(".")[0])]
-        self.send_response(200)
-        self.send_header("Content-Type", "application/rss+xml")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 def raw_settings(
@@ -202,7 +171,7 @@ def scenario(args: argparse.Namespace, server: FeedServer, instances: int) -> di
     url, admin = fresh_database(args.database_url)
     try:
         raw = raw_settings(
-            base=f"http://127.0.0.1:{server.server_port}",
+            base=server.base_url,
             feeds=args.feeds,
             database=url,
             concurrency=args.concurrency,
@@ -314,7 +283,7 @@ def main() -> None:
         return
     now = datetime.now(UTC)
     server = FeedServer([make_feed(i, args.items, now) for i in range(args.feeds)], args.latency)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.start()
     rows = []
     try:
         for count in (int(n) for n in args.instances.split(",")):

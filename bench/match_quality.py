@@ -32,13 +32,21 @@ CORPUS = SHARED / "corpus" / "situations-dev"
 FILES = {"SSD": "South_Sudan.csv", "SOM": "Somalia.csv", "CAF": "Central_African_Republic.csv"}
 NAMES = {"SSD": "South Sudan", "SOM": "Somalia", "CAF": "Central African Republic"}
 
+
+def watch(
+    code: str, *, places: tuple[str, ...] = (), actors: tuple[str, ...] = ()
+) -> SituationSpec:
+    """The situation for one labelled country, slugged and named after it."""
+    return SituationSpec(
+        slug=code, name=NAMES[code], countries=(code,), places=places, actors=actors
+    )
+
+
 # What a network watching these situations would configure (places, actors): first-level
 # regions, main towns, armed groups and missions, as a user would list them in config.toml.
 CONFIGURED = {
-    "SSD": SituationSpec(
-        slug="SSD",
-        name="South Sudan",
-        countries=("SSD",),
+    "SSD": watch(
+        "SSD",
         places=(
             "Jonglei",
             "Upper Nile",
@@ -66,10 +74,8 @@ CONFIGURED = {
         ),
         actors=("SPLA", "SPLM", "SPLA-IO", "SPLM-IO", "White Army", "Riek Machar", "Salva Kiir"),
     ),
-    "SOM": SituationSpec(
-        slug="SOM",
-        name="Somalia",
-        countries=("SOM",),
+    "SOM": watch(
+        "SOM",
         places=(
             "Puntland",
             "Somaliland",
@@ -101,10 +107,8 @@ CONFIGURED = {
             "TFG",
         ),
     ),
-    "CAF": SituationSpec(
-        slug="CAF",
-        name="Central African Republic",
-        countries=("CAF",),
+    "CAF": watch(
+        "CAF",
         places=(
             "Bossangoa",
             "Bambari",
@@ -220,7 +224,7 @@ def main() -> int:
         print(f"situations-dev corpus not found at {CORPUS}; nothing to measure.")
         return 2
     items = load()
-    bare = [SituationSpec(slug=c, name=n, countries=(c,)) for c, n in NAMES.items()]
+    bare = [watch(c) for c in NAMES]
     runs = {
         "baseline: exact English name, regex": baseline(),
         "tocsin: countries only (gazetteer)": tocsin(bare),

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func  # noqa: E402
 from sqlmodel import col, select  # noqa: E402
 
-from bench.load import drop_database, fresh_database  # noqa: E402
+from bench.ingest import drop_database, fresh_database  # noqa: E402
 from bot.alerts import Deliverer  # noqa: E402
 from bot.runtime import utc_now  # noqa: E402
 from bot.scheduler import DELIVER_TICK  # noqa: E402

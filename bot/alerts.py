@@ -212,7 +212,6 @@ class Deliverer:
             alert = session.get(Alert, alert_id, with_for_update=True)
             if alert is None or alert.lease_owner != self.owner:
                 return "skipped"
-            view = build_view(session, alert, settings=self.settings)
             blocked = _channel_error(session, alert.channel)
             if blocked:
                 return self._finish(session, alert, "blocked", error=blocked)
@@ -231,6 +230,7 @@ class Deliverer:
                 alert.next_attempt_at = wait
                 alert.lease_expires_at = None
                 return "deferred"
+            view = build_view(session, alert, settings=self.settings)
             if alert.state == "sending" or alert.attempts > 0:
                 # the last attempt may have gone through (crash, timeout, 5xx): look where that
                 # attempt posted (its thread, recorded with the intent), not where we would now

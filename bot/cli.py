@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -20,7 +20,15 @@ from sqlalchemy.engine import Engine
 from bot import __version__
 from bot.config import ConfigError, Secrets, Settings, load_settings
 from bot.durations import parse_duration
-from bot.runtime import Runtime, build_runtime, configure_logging, open_database, utc_now
+from bot.pipeline import FeedOutcome, PollReport
+from bot.runtime import (
+    Runtime,
+    build_runtime,
+    configure_logging,
+    database_url,
+    open_database,
+    utc_now,
+)
 from bot.sinks import Sink
 from bot.store.db import DatabaseError, make_engine, session_scope, upgrade
 from bot.store.queries import feed_health
@@ -50,7 +58,7 @@ def _settings(config: Path | None) -> Settings:
         raise typer.Exit(1) from exc
 
 
-def _sink(secrets: Secrets, settings: Settings, engine: Any) -> Sink:
+def _sink(secrets: Secrets, engine: Engine) -> Sink:
     if secrets.slack_bot_token:
         from bot.slack.sink import SlackSink
 
@@ -63,41 +71,43 @@ def _sink(secrets: Secrets, settings: Settings, engine: Any) -> Sink:
 
 
 @contextmanager
-def _database(settings: Settings) -> Iterator[Engine]:
-    """The upgraded database for a one-shot command; a clear error, and closed afterwards."""
+def _exit_on_database_error() -> Iterator[None]:
     try:
-        engine = open_database(settings, Secrets.from_env())
+        yield
     except DatabaseError as exc:
         err.print(f"[bold red]Database error[/] {exc}")
         raise typer.Exit(1) from exc
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[Engine]:
+    """The upgraded database for a one-shot command; a clear error, and closed afterwards."""
+    with _exit_on_database_error():
+        engine = open_database(settings, Secrets.from_env())
     try:
         yield engine
     finally:
         engine.dispose()
 
 
-def load_runtime(config: Path | None) -> Runtime:
-    """Everything built from the config file; raises ConfigError or DatabaseError (for reloads)."""
-    settings = load_settings(config)
-    secrets = Secrets.from_env()
+def _assemble(settings: Settings, secrets: Secrets) -> Runtime:
     engine = open_database(settings, secrets)
     return build_runtime(
-        settings=settings, secrets=secrets, sink=_sink(secrets, settings, engine), engine=engine
+        settings=settings, secrets=secrets, sink=_sink(secrets, engine), engine=engine
     )
+
+
+def load_runtime(config: Path | None) -> Runtime:
+    """Everything built from the config file; raises ConfigError or DatabaseError (for reloads)."""
+    return _assemble(load_settings(config), Secrets.from_env())
 
 
 def _runtime(config: Path | None, *, level: str = "INFO") -> Runtime:
     settings = _settings(config)
     secrets = Secrets.from_env()
     configure_logging(level=level, secrets=secrets)
-    try:
-        engine = open_database(settings, secrets)
-    except DatabaseError as exc:
-        err.print(f"[bold red]Database error[/] {exc}")
-        raise typer.Exit(1) from exc
-    return build_runtime(
-        settings=settings, secrets=secrets, sink=_sink(secrets, settings, engine), engine=engine
-    )
+    with _exit_on_database_error():
+        return _assemble(settings, secrets)
 
 
 @app.callback(invoke_without_command=True)
@@ -149,7 +159,7 @@ def poll(
         )
 
 
-def _poll_with_progress(runtime: Runtime, *, force: bool, quiet: bool) -> Any:
+def _poll_with_progress(runtime: Runtime, *, force: bool, quiet: bool) -> PollReport:
     total = runtime.poller.due_count(force=force)
     with Progress(
         TextColumn("[bold]Polling"),
@@ -163,7 +173,7 @@ def _poll_with_progress(runtime: Runtime, *, force: bool, quiet: bool) -> Any:
     ) as progress:
         task = progress.add_task("", total=total)
 
-        def advance(outcome: Any) -> None:
+        def advance(outcome: FeedOutcome) -> None:
             progress.update(task, advance=1, description=outcome.feed)
 
         return runtime.poller.poll(force=force, on_feed_done=advance)
@@ -216,13 +226,8 @@ def feeds(config: ConfigOption = None) -> None:
 def db_upgrade(config: ConfigOption = None) -> None:
     """Create or upgrade the database schema (also done automatically at start)."""
     settings = _settings(config)
-    secrets = Secrets.from_env()
-    url = secrets.database_url or settings.database.url
-    try:
-        upgrade(make_engine(url))
-    except DatabaseError as exc:
-        err.print(f"[bold red]Database error[/] {exc}")
-        raise typer.Exit(1) from exc
+    with _exit_on_database_error():
+        upgrade(make_engine(database_url(settings, Secrets.from_env())))
     console.print("[green]Database is up to date.[/]")
 
 

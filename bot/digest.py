@@ -26,9 +26,9 @@ from sqlmodel import Session, col, select
 from bot.alerts import severity_rank
 from bot.briefing.deliver import Chart, Outcome, SlackPoster, claimed_post
 from bot.briefing.schedule import Period
-from bot.briefing.slack_view import header, macro, messages
+from bot.briefing.slack_view import macro, messages
 from bot.config import SituationSettings
-from bot.render import Message, sections
+from bot.render import Message, header, sections
 from bot.store.db import session_scope
 from bot.store.tables import Alert, Item, Match
 

@@ -91,12 +91,16 @@ class _Retrieved:
     fetched: Fetched | None = None
 
 
+def feed_url(feed: FeedSettings, settings: Settings) -> str:
+    """The feed URL (rss) or the API base URL (reliefweb)."""
+    return feed.url or settings.reliefweb.base_url
+
+
 def feed_spec(feed: FeedSettings, settings: Settings) -> FeedSpec:
-    url = feed.url or settings.reliefweb.base_url
     return FeedSpec(
         name=feed.name,
         kind=feed.kind,
-        url=url,
+        url=feed_url(feed, settings),
         language=feed.language,
         region=feed.region,
         tier=feed.tier,
@@ -120,7 +124,7 @@ def sync_feeds(session: Session, settings: Settings) -> None:
     """Make the feed table match the config (new rows for new feeds; url/kind kept current)."""
     rows = {f.name: f for f in session.exec(select(Feed)).all()}
     for feed in settings.feeds:
-        url = feed.url or settings.reliefweb.base_url
+        url = feed_url(feed, settings)
         row = rows.get(feed.name)
         if row is None:
             session.add(Feed(name=feed.name, kind=feed.kind, url=url))
@@ -182,16 +186,18 @@ class Poller:
         return PollReport(outcomes=tuple(outcomes), seconds=time.monotonic() - started)
 
     def due_count(self, *, force: bool = False) -> int:
-        now = self.clock()
-        self._sync_feeds()
+        """How many enabled feeds are due (all of them with `force`). A read only: `poll` syncs
+        the feed table, and a feed not in it yet has never been polled, so it is due."""
         names = [f.name for f in self.settings.feeds if f.enabled]
+        if force:
+            return len(names)
+        now = self.clock()
         with session_scope(self.engine) as session:
-            query = select(Feed.id).where(col(Feed.name).in_(names))
-            if not force:
-                query = query.where(
-                    or_(col(Feed.next_poll_at).is_(None), col(Feed.next_poll_at) <= now)
-                )
-            return len(session.exec(query).all())
+            rows = session.exec(
+                select(col(Feed.name), col(Feed.next_poll_at)).where(col(Feed.name).in_(names))
+            ).all()
+        next_poll_at = {name: at for name, at in rows}
+        return sum(1 for name in names if (at := next_poll_at.get(name)) is None or at <= now)
 
     def _sync_feeds(self) -> None:
         for attempt in range(2):
@@ -333,11 +339,10 @@ class Poller:
                 parsed = f.result()
             except Exception as exc:
                 parsed = FeedError(f"parser crashed: {exc!r}", url=spec.url)
-            outcome: Any = parsed
             future.set_result(
                 _Retrieved(
                     feed=retrieved.feed,
-                    outcome=outcome,
+                    outcome=parsed,
                     started=retrieved.started,
                     fetched=fetched,
                 )

@@ -22,7 +22,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    Block,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
 
 
 def template_root() -> Path:
@@ -199,6 +205,15 @@ def sections(body: str, limit: int = SECTION_MAX) -> list[SectionBlock]:
     if current.strip():
         chunks.append(current)
     return [SectionBlock(text=mrkdwn(chunk)) for chunk in chunks[:MAX_BLOCKS]]
+
+
+def header(text: str) -> HeaderBlock:
+    """A header block: plain_text (Slack parses no markup there, so pass config values and our
+    own words only), whitespace collapsed, cut to Slack's limit."""
+    text = " ".join(text.split())
+    if len(text) > HEADER_MAX:
+        text = text[: HEADER_MAX - 1] + ELLIPSIS
+    return HeaderBlock(text=PlainTextObject(text=text, emoji=True))
 
 
 def mrkdwn(text: str) -> MarkdownTextObject:

@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine, make_url
 
@@ -20,14 +20,12 @@ from bot.metrics import Metrics, process_metrics
 from bot.pipeline import Poller
 from bot.sinks import Sink
 from bot.store.db import make_engine, session_scope, upgrade
+from bot.store.types import utcnow
 from bot.subscriptions import sync_config_subscriptions
 
 Clock = Callable[[], datetime]
+utc_now = utcnow  # the wall clock, under the name the CLI, scheduler and tests import
 _NOISY = ("httpx", "httpcore", "slack_bolt", "slack_sdk", "apscheduler", "alembic", "urllib3")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class _SecretFilter(logging.Filter):
@@ -161,9 +159,8 @@ def build_runtime(
         clock=clock,
         metrics=metrics,
     )
-    min_interval = (
-        settings.slack.min_interval if sink.name == "slack" else settings.slack.min_interval * 0
-    )
+    # only Slack limits how fast a channel may receive messages
+    min_interval = settings.slack.min_interval if sink.name == "slack" else timedelta(0)
     deliverer = Deliverer(
         settings=settings,
         engine=engine,

@@ -115,13 +115,14 @@ def situation_summary(
             .group_by(col(Feedback.relevant))
         ).all()
     )
+    names = _names(m.evidence for m, _ in current + previous)
     return Summary(
         situation=situation,
         start=start,
         end=end,
         matches=len(current),
         previous_matches=len(previous),
-        factors=_factors(current, previous),
+        factors=_factors(current, previous, names),
         top_items=_top(current, top),
         sources=tuple(
             SourceCount(source=s or "(unknown)", count=n)
@@ -138,7 +139,7 @@ def situation_summary(
                 key=lambda kv: (-kv[1], kv[0][0], kv[0][1], kv[0][2] or ""),
             )
         ),
-        factor_names=_names(m.evidence for m, _ in current + previous),
+        factor_names=names,
     )
 
 
@@ -161,11 +162,10 @@ def factor_history(
 
 
 def _factors(
-    current: list[tuple[Match, Item]], previous: list[tuple[Match, Item]]
+    current: list[tuple[Match, Item]], previous: list[tuple[Match, Item]], names: dict[str, str]
 ) -> tuple[FactorCount, ...]:
     now_counts = Counter(code for m, _ in current for code in set(m.indicators))
     then_counts = Counter(code for m, _ in previous for code in set(m.indicators))
-    names = _names(m.evidence for m, _ in current + previous)
     codes = sorted(now_counts.keys() | then_counts.keys(), key=lambda c: (-now_counts[c], c))
     return tuple(
         FactorCount(code=c, name=names.get(c, c), count=now_counts[c], previous=then_counts[c])

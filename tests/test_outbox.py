@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.alerts import Deliverer, decide_alerts, retry_delay, unblock_channel
+from bot.alerts import AlertDecision, Deliverer, decide_alerts, retry_delay, unblock_channel
 from bot.config import Settings, parse_settings
 from bot.sinks import AlertView, ChannelError, Delivered, RetryableError
 from bot.store.db import session_scope
@@ -260,49 +260,36 @@ def _subs() -> list[Subscription]:
     ]
 
 
-def test_policy_filters_by_severity_age_access_and_digest() -> None:
-    decisions = decide_alerts(
-        situation="sudan",
-        severity="warning",
-        published=T0,
+def _decide(
+    severity: str,
+    *,
+    situation: str = "sudan",
+    published: datetime = T0,
+    subscriptions: list[Subscription] | None = None,
+    channel_counts: dict[str, int] | None = None,
+) -> list[AlertDecision]:
+    return decide_alerts(
+        situation=situation,
+        severity=severity,
+        published=published,
         now=T0,
-        subscriptions=_subs(),
+        subscriptions=_subs() if subscriptions is None else subscriptions,
         settings=SETTINGS,
-        channel_counts={},
+        channel_counts={} if channel_counts is None else channel_counts,
     )
+
+
+def test_policy_filters_by_severity_age_access_and_digest() -> None:
+    decisions = _decide("warning")
     assert {(d.channel, d.state) for d in decisions} == {
         ("C0A0000001", "queued"),
         ("C0C0000001", "digest"),
     }
-    old = decide_alerts(
-        situation="sudan",
-        severity="critical",
-        published=T0 - timedelta(hours=49),
-        now=T0,
-        subscriptions=_subs(),
-        settings=SETTINGS,
-        channel_counts={},
-    )
+    old = _decide("critical", published=T0 - timedelta(hours=49))
     assert old == []
-    restricted = decide_alerts(
-        situation="eth",
-        severity="critical",
-        published=T0,
-        now=T0,
-        subscriptions=_subs(),
-        settings=SETTINGS,
-        channel_counts={},
-    )
+    restricted = _decide("critical", situation="eth")
     assert restricted == []  # C0D0000001 is not in allowed_channels
-    critical = decide_alerts(
-        situation="sudan",
-        severity="critical",
-        published=T0,
-        now=T0,
-        subscriptions=_subs(),
-        settings=SETTINGS,
-        channel_counts={},
-    )
+    critical = _decide("critical")
     assert {(d.channel, d.state) for d in critical} == {
         ("C0A0000001", "queued"),
         ("C0B0000001", "queued"),
@@ -312,25 +299,9 @@ def test_policy_filters_by_severity_age_access_and_digest() -> None:
 
 def test_policy_caps_a_channel_per_hour_except_critical() -> None:
     counts = {"C0A0000001": SETTINGS.alerts.channel_hourly_cap}
-    held = decide_alerts(
-        situation="sudan",
-        severity="warning",
-        published=T0,
-        now=T0,
-        subscriptions=_subs()[:1],
-        settings=SETTINGS,
-        channel_counts=counts,
-    )
+    held = _decide("warning", subscriptions=_subs()[:1], channel_counts=counts)
     assert [d.state for d in held] == ["suppressed"]
-    urgent = decide_alerts(
-        situation="sudan",
-        severity="critical",
-        published=T0,
-        now=T0,
-        subscriptions=_subs()[:1],
-        settings=SETTINGS,
-        channel_counts=counts,
-    )
+    urgent = _decide("critical", subscriptions=_subs()[:1], channel_counts=counts)
     assert [d.state for d in urgent] == ["queued"]
 
 

@@ -22,8 +22,7 @@ from bot.briefing.data import BriefingData, load_briefing
 from bot.briefing.deliver import FAILURES, Outcome, SlackPoster, briefing_payload
 from bot.briefing.schedule import Period, Schedule, latest_run, next_run, period_ending
 from bot.briefing.trend import Trend, decide_trend
-from bot.config import Secrets, Settings
-from bot.slack.sink import make_client
+from bot.config import Settings
 from bot.store.db import session_scope
 from bot.subscriptions import audit
 
@@ -55,7 +54,7 @@ def on_demand(
     channel: str,
     user: str,
     now: datetime,
-    client: WebClient | None = None,
+    client: WebClient,
 ) -> str | None:
     """`/tocsin brief <situation>`: post a briefing of the last 7 days into `channel` now.
 
@@ -65,11 +64,6 @@ def on_demand(
     cfg = settings.situation(situation)
     if cfg is None:
         return None
-    if client is None:
-        secrets = Secrets.from_env()
-        if not secrets.slack_bot_token:
-            return "Slack is not configured (SLACK_BOT_TOKEN), so I cannot post it"
-        client = make_client(token=secrets.slack_bot_token, base_url=secrets.slack_api_url)
     poster = SlackPoster(client, engine=engine, unfurl_links=settings.slack.unfurl_links)
     period = Period(start=now - ON_DEMAND, end=now)
     try:

@@ -33,7 +33,7 @@ from bot.briefing.slack_view import briefing_messages
 from bot.config import Settings, SituationSettings
 from bot.render import Message
 from bot.slack.channels import ChannelDirectory
-from bot.slack.sink import NETWORK_ERRORS
+from bot.slack.sink import NETWORK_ERRORS, post_message
 from bot.store.db import session_scope
 from bot.store.tables import Briefing
 
@@ -81,15 +81,12 @@ class SlackPoster:
         """Post; returns the first message's ts. Raises a FAILURES error if the first post fails."""
         first: str | None = None
         for message in messages:
-            response = self.client.chat_postMessage(
+            response = post_message(
+                self.client,
                 channel=channel,
-                text=message.text,
-                blocks=message.block_dicts(),
+                message=message,
                 thread_ts=first,
                 unfurl_links=self.unfurl_links,
-                unfurl_media=False,
-                parse="none",
-                link_names=False,
             )
             first = first or str(response["ts"])
         assert first is not None, "post at least one message"

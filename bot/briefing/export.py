@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from bot import charts
 from bot.briefing.data import BriefingData, load_briefing
+from bot.briefing.deliver import make_chart
 from bot.briefing.schedule import Period
 from bot.briefing.slack_view import TEMPLATES
 from bot.briefing.trend import RULE
@@ -140,11 +141,7 @@ def build_document(
         data = load_briefing(session, settings=settings, situation=situation, period=period)
     days = round((period.end - period.start) / timedelta(days=1))
     title = f"briefing, last {days} days"
-    png = charts.weekly_factor_chart(
-        data.weeks,
-        data.summary.factor_names,
-        title=f"{situation.name}: matching reports by risk factor",
-    )
+    png = make_chart(data).png
     if fmt == "html":
         text = to_html(data, title=title, generated=generated, chart_png=png)
     else:

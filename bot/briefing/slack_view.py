@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
-from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, PlainTextObject
+from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock
 
 from bot import render
 from bot.briefing.data import BriefingData
@@ -32,14 +32,6 @@ def macro(template: str, macro_name: str, /, **context: Any) -> str:
     return str(getattr(module, macro_name)(**context)).strip()
 
 
-def header(text: str) -> HeaderBlock:
-    """plain_text: Slack parses no markup there (config values and our own words only)."""
-    text = " ".join(text.split())
-    if len(text) > render.HEADER_MAX:
-        text = text[: render.HEADER_MAX - 1] + render.ELLIPSIS
-    return HeaderBlock(text=PlainTextObject(text=text, emoji=True))
-
-
 def briefing_blocks(data: BriefingData, *, title: str, chart: bool) -> list[Block]:
     """Every block of a briefing, in reading order (before pagination)."""
 
@@ -47,7 +39,7 @@ def briefing_blocks(data: BriefingData, *, title: str, chart: bool) -> list[Bloc
         return macro("briefing.slack.j2", name, b=data, **extra)
 
     arrow = ARROWS[data.trend.direction]
-    blocks: list[Block] = [header(f"{arrow} {data.situation.name} — {title}")]
+    blocks: list[Block] = [render.header(f"{arrow} {data.situation.name} — {title}")]
     blocks += render.sections(part("overview"))
     blocks.append(
         ContextBlock(elements=[render.mrkdwn(macro("briefing.slack.j2", "rule", text=RULE))])

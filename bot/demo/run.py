@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import shutil
 import time
+import tomllib
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from bot.config import Secrets, parse_settings
+from bot.config import Secrets, Settings, parse_settings
 from bot.console import ConsoleSink
 from bot.demo.server import DemoServer
 from bot.runtime import build_runtime
@@ -18,9 +19,7 @@ DEMO_DIR = Path(__file__).parent
 DEMO_STATE = Path(".tocsin-demo")
 
 
-def demo_settings(base: str) -> object:
-    import tomllib
-
+def demo_settings(base: str) -> Settings:
     text = (DEMO_DIR / "config.toml").read_text(encoding="utf-8").replace("{base}", base)
     return parse_settings(tomllib.loads(text), source="bot/demo/config.toml")
 
@@ -34,7 +33,7 @@ def run_demo(*, console: Console, fresh: bool = True) -> None:
         secrets = Secrets(reliefweb_appname="tocsin-demo")
         sink = ConsoleSink(console)
         console.rule("[bold]Tocsin demo[/]: bundled feeds on " + server.base_url)
-        runtime = build_runtime(settings=settings, secrets=secrets, sink=sink)  # type: ignore[arg-type]
+        runtime = build_runtime(settings=settings, secrets=secrets, sink=sink)
         try:
             first = runtime.poller.poll(force=True)
             runtime.deliverer.drain()

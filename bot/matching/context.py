@@ -132,7 +132,6 @@ NOT_NAMES = frozenset(
 
 @dataclass(frozen=True, kw_only=True)
 class CompiledVeto:
-    term: str
     window: int
     words: re.Pattern[str]
     unless: re.Pattern[str] | None
@@ -144,7 +143,6 @@ def compile_veto(veto: Veto) -> CompiledVeto:
         return re.compile(rf"(?<!\w)(?:{joined})(?!\w)")
 
     return CompiledVeto(
-        term=veto.term,
         window=veto.window,
         words=alternation(veto.words),
         unless=alternation(veto.unless) if veto.unless else None,

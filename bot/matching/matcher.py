@@ -205,7 +205,7 @@ def _unique(keys: Iterable[str]) -> tuple[str, ...]:
 
 def _evidence(kind: Any, key: str, hit: Hit, field: _Field) -> Evidence:
     text = field.text
-    start, end = (hit.start, hit.end) if text.offsets is None else text.span(hit.start, hit.end)
+    start, end = text.span(hit.start, hit.end)
     return Evidence(
         kind=kind,
         key=key,

@@ -103,10 +103,8 @@ def case_ok(hit: Hit, text: Normalized) -> bool:
     start, end = text.span(hit.start, hit.end)
     if hit.term.acronym:
         return is_acronym(text.original[start:end])
-    if hit.term.capital:
-        original = text.original
-        return is_capitalised(original, start) and not borrows_initial(original, start)
-    return True
+    original = text.original
+    return is_capitalised(original, start) and not borrows_initial(original, start)
 
 
 def _touches(hit: Hit, others: Sequence[Hit]) -> bool:

@@ -125,16 +125,17 @@ def _merge(bucket: dict[Term, Term], term: Term) -> None:
         bucket[shape] = replace(known, keys=tuple(sorted({*known.keys, *term.keys})))
 
 
-def _key(pattern: str) -> tuple[str, bool]:
-    """The automaton key of a pattern, and whether the key itself enforces the left boundary.
+def _key(pattern: str) -> str:
+    """The automaton key of a pattern: with a leading space when the key itself enforces the
+    left word boundary.
 
     Arabic patterns (which may follow a prefix) and unspaced scripts are checked in Python.
     """
     key = _SEPARATOR.sub(" ", pattern).lstrip(" ")
     first = key[0]
     if _arabic_letter(first) or _unspaced(first):
-        return key, False
-    return " " + key, True
+        return key
+    return " " + key
 
 
 def build_automaton(terms: Iterable[Term]) -> tuple[Any, int]:
@@ -142,8 +143,7 @@ def build_automaton(terms: Iterable[Term]) -> tuple[Any, int]:
     table: dict[str, dict[Term, Term]] = {}
     for term in terms:
         for pattern in patterns(term.text):
-            key, _ = _key(pattern)
-            _merge(table.setdefault(key, {}), term)
+            _merge(table.setdefault(_key(pattern), {}), term)
     automaton = ahocorasick.Automaton()
     for key, bucket in table.items():
         bounded = key.startswith(" ")

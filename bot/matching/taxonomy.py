@@ -116,7 +116,8 @@ def apply_settings(
         raise TaxonomyError(f"unknown indicator codes in [indicators]: {sorted(unknown)}")
     for code, weight in settings.weights.items():
         known[code] = replace(known[code], weight=weight)
-    return tuple(i for code, i in known.items() if code not in set(settings.disabled))
+    disabled = set(settings.disabled)
+    return tuple(i for code, i in known.items() if code not in disabled)
 
 
 def resolve_indicators(settings: IndicatorsSettings) -> tuple[Indicator, ...]:
@@ -129,6 +130,7 @@ def indicator_terms(
 ) -> Iterator[Term]:
     """Automaton terms for every indicator term."""
     for indicator in indicators:
+        shared_exclude = tuple(fold(e) for e in indicator.exclude)
         for term in indicator.terms:
             near = term.near if term.near is not None else indicator.near
             yield Term(
@@ -137,7 +139,7 @@ def indicator_terms(
                 text=term.text,
                 lang=term.lang,
                 prefix=term.text.endswith("*"),
-                exclude=tuple(fold(e) for e in (*indicator.exclude, *term.exclude)),
+                exclude=shared_exclude + tuple(fold(e) for e in term.exclude),
                 window=term.window or exclusion_window,
                 near=near if near is not None else proximity_words,
             )

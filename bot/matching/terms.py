@@ -8,7 +8,6 @@ from typing import Literal
 from bot.matching.normalize import fold
 
 TermKind = Literal["country", "place", "situation", "block", "situation-exclude", "indicator"]
-GEO_KINDS: frozenset[str] = frozenset({"country", "place", "situation", "block"})
 
 
 @dataclass(frozen=True, kw_only=True)

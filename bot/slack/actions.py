@@ -13,7 +13,7 @@ from bot.alerts import build_view
 from bot.render import Message, part, text_message
 from bot.slack.blocks import alert_message
 from bot.slack.context import Services
-from bot.slack.sink import SLACK_FAILURES
+from bot.slack.sink import SLACK_FAILURES, post_message
 from bot.store.db import session_scope
 from bot.store.tables import Alert, Feedback, Item, Match, Subscription
 from bot.subscriptions import audit, mute
@@ -92,17 +92,8 @@ def escalate(
     permalink = _permalink(client, channel=channel, message_ts=message_ts)
     note = part("alert.j2", "escalated", user_id=user, channel_id=channel, permalink=permalink)
     view = dataclasses.replace(view, channel=target, thread_ts=None)
-    message = alert_message(view, actions=False, note=note)
     try:
-        client.chat_postMessage(
-            channel=target,
-            text=message.text,
-            blocks=message.block_dicts(),
-            unfurl_links=False,
-            unfurl_media=False,
-            parse="none",
-            link_names=False,
-        )
+        post_message(client, channel=target, message=alert_message(view, actions=False, note=note))
     except SLACK_FAILURES as exc:
         log.error("event=escalation_failed alert=%s target=%s error=%r", alert_id, target, exc)
         return text_message("escalate.j2", outcome="failed", target=target)

@@ -8,12 +8,10 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ConfirmObject,
     ContextBlock,
-    HeaderBlock,
-    PlainTextObject,
     SectionBlock,
 )
 
-from bot.render import ELLIPSIS, HEADER_MAX, Message, mrkdwn, part
+from bot.render import Message, header, mrkdwn, part
 from bot.sinks import AlertView
 
 SEVERITY_EMOJI = {
@@ -29,19 +27,13 @@ ACTION_MUTE = "tocsin_mute"
 ACTION_ESCALATE = "tocsin_escalate"
 
 
-def header_text(view: AlertView) -> str:
-    """plain_text (Slack parses no markup there); built from config values and our severity."""
-    emoji = SEVERITY_EMOJI.get(view.severity, ":grey_question:")
-    text = " ".join(f"{emoji} {view.severity.upper()} · {view.situation_name}".split())
-    return text if len(text) <= HEADER_MAX else text[: HEADER_MAX - 1] + ELLIPSIS
-
-
 def alert_message(view: AlertView, *, actions: bool = True, note: str | None = None) -> Message:
     """The alert: header, linked title and summary, source/time, risk factors, why, buttons.
 
     `note` is already-rendered mrkdwn shown under the header (e.g. "Escalated by …").
     """
-    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=header_text(view), emoji=True))]
+    emoji = SEVERITY_EMOJI.get(view.severity, ":grey_question:")
+    blocks: list[Block] = [header(f"{emoji} {view.severity.upper()} · {view.situation_name}")]
     if note:
         blocks.append(ContextBlock(elements=[mrkdwn(note)]))
     blocks.append(SectionBlock(text=mrkdwn(part("alert.j2", "story", view=view))))

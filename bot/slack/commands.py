@@ -6,7 +6,6 @@ echoed back goes through the templates' `esc` filter again, once.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -16,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from bot.briefing import on_demand
 from bot.briefing.jobs import digest_schedule, weekly_schedule
 from bot.briefing.schedule import Schedule, next_run
 from bot.config import SEVERITIES, WEEKDAYS, SituationSettings
@@ -234,11 +234,10 @@ def _list(services: Services, inv: Invocation) -> Reply:
     with session_scope(services.engine) as session:
         subs = channel_subscriptions(session, inv.channel)
         schedules = _schedules(services, session, inv.channel, subs)
-    names = {s.slug: s.name for s in services.settings.situations}
     return _reply(
         "subscriptions.j2",
         subscriptions=subs,
-        names=names,
+        names=services.situation_names(),
         schedules=schedules,
         now=services.clock(),
     )
@@ -248,6 +247,7 @@ def _timezone(services: Services, inv: Invocation) -> Reply:
     """`/tocsin timezone` shows the channel's zone; `/tocsin timezone <IANA name>` sets it."""
     if len(inv.args) > 2:
         raise UsageError("name one time zone: `/tocsin timezone Africa/Nairobi`")
+    zone: str | None = None
     if len(inv.args) == 2:
         try:
             zone = canonical_timezone(inv.args[1])
@@ -255,14 +255,13 @@ def _timezone(services: Services, inv: Invocation) -> Reply:
             return _reply("unknown_timezone.j2", name=exc.name, suggestions=exc.suggestions)
     with session_scope(services.engine) as session:
         change = None
-        if len(inv.args) == 2:
+        if zone is not None:
             change = set_channel_timezone(
                 session, channel=inv.channel, timezone=zone, actor=inv.user, now=services.clock()
             )
         current = channel_timezone(session, inv.channel)
         subs = channel_subscriptions(session, inv.channel)
         schedules = _schedules(services, session, inv.channel, subs)
-    names = {s.slug: s.name for s in services.settings.situations}
     return _reply(
         "timezone.j2",
         in_channel=change is not None,
@@ -272,7 +271,7 @@ def _timezone(services: Services, inv: Invocation) -> Reply:
         default=services.settings.briefings.timezone,
         subscriptions=subs,
         schedules=schedules,
-        names=names,
+        names=services.situation_names(),
     )
 
 
@@ -304,10 +303,7 @@ def _brief(services: Services, inv: Invocation) -> Reply:
     if len(inv.args) < 2:
         raise UsageError("name a situation: `/tocsin brief <situation>`")
     situation = _resolve(services, inv, inv.args[1])
-    hook = _briefing_hook()
-    if hook is None:
-        return _reply("brief.j2", situation=situation, status=None)
-    status = hook(
+    status = on_demand(
         engine=services.engine,
         settings=services.settings,
         situation=situation.slug,
@@ -317,16 +313,6 @@ def _brief(services: Services, inv: Invocation) -> Reply:
         client=services.channels.client,  # the app's Web API client (SLACK_API_URL honoured)
     )
     return _reply("brief.j2", situation=situation, status=status or "requested")
-
-
-def _briefing_hook() -> Callable[..., str | None] | None:
-    """`bot.briefing.on_demand(*, engine, settings, situation, channel, user, now) -> str|None`."""
-    try:
-        module = importlib.import_module("bot.briefing")
-    except ImportError:
-        return None
-    hook = getattr(module, "on_demand", None)
-    return hook if callable(hook) else None
 
 
 def _feeds(services: Services, inv: Invocation) -> Reply:

@@ -22,6 +22,10 @@ class Services:
     def is_admin(self, user: str) -> bool:
         return is_admin(self.settings, user)
 
+    def situation_names(self) -> dict[str, str]:
+        """Slug → display name of every configured situation (for templates)."""
+        return {s.slug: s.name for s in self.settings.situations}
+
 
 def is_admin(settings: Settings, user: str) -> bool:
     """Administrative commands are limited to `[slack] admin_users`."""

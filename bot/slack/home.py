@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.models.blocks import DividerBlock, HeaderBlock, PlainTextObject
+from slack_sdk.models.blocks import DividerBlock
 from slack_sdk.models.views import View
 from sqlmodel import col, select
 
-from bot.render import render, sections
+from bot.render import header, render, sections
 from bot.slack.context import Services
 from bot.slack.sink import SLACK_FAILURES
 from bot.store.db import session_scope
@@ -79,18 +79,15 @@ def home_view(services: Services, *, channels: set[str] | None) -> View:
     by_channel: dict[str, list[Subscription]] = {}
     for sub in subs:
         by_channel.setdefault(sub.channel, []).append(sub)
-    names = {s.slug: s.name for s in services.settings.situations}
     body = render(
         "home.j2",
         lookup_failed=channels is None,
         by_channel=by_channel,
-        names=names,
+        names=services.situation_names(),
         latest=latest,
         now=services.clock(),
     )
-    blocks: list[Any] = [HeaderBlock(text=PlainTextObject(text="Tocsin", emoji=True))]
-    blocks.append(DividerBlock())
-    blocks.extend(sections(body))
+    blocks: list[Any] = [header("Tocsin"), DividerBlock(), *sections(body)]
     return View(type="home", blocks=blocks[:100])
 
 

@@ -28,6 +28,7 @@ from slack_sdk.web import SlackResponse
 from sqlalchemy.engine import Engine
 
 from bot.metrics import Metrics, process_metrics
+from bot.render import Message
 from bot.sinks import AlertView, ChannelError, Delivered, DeliveryError, RetryableError
 from bot.slack.blocks import alert_message
 from bot.slack.channels import DEFAULT_REFRESH, ChannelDirectory
@@ -104,6 +105,29 @@ def make_client(
     )
 
 
+def post_message(
+    client: WebClient,
+    *,
+    channel: str,
+    message: Message,
+    thread_ts: str | None = None,
+    unfurl_links: bool = False,
+    metadata: dict[str, Any] | None = None,
+) -> SlackResponse:
+    """chat.postMessage of a rendered message, verbatim: Slack neither parses nor links names."""
+    return client.chat_postMessage(
+        channel=channel,
+        text=message.text,
+        blocks=message.block_dicts(),
+        thread_ts=thread_ts,
+        unfurl_links=unfurl_links,
+        unfurl_media=False,
+        parse="none",
+        link_names=False,
+        metadata=metadata,
+    )
+
+
 def alert_metadata(alert_id: int) -> dict[str, Any]:
     return {"event_type": EVENT_TYPE, "event_payload": {"alert_id": alert_id}}
 
@@ -134,17 +158,13 @@ class SlackSink:
         )
 
     def deliver(self, alert: AlertView) -> Delivered:
-        message = alert_message(alert)
         try:
-            response = self.client.chat_postMessage(
+            response = post_message(
+                self.client,
                 channel=alert.channel,
-                text=message.text,
-                blocks=message.block_dicts(),
+                message=alert_message(alert),
                 thread_ts=alert.thread_ts,
                 unfurl_links=self.unfurl_links,
-                unfurl_media=False,
-                parse="none",
-                link_names=False,
                 metadata=alert_metadata(alert.alert_id),
             )
         except SlackApiError as exc:

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
 
 from bot.config import Settings, parse_settings
 from bot.store.db import session_scope
-from bot.store.tables import Alert, Feed, Item, Match, Subscription
+from bot.store.tables import Alert, Subscription
+from tests.slack.helpers import add_match
 
 # Monday 6 May 2024 09:00 UTC: a weekly briefing time with the default settings
 MONDAY = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
@@ -74,38 +74,24 @@ def add_report(
     language: str | None = None,
 ) -> tuple[int, int]:
     """Feed → item → match; returns (item id, match id)."""
-    with session_scope(engine) as session:
-        row = session.exec(select(Feed).where(Feed.name == feed)).first()
-        if row is None:
-            row = Feed(name=feed, kind="rss", url=f"https://{feed}.example.org/rss")
-            session.add(row)
-            session.flush()
-        item = Item(
-            feed_id=row.id,
-            guid=f"g{next(_guids)}",
-            title=title,
-            url=url,
-            source=source,
-            language=language,
-            published_at=published,
-        )
-        session.add(item)
-        session.flush()
-        match = Match(
-            item_id=item.id,
-            situation=situation,
-            indicators=list(indicators),
-            evidence=[
-                {"kind": "indicator", "key": c, "name": NAMES.get(c, c), "field": "title"}
-                for c in indicators
-            ],
-            score=score,
-            severity=severity,
-        )
-        session.add(match)
-        session.flush()
-        assert item.id is not None and match.id is not None
-        return item.id, match.id
+    return add_match(
+        engine,
+        feed=feed,
+        guid=f"g{next(_guids)}",
+        title=title,
+        url=url,
+        source=source,
+        language=language,
+        published=published,
+        situation=situation,
+        indicators=indicators,
+        evidence=[
+            {"kind": "indicator", "key": c, "name": NAMES.get(c, c), "field": "title"}
+            for c in indicators
+        ],
+        score=score,
+        severity=severity,
+    )
 
 
 def subscription(

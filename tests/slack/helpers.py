@@ -176,6 +176,59 @@ def event_body(event: dict[str, Any]) -> str:
     )
 
 
+def add_match(
+    engine: Engine,
+    *,
+    feed: str,
+    guid: str,
+    title: str,
+    url: str | None,
+    source: str,
+    published: datetime,
+    situation: str,
+    indicators: tuple[str, ...],
+    evidence: list[dict[str, Any]],
+    severity: str,
+    score: float,
+    summary: str = "",
+    language: str | None = None,
+    why: str = "",
+    feed_url: str | None = None,
+) -> tuple[int, int]:
+    """Feed (found by name, else made) → item → match; returns (item id, match id)."""
+    with session_scope(engine) as session:
+        row = session.exec(select(Feed).where(Feed.name == feed)).first()
+        if row is None:
+            row = Feed(name=feed, kind="rss", url=feed_url or f"https://{feed}.example.org/rss")
+            session.add(row)
+            session.flush()
+        item = Item(
+            feed_id=row.id,
+            guid=guid,
+            title=title,
+            summary=summary,
+            url=url,
+            source=source,
+            language=language,
+            published_at=published,
+        )
+        session.add(item)
+        session.flush()
+        match = Match(
+            item_id=item.id,
+            situation=situation,
+            indicators=list(indicators),
+            evidence=evidence,
+            score=score,
+            severity=severity,
+            why=why,
+        )
+        session.add(match)
+        session.flush()
+        assert item.id is not None and match.id is not None
+        return item.id, match.id
+
+
 def make_alert(
     engine: Engine,
     *,
@@ -193,42 +246,33 @@ def make_alert(
     guid: str | None = None,
 ) -> int:
     """Feed → item → match → subscription → alert; returns the alert id."""
+    item_id, match_id = add_match(
+        engine,
+        feed="test",
+        feed_url="https://feeds.example.org/rss",
+        guid=guid or f"{title}-{published.isoformat()}-{channel}",
+        title=title,
+        summary=summary,
+        url=url,
+        source=source,
+        published=published,
+        situation=situation,
+        indicators=indicators,
+        evidence=[
+            {
+                "kind": "indicator",
+                "key": code,
+                "name": code.replace("_", " ").title(),
+                "text": "killed dozens",
+                "field": "summary",
+            }
+            for code in indicators
+        ],
+        score=score,
+        severity=severity,
+        why="mass killing language near a watched place",
+    )
     with session_scope(engine) as session:
-        feed = session.exec(select(Feed).where(Feed.name == "test")).first()
-        if feed is None:
-            feed = Feed(name="test", kind="rss", url="https://feeds.example.org/rss")
-            session.add(feed)
-            session.flush()
-        item = Item(
-            feed_id=feed.id,
-            guid=guid or f"{title}-{published.isoformat()}-{channel}",
-            title=title,
-            summary=summary,
-            url=url,
-            source=source,
-            published_at=published,
-        )
-        session.add(item)
-        session.flush()
-        match = Match(
-            item_id=item.id,
-            situation=situation,
-            indicators=list(indicators),
-            evidence=[
-                {
-                    "kind": "indicator",
-                    "key": code,
-                    "name": code.replace("_", " ").title(),
-                    "text": "killed dozens",
-                    "field": "summary",
-                }
-                for code in indicators
-            ],
-            score=score,
-            severity=severity,
-            why="mass killing language near a watched place",
-        )
-        session.add(match)
         sub = session.exec(
             select(Subscription)
             .where(Subscription.channel == channel)
@@ -237,11 +281,11 @@ def make_alert(
         if sub is None:
             sub = Subscription(channel=channel, situation=situation, origin="config")
             session.add(sub)
-        session.flush()
+            session.flush()
         alert = Alert(
             subscription_id=sub.id,
-            item_id=item.id,
-            match_id=match.id,
+            item_id=item_id,
+            match_id=match_id,
             channel=channel,
             situation=situation,
             severity=severity,

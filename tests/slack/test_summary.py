@@ -50,33 +50,20 @@ def test_summary_counts_trends_top_items_sources_and_feedback(engine: Engine) ->
         engine, title="Other situation", situation="myanmar", published=T0 - timedelta(days=1)
     )
     with session_scope(engine) as session:
-        session.add(
-            Feedback(
-                alert_id=a1,
-                user="U1",
-                relevant=True,
-                situation="sudan",
-                created_at=T0 - timedelta(hours=1),
+        for user, relevant, created_at in [
+            ("U1", True, T0 - timedelta(hours=1)),
+            ("U2", False, T0 - timedelta(hours=1)),
+            ("U3", True, T0 - timedelta(days=30)),  # before the period
+        ]:
+            session.add(
+                Feedback(
+                    alert_id=a1,
+                    user=user,
+                    relevant=relevant,
+                    situation="sudan",
+                    created_at=created_at,
+                )
             )
-        )
-        session.add(
-            Feedback(
-                alert_id=a1,
-                user="U2",
-                relevant=False,
-                situation="sudan",
-                created_at=T0 - timedelta(hours=1),
-            )
-        )
-        session.add(
-            Feedback(
-                alert_id=a1,
-                user="U3",
-                relevant=True,
-                situation="sudan",
-                created_at=T0 - timedelta(days=30),
-            )
-        )
     with session_scope(engine) as session:
         s = situation_summary(session, situation="sudan", start=T0 - timedelta(days=7), end=T0)
     assert (s.matches, s.previous_matches) == (3, 1)
