@@ -24,7 +24,7 @@ from bot.slack.server import (
     database_check,
     wsgi_app,
 )
-from bot.store.tables import Alert, ChannelState
+from bot.store.tables import PENDING, ChannelState, MessageState, OutboxMessage
 
 if TYPE_CHECKING:
     from wsgiref.types import WSGIApplication
@@ -37,19 +37,23 @@ Clock = Callable[[], datetime]
 
 @dataclass(frozen=True, kw_only=True)
 class OutboxStatus:
-    depth: int  # queued + sending
+    depth: int  # queued + sending, every kind
     oldest_due_seconds: float  # 0 when nothing is due
+    held: int  # alerts the flood guard holds for their hour's roll-up
     blocked_channels: tuple[tuple[str, str], ...]  # (channel, Slack error code)
 
 
 def outbox_status(engine: Engine, *, now: datetime) -> OutboxStatus:
-    """Two aggregate queries (the outbox one uses the `ix_alert_due` index)."""
+    """Three aggregate queries (the outbox ones use the `ix_outbox_due` index)."""
     with engine.connect() as conn:
         depth, oldest = conn.execute(
-            select(func.count(), func.min(col(Alert.next_attempt_at))).where(
-                col(Alert.state).in_(("queued", "sending"))
+            select(func.count(), func.min(col(OutboxMessage.next_attempt_at))).where(
+                col(OutboxMessage.state).in_(PENDING)
             )
         ).one()
+        held = conn.execute(
+            select(func.count()).where(col(OutboxMessage.state) == MessageState.HELD)
+        ).scalar_one()
         blocked = conn.execute(
             select(col(ChannelState.channel), col(ChannelState.error))
             .where(col(ChannelState.error).is_not(None))
@@ -59,6 +63,7 @@ def outbox_status(engine: Engine, *, now: datetime) -> OutboxStatus:
     return OutboxStatus(
         depth=int(depth),
         oldest_due_seconds=max(0.0, age),
+        held=int(held),
         blocked_channels=tuple((str(c), str(e)) for c, e in blocked),
     )
 

@@ -1,4 +1,5 @@
-"""`tocsin run`: scheduler + Slack front door (HTTP or Socket Mode), stopped cleanly on SIGTERM.
+"""`tocsin run`: scheduler + delivery loop + Slack front door (HTTP or Socket Mode), stopped
+cleanly on SIGTERM.
 
 An HTTP server on [server].port always answers `/healthz` and `/metrics`, with or without Slack.
 SIGHUP re-reads the configuration: when it is valid, everything built from it (the matcher, the
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.outbox.loop import DeliveryLoop
 from bot.runtime import Runtime
 from bot.scheduler import build_scheduler
 
@@ -35,10 +37,11 @@ def run_forever(
 
         signal.signal(signal.SIGHUP, on_hangup)
     while True:
-        scheduler = build_scheduler(runtime)
+        delivery = DeliveryLoop(runtime.deliverer).start()
+        scheduler = build_scheduler(runtime, wake=delivery.wake)
         scheduler.start()
         scheduler.modify_job("poll", next_run_time=datetime.now(UTC))
-        front = start_front_door(runtime, port=port)
+        front = start_front_door(runtime, port=port, wake=delivery.wake)
         log.info(
             "event=started sink=%s feeds=%d situations=%d",
             runtime.sink.name,
@@ -52,6 +55,7 @@ def run_forever(
             for part in front:
                 part.shutdown()
             scheduler.shutdown(wait=True)
+            delivery.shutdown()
         if not reloading.is_set() or reload is None:
             runtime.close()
             return
@@ -71,7 +75,9 @@ def _reloaded(current: Runtime, reload: Callable[[], Runtime]) -> Runtime:
     return fresh
 
 
-def start_front_door(runtime: Runtime, *, port: int | None) -> list[Any]:
+def start_front_door(
+    runtime: Runtime, *, port: int | None, wake: Callable[[], None] | None = None
+) -> list[Any]:
     """What must be `.shutdown()` at the end: the Slack app (Socket Mode and/or HTTP) with
     `/healthz` and `/metrics`, or, without Slack credentials, a health-and-metrics-only server."""
     from bot.health import STUCK_AFTER, outbox_check, serve_health
@@ -84,7 +90,11 @@ def start_front_door(runtime: Runtime, *, port: int | None) -> list[Any]:
     routes = {METRICS_PATH: metrics_app(runtime.metrics, engine=runtime.engine, clock=clock)}
     if secrets.slack_bot_token and (secrets.slack_app_token or secrets.slack_signing_secret):
         app = build_app(
-            settings=settings, secrets=secrets, engine=runtime.engine, metrics=runtime.metrics
+            settings=settings,
+            secrets=secrets,
+            engine=runtime.engine,
+            metrics=runtime.metrics,
+            wake=wake,
         )
         app.health.add("outbox", outbox_check(runtime.engine, clock=clock, stuck_after=STUCK_AFTER))
         app.routes.update(routes)
