@@ -160,20 +160,18 @@ class Deliverer:
         return DrainReport(counts=dict(totals))
 
     def next_due(self) -> datetime | None:
-        """When the earliest channel head becomes due (None: nothing pending)."""
+        """When the earliest channel head that nobody holds becomes due (None: none)."""
+        now = self.clock()
         with session_scope(self.engine) as session:
             return session.exec(
-                select(func.min(OutboxMessage.next_attempt_at)).where(*_heads())
+                select(func.min(OutboxMessage.next_attempt_at)).where(*_heads()).where(_free(now))
             ).one()
 
     def _claim(self) -> list[int]:
         """Lease due channel heads. The UPDATE re-checks the lease, so that where SKIP LOCKED does
         not exist (SQLite) two instances still cannot both take a row."""
         now = self.clock()
-        free = or_(
-            col(OutboxMessage.lease_expires_at).is_(None),
-            col(OutboxMessage.lease_expires_at) < now,
-        )
+        free = _free(now)
         with session_scope(self.engine) as session:
             query = (
                 select(OutboxMessage.id)
@@ -503,6 +501,14 @@ def _heads() -> tuple[ColumnElement[bool], ...]:
             col(older.state).in_(PENDING),
             col(older.id) < col(OutboxMessage.id),
         ),
+    )
+
+
+def _free(now: datetime) -> ColumnElement[bool]:
+    """Rows no instance holds: never leased, or the lease ran out."""
+    return or_(
+        col(OutboxMessage.lease_expires_at).is_(None),
+        col(OutboxMessage.lease_expires_at) < now,
     )
 
 

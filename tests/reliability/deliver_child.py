@@ -2,7 +2,7 @@
 heartbeat renewing its leases, until the outbox is empty.
 
     python -m tests.reliability.deliver_child --database-url URL --slack-url URL [--lease 2]
-        [--owner NAME] [--pace 1.0 --burst 2] [--loop]
+        [--owner NAME] [--token xoxb-…] [--pace 1.0 --burst 2] [--loop]
 
 Real clock. Without `--loop` it drains one batch at a time and, after each batch that did
 something, prints one JSON line of counts, flushed, so the parent can add them up even when this
@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lease", type=float, default=2.0)
     parser.add_argument("--batch", type=int, default=20)
     parser.add_argument("--owner", default=None)
+    parser.add_argument("--token", default="xoxb-reliability")
     parser.add_argument("--pace", type=float, default=0.0, help="seconds between posts per channel")
     parser.add_argument("--burst", type=int, default=1)
     parser.add_argument("--loop", action="store_true", help="run the delivery loop")
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     deliverer = Deliverer(
         settings=outbox_settings(),
         engine=engine,
-        sink=SlackSink(token="xoxb-reliability", base_url=args.slack_url, engine=engine),
+        sink=SlackSink(token=args.token, base_url=args.slack_url, engine=engine),
         clock=utc_now,
         owner=owner,
         lease=lease,

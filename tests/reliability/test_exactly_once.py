@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from subprocess import Popen
-from typing import IO, Any
+from typing import IO
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -30,7 +30,7 @@ from bot.runtime import utc_now
 from bot.store.db import session_scope
 from bot.store.tables import MessageKind, OutboxMessage
 from tests.reliability.outbox import channel_names, seed_outbox
-from tests.slack.mock_slack import MockSlack
+from tests.slack.mock_slack import Call, MockSlack
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -97,7 +97,7 @@ def kill_mid_request(child: Child, slack: MockSlack, *, after: int, deadline: fl
     """SIGKILL the child once Slack has accepted `after` posts, before it answers the last one."""
     fired = threading.Event()
 
-    def on_accept(_body: dict[str, Any]) -> None:
+    def on_accept(_call: Call) -> None:
         if not fired.is_set() and len(slack.accepted()) >= after:
             fired.set()
             child.kill()

@@ -21,7 +21,8 @@ MockSlack(ratelimit_every=7)             # every 7th post to a channel: 429, Ret
 MockSlack(realtime_ts=True)              # message ts from the wall clock (history `oldest` works)
 slack.accepted()                         # every message accepted, in order (as updated since)
 slack.updates()                          # every chat.update accepted, in order
-slack.on_accept = callback               # called with each accepted post before it is answered
+slack.on_accept = callback               # called with each accepted post (its Call: method,
+                                         # body, headers) before it is answered
 slack.garble(times=1)                    # the next post is kept, but answered with a non-JSON body
 """
 
@@ -86,7 +87,7 @@ class MockSlack:
         self.ratelimit_every = ratelimit_every
         self.realtime_ts = realtime_ts
         self._random = random.Random(seed)
-        self.on_accept: Callable[[dict[str, Any]], None] | None = None
+        self.on_accept: Callable[[Call], None] | None = None
         self._garble = 0  # accepted posts still to answer with an unreadable body
         handler = type("Handler", (_Handler,), {"mock": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -338,10 +339,11 @@ class _Handler(BaseHTTPRequestHandler):
             method = "upload"
         else:
             method = self.path
-        self.mock._record(Call(method=method, body=body, headers=dict(self.headers), raw=raw))
+        call = Call(method=method, body=body, headers=dict(self.headers), raw=raw)
+        self.mock._record(call)
         canned = self.mock._answer(method, body)
         if method == "chat.postMessage" and canned.status == 200 and self.mock.on_accept:
-            self.mock.on_accept(body)
+            self.mock.on_accept(call)
         if method == "chat.postMessage":
             canned = self.mock._garbled(canned)
         delay = self.mock._delay(method, canned.status)
