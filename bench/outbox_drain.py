@@ -27,6 +27,8 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,84 +120,95 @@ def order_violations(posts: list[tuple[float, str, int, str]]) -> int:
     return bad
 
 
-def run(
-    database_url: str, *, instances: int, channels: int, per_channel: int, every: int, lease: float
-) -> dict[str, Any]:
+@dataclass
+class Scene:
+    """A fresh database with a seeded outbox, a mock Slack, and the instances started on it."""
+
+    url: str
+    slack: MockSlack
+    ids: list[int]
+    log: Log = field(default_factory=Log)
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def start(self, count: int, *, lease: float) -> None:
+        self.procs = [start(self.url, self.slack, n=n, lease=lease) for n in range(count)]
+
+    def outcome(self) -> dict[str, Any]:
+        posted = Counter(message for *_, message, _ in self.log.posts)
+        return {
+            "messages": len(self.ids),
+            "duplicates": sum(n - 1 for n in posted.values()),
+            "missing": len(set(self.ids) - set(posted)),
+        }
+
+
+@contextmanager
+def scene(
+    database_url: str, slack: MockSlack, *, channels: int, per_channel: int
+) -> Iterator[Scene]:
     url, admin = fresh_database(database_url)
-    slack = MockSlack(ratelimit_every=every, realtime_ts=True)
-    log = Log()
-    slack.on_accept = log.record
     engine = make_engine(url)
-    procs: list[subprocess.Popen[bytes]] = []
+    built: Scene | None = None
     try:
         upgrade(engine)
         ids = seed_outbox(
             engine, channels=channel_names(channels), per_channel=per_channel, now=utc_now()
         )
-        procs = [start(url, slack, n=n, lease=lease) for n in range(instances)]
-        for proc in procs:
-            proc.wait(timeout=TIMEOUT)
-        posted = Counter(message for *_, message, _ in log.posts)
-        return {
-            "instances": instances,
-            "channels": channels,
-            "messages": len(ids),
-            **rates(log.posts),
-            "ratelimited": len(slack.calls("chat.postMessage")) - len(slack.accepted()),
-            "order": order_violations(log.posts),
-            "duplicates": sum(n - 1 for n in posted.values()),
-            "missing": len(set(ids) - set(posted)),
-            "by_instance": dict(Counter(who for _, who, _, _ in log.posts)),
-        }
+        built = Scene(url=url, slack=slack, ids=ids)
+        slack.on_accept = built.log.record
+        yield built
     finally:
-        for proc in procs:
+        for proc in built.procs if built else []:
             if proc.poll() is None:
                 proc.kill()
         engine.dispose()
         slack.close()
         drop_database(admin, url)
+
+
+def run(
+    database_url: str, *, instances: int, channels: int, per_channel: int, every: int, lease: float
+) -> dict[str, Any]:
+    slack = MockSlack(ratelimit_every=every, realtime_ts=True)
+    with scene(database_url, slack, channels=channels, per_channel=per_channel) as s:
+        s.start(instances, lease=lease)
+        for proc in s.procs:
+            proc.wait(timeout=TIMEOUT)
+        return {
+            "instances": instances,
+            "channels": channels,
+            **s.outcome(),
+            **rates(s.log.posts),
+            "ratelimited": len(slack.calls("chat.postMessage")) - len(slack.accepted()),
+            "order": order_violations(s.log.posts),
+            "by_instance": dict(Counter(who for _, who, _, _ in s.log.posts)),
+        }
 
 
 def failover(database_url: str, *, per_channel: int, lease: float) -> dict[str, Any]:
     """Kill instance 0 while Slack holds one of its posts; time the survivor's first post."""
-    url, admin = fresh_database(database_url)
     slack = MockSlack(realtime_ts=True)
-    log = Log()
     killed: dict[str, float] = {}
-    engine = make_engine(url)
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        upgrade(engine)
-        ids = seed_outbox(engine, channels=channel_names(1), per_channel=per_channel, now=utc_now())
-        procs = [start(url, slack, n=n, lease=lease) for n in range(2)]
+    with scene(database_url, slack, channels=1, per_channel=per_channel) as s:
 
         def on_accept(call: Call) -> None:
-            log.record(call)
-            mine = [p for p in log.posts if p[1] == "Bearer xoxb-instance-0"]
-            if not killed and len(mine) >= 5 and call.headers.get("Authorization") == mine[0][1]:
-                procs[0].send_signal(signal.SIGKILL)  # its post is accepted, never answered
+            s.log.record(call)
+            mine = call.headers.get("Authorization") == "Bearer xoxb-instance-0"
+            if not killed and mine and len(s.log.posts) >= 5:
+                s.procs[0].send_signal(signal.SIGKILL)  # its post is accepted, never answered
                 killed["at"] = time.monotonic()
 
         slack.on_accept = on_accept
-        procs[1].wait(timeout=TIMEOUT)
-        procs[0].wait(timeout=10)
-        after = [t for t, who, _, _ in log.posts if killed and t > killed["at"]]
-        posted = Counter(message for *_, message, _ in log.posts)
+        s.start(2, lease=lease)
+        s.procs[1].wait(timeout=TIMEOUT)
+        s.procs[0].wait(timeout=10)
+        after = [t for t, *_ in s.log.posts if killed and t > killed["at"]]
         return {
             "killed": bool(killed),
-            "exit": procs[0].returncode,
+            "exit": s.procs[0].returncode,
             "takeover": (min(after) - killed["at"]) if after else float("nan"),
-            "duplicates": sum(n - 1 for n in posted.values()),
-            "missing": len(set(ids) - set(posted)),
-            "messages": len(ids),
+            **s.outcome(),
         }
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-        engine.dispose()
-        slack.close()
-        drop_database(admin, url)
 
 
 def main() -> None:

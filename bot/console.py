@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Console
+from rich.emoji import Emoji
 from rich.panel import Panel
 from rich.text import Text
 
@@ -32,7 +33,7 @@ def plain(mrkdwn: str) -> str:
     text = _DATE.sub(r"\1", mrkdwn)
     text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", text)
     text = _MENTION.sub(r"\1", text)
-    return unescape(_BOLD.sub(r"\1", text))
+    return Emoji.replace(unescape(_BOLD.sub(r"\1", text)))
 
 
 def _texts(block: dict[str, Any]) -> Iterator[str]:
@@ -80,10 +81,8 @@ class ConsoleSink:
         return Posted(ts=f"console.{next(self._ts):06d}")
 
     def upload(self, upload: Upload) -> None:
-        self.console.print(
-            Text(f"[file] {upload.filename} ({len(upload.content):,} bytes) → {upload.channel}: "),
-            Text(upload.alt),
-        )
+        line = f"[file] {upload.filename} ({len(upload.content):,} bytes) → {upload.channel}: "
+        self.console.print(Text(line + upload.alt))
 
     def find_posted(self, post: Post, *, since: datetime) -> Posted | None:
         return None  # a terminal cannot be read back: a message cut off by a crash prints again

@@ -12,11 +12,14 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col
 
 from bot.store.db import session_scope
@@ -30,7 +33,7 @@ def instance_id() -> str:
 
 
 class Heartbeat:
-    """Renews every lease `owner` holds. Call `beat()` every `interval`."""
+    """Renews every lease `owner` holds: `beat()` once, or `running()` on a thread of its own."""
 
     def __init__(
         self,
@@ -71,3 +74,24 @@ class Heartbeat:
         if any(renewed):
             log.debug("event=heartbeat owner=%s feeds=%d messages=%d", self.owner, *renewed)
         return renewed
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """Beat every `interval` on a daemon thread until the block ends."""
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.is_set():
+                try:
+                    self.beat()
+                except SQLAlchemyError as exc:  # the database is away: try again next beat
+                    log.warning("event=heartbeat_failed owner=%s error=%r", self.owner, exc)
+                stop.wait(self.interval.total_seconds())
+
+        thread = threading.Thread(target=loop, name="heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=10)

@@ -3,13 +3,14 @@
     poll                polls the feeds whose `next_poll_at` has come (each feed keeps its own
                         interval and backoff in the database, so several instances share the
                         work), then wakes the delivery loop
-    heartbeat           renews this instance's feed and message leases (`bot.leases`)
     rollups             turns the flood guard's held alerts into their hour's roll-up
     brief:… / digest:…  queue weekly briefings and daily digests (`bot.briefing.jobs`);
                         `briefings:sync` refreshes them, `briefings:catch-up` runs once at start
 
 Messages are not sent from here: everything goes into the outbox, which the delivery loop
-(`bot.outbox.loop`, a thread of its own) drains at Slack's pace.
+(`bot.outbox.loop`, a thread of its own) drains at Slack's pace. The heartbeat that renews this
+instance's leases has a thread of its own too (`bot.leases.Heartbeat.running`), so a busy
+scheduler never lets a lease lapse.
 """
 
 from __future__ import annotations
@@ -61,13 +62,6 @@ def build_scheduler(
         id="poll",
         replace_existing=True,
         next_run_time=None,
-    )
-    scheduler.add_job(
-        _guarded("heartbeat", runtime.heartbeat.beat),
-        "interval",
-        seconds=runtime.heartbeat.interval.total_seconds(),
-        id="heartbeat",
-        replace_existing=True,
     )
     scheduler.add_job(
         _guarded("rollups", rollups),

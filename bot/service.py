@@ -1,5 +1,5 @@
-"""`tocsin run`: scheduler + delivery loop + Slack front door (HTTP or Socket Mode), stopped
-cleanly on SIGTERM.
+"""`tocsin run`: heartbeat + delivery loop + scheduler + Slack front door (HTTP or Socket Mode),
+stopped cleanly on SIGTERM.
 
 An HTTP server on [server].port always answers `/healthz` and `/metrics`, with or without Slack.
 SIGHUP re-reads the configuration: when it is valid, everything built from it (the matcher, the
@@ -37,31 +37,39 @@ def run_forever(
 
         signal.signal(signal.SIGHUP, on_hangup)
     while True:
-        delivery = DeliveryLoop(runtime.deliverer).start()
-        scheduler = build_scheduler(runtime, wake=delivery.wake)
-        scheduler.start()
-        scheduler.modify_job("poll", next_run_time=datetime.now(UTC))
-        front = start_front_door(runtime, port=port, wake=delivery.wake)
-        log.info(
-            "event=started sink=%s feeds=%d situations=%d",
-            runtime.sink.name,
-            len(runtime.settings.feeds),
-            len(runtime.settings.situations),
-        )
-        try:
-            wake.wait()
-        finally:
-            log.info("event=stopping reload=%s", reloading.is_set())
-            for part in front:
-                part.shutdown()
-            scheduler.shutdown(wait=True)
-            delivery.shutdown()
+        with runtime.heartbeat.running():
+            _run_until_woken(runtime, port=port, wake=wake, reloading=reloading)
         if not reloading.is_set() or reload is None:
             runtime.close()
             return
         wake.clear()
         reloading.clear()
         runtime = _reloaded(runtime, reload)
+
+
+def _run_until_woken(
+    runtime: Runtime, *, port: int | None, wake: threading.Event, reloading: threading.Event
+) -> None:
+    """Delivery loop, scheduler and Slack front door, until a signal sets `wake`."""
+    delivery = DeliveryLoop(runtime.deliverer).start()
+    scheduler = build_scheduler(runtime, wake=delivery.wake)
+    scheduler.start()
+    scheduler.modify_job("poll", next_run_time=datetime.now(UTC))
+    front = start_front_door(runtime, port=port, wake=delivery.wake)
+    log.info(
+        "event=started sink=%s feeds=%d situations=%d",
+        runtime.sink.name,
+        len(runtime.settings.feeds),
+        len(runtime.settings.situations),
+    )
+    try:
+        wake.wait()
+    finally:
+        log.info("event=stopping reload=%s", reloading.is_set())
+        for part in front:
+            part.shutdown()
+        scheduler.shutdown(wait=True)
+        delivery.shutdown()
 
 
 def _reloaded(current: Runtime, reload: Callable[[], Runtime]) -> Runtime:

@@ -16,7 +16,6 @@ import argparse
 import json
 import logging
 import sys
-import threading
 import time
 from datetime import timedelta
 
@@ -38,12 +37,6 @@ def pending(engine: Engine) -> int:
     with session_scope(engine) as s:
         query = select(func.count()).where(col(OutboxMessage.state).in_(PENDING))
         return int(s.exec(query).one())
-
-
-def beat_forever(heartbeat: Heartbeat) -> None:
-    while True:
-        heartbeat.beat()
-        time.sleep(heartbeat.interval.total_seconds())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,10 +69,14 @@ def main(argv: list[str] | None = None) -> int:
     heartbeat = Heartbeat(
         engine=engine, owner=owner, clock=utc_now, feed_lease=lease, message_lease=lease
     )
-    threading.Thread(target=beat_forever, args=(heartbeat,), daemon=True).start()
     give_up = time.monotonic() + args.deadline
-    if args.loop:
-        return _loop(deliverer, engine, give_up)
+    with heartbeat.running():
+        return (
+            _loop(deliverer, engine, give_up) if args.loop else _drain(deliverer, engine, give_up)
+        )
+
+
+def _drain(deliverer: Deliverer, engine: Engine, give_up: float) -> int:
     while time.monotonic() < give_up:
         report = deliverer.drain(max_rounds=1)  # one batch: counts survive a SIGKILL
         if report.counts:

@@ -292,6 +292,8 @@ def make_alert(
             state=state,
             message_ts="1700000000.000001" if state == "delivered" else None,
             delivered_at=published if state == "delivered" else None,
+            created_at=published,
+            next_attempt_at=published,
         )
         session.add(alert)
         session.flush()
