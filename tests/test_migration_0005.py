@@ -248,7 +248,7 @@ def test_0005_moves_alerts_and_briefings_into_the_outbox(old_engine: Engine) -> 
         6: ("alert", "sending"),
     }
     assert alerts[2].parent_id == 1 and alerts[2].thread_ts == "1.1"
-    assert alerts[3].period_start is not None
+    assert alerts[3].period_start is not None and alerts[3].period_end is not None
     assert (alerts[6].attempts, alerts[6].lease_owner) == (1, "old")
     briefings = {(r.kind, r.period_start): r for i, r in rows.items() if i > 6}
     assert {(k, r.state) for (k, _), r in briefings.items()} == {

@@ -16,7 +16,8 @@ from sqlmodel import select
 from bot.alerts import decide_alerts
 from bot.config import Settings, parse_settings
 from bot.metrics import Metrics
-from bot.outbox.deliverer import Deliverer, Pace, retry_delay, unblock_channel
+from bot.outbox.deliverer import Deliverer, Pace, retry_delay
+from bot.outbox.facts import unblock_channel
 from bot.sinks import (
     ChannelError,
     DeliveryError,

@@ -21,7 +21,7 @@ from bot.outbox.policy import (
     next_opening,
     take_slot,
 )
-from bot.store.tables import MessageKind
+from bot.store.tables import MessageKind, MessageState
 
 NOW = datetime(2026, 11, 23, 12, 30, tzinfo=UTC)
 HOUR = NOW.replace(minute=0)
@@ -217,3 +217,8 @@ def test_access_rule_in_one_place() -> None:
     assert access.denial(SUDAN, channel="CANY", ext_shared=True) is None
     assert "designated channels" in access.Denial.NOT_ALLOWED.reason
     assert access.needs_lookup(ETH) and not access.needs_lookup(SUDAN)
+
+
+def test_held_alerts_are_rolled_up_when_their_hour_is_over() -> None:
+    v = verdict(channel=replace(CHANNEL, cap_hour=HOUR, cap_count=2))
+    assert (v.state, v.until) == (MessageState.HELD, HOUR + timedelta(hours=1))

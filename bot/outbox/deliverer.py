@@ -29,7 +29,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col, exists, select
@@ -41,12 +40,11 @@ from bot.leases import instance_id
 from bot.metrics import Metrics, process_metrics
 from bot.outbox.compose import Next, next_part, total_parts
 from bot.outbox.enqueue import enqueue
+from bot.outbox.facts import channel_facts, count_towards_cap, lock_channel, subscription_facts
 from bot.outbox.policy import (
     Action,
-    ChannelFacts,
     MessageFacts,
     Rules,
-    SubscriptionFacts,
     Verdict,
     decide,
     give_back_slot,
@@ -71,7 +69,6 @@ from bot.store.tables import (
     MessageKind,
     MessageState,
     OutboxMessage,
-    Subscription,
 )
 
 log = logging.getLogger(__name__)
@@ -222,7 +219,7 @@ class Deliverer:
         row = session.get(OutboxMessage, message_id, with_for_update=True, populate_existing=True)
         if row is None or row.lease_owner != self.owner or row.state not in PENDING:
             return "skipped_lost"
-        channel = _lock_channel(session, row.channel)
+        channel = lock_channel(session, row.channel)
         story = self._story(session, row)
         verdict = decide(
             message=MessageFacts(
@@ -230,8 +227,8 @@ class Deliverer:
                 severity=row.severity,
                 superseded=row.kind == MessageKind.CARD_UPDATE and newer_card_update(session, row),
             ),
-            channel=_channel_facts(channel, ext_shared),
-            subscription=_subscription_facts(session, row.subscription_id),
+            channel=channel_facts(channel, ext_shared),
+            subscription=subscription_facts(session, row.subscription_id),
             situation=self.settings.situation(row.situation),
             rules=self.rules,
             now=now,
@@ -257,8 +254,8 @@ class Deliverer:
 
     def _settle(self, row: OutboxMessage, verdict: Verdict, *, now: datetime) -> str:
         assert verdict.state is not None
-        if verdict.state == MessageState.HELD:
-            row.period_start = hour_of(now)
+        if verdict.state == MessageState.HELD:  # rolled up when `until` has passed
+            row.period_start, row.period_end = hour_of(now), verdict.until
         return self._finish(row, verdict.state, now=now, error=verdict.reason or None)
 
     def _intend(
@@ -329,7 +326,7 @@ class Deliverer:
             assert row is not None
             outcome = self._part_done(session, row, sending.next, posted, now=now)
             if outcome == "delivered" and sending.capped:
-                _count_towards_cap(session, row.channel, now=now)
+                count_towards_cap(session, row.channel, now=now)
                 if sending.broke_through:
                     self.metrics.record_alert("broken_through")
             return outcome
@@ -410,7 +407,7 @@ class Deliverer:
         now = self.clock()
         until = now + timedelta(seconds=exc.retry_after)
         with session_scope(self.engine) as session:
-            channel = _lock_channel(session, exc.channel)
+            channel = lock_channel(session, exc.channel)
             channel.paused_until = max(until, channel.paused_until or until)
             if sending.kind != MessageKind.CARD_UPDATE:
                 channel.slot_at = give_back_slot(channel.slot_at, self.rules)
@@ -470,7 +467,7 @@ class Deliverer:
             str(exc),
         )
         with session_scope(self.engine) as session:
-            channel = _lock_channel(session, exc.channel)
+            channel = lock_channel(session, exc.channel)
             channel.error, channel.error_at = exc.code[:64], now
             row = session.get(OutboxMessage, sending.message_id)
             assert row is not None
@@ -515,63 +512,3 @@ def _free(now: datetime) -> ColumnElement[bool]:
 def _release(row: OutboxMessage) -> None:
     row.lease_owner = None
     row.lease_expires_at = None
-
-
-def _lock_channel(session: Session, channel: str) -> ChannelState:
-    """The channel's row, locked until this transaction ends, so that instances take turns."""
-    if session.get(ChannelState, channel) is None:
-        try:
-            with session.begin_nested():
-                session.add(ChannelState(channel=channel))
-        except IntegrityError:
-            pass  # another instance created it first
-    state = session.get(ChannelState, channel, with_for_update=True, populate_existing=True)
-    assert state is not None
-    return state
-
-
-def _channel_facts(channel: ChannelState, ext_shared: bool | None) -> ChannelFacts:
-    return ChannelFacts(
-        channel=channel.channel,
-        ext_shared=ext_shared,
-        error=channel.error,
-        paused_until=channel.paused_until,
-        slot_at=channel.slot_at,
-        cap_hour=channel.cap_hour,
-        cap_count=channel.cap_count,
-    )
-
-
-def _subscription_facts(session: Session, subscription_id: int | None) -> SubscriptionFacts | None:
-    sub = session.get(Subscription, subscription_id) if subscription_id is not None else None
-    if sub is None:
-        return None
-    return SubscriptionFacts(
-        active=sub.active,
-        alerts=sub.alerts,
-        muted_until=sub.muted_until,
-        digest=sub.digest,
-        critical_breakthrough=sub.critical_breakthrough,
-    )
-
-
-def _count_towards_cap(session: Session, channel: str, *, now: datetime) -> None:
-    state = _lock_channel(session, channel)
-    hour = hour_of(now)
-    state.cap_count = state.cap_count + 1 if state.cap_hour == hour else 1
-    state.cap_hour = hour
-
-
-def unblock_channel(session: Session, channel: str, *, now: datetime) -> int:
-    """Clear a channel's error and queue its blocked messages again; returns how many."""
-    state = session.get(ChannelState, channel)
-    if state is not None:
-        state.error = None
-        state.error_at = None
-    result = session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.channel) == channel)
-        .where(col(OutboxMessage.state) == MessageState.BLOCKED)
-        .values(state=MessageState.QUEUED, next_attempt_at=now, last_error=None)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]

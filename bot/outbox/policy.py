@@ -18,9 +18,11 @@ Rules, in order; the first that applies wins (the states are `MessageState`'s):
  9. send (a root alert counts towards the cap; a critical one over it
     "broke through")
 
-Quiet hours and review-before-sharing slot in as rules between 4 and 6 (a verdict of `held` until
-the quiet hours end, or a new waiting state until a person decides), so that every message keeps
-going through this one function.
+A `held` verdict says until when (`Verdict.until`): the end of the hour, for the flood guard; the
+roll-up of a channel × situation is made once that time has passed. Quiet hours and
+review-before-sharing slot in as rules between 4 and 6 (a verdict of `held` until the quiet hours
+end, or a new waiting state until a person decides), so that every message keeps going through
+this one function.
 
 Pacing is GCRA (a token bucket kept as one timestamp, `slot_at`): a channel receives at most one
 post per `interval` on average, with up to `burst` back to back after a quiet spell or a pause.
@@ -37,6 +39,7 @@ from bot.access import denial
 from bot.config import SituationSettings
 from bot.store.tables import MessageKind, MessageState
 
+HOUR = timedelta(hours=1)
 MUTABLE = frozenset(
     {MessageKind.ALERT, MessageKind.FOLLOW_UP, MessageKind.ROLLUP, MessageKind.DIGEST}
 )
@@ -88,7 +91,7 @@ class Verdict:
     action: Action
     state: MessageState | None = None
     reason: str = ""
-    until: datetime | None = None
+    until: datetime | None = None  # WAIT: until when; held: when its roll-up is due
     capped: bool = False  # a root alert: counts towards the channel's hourly cap
     broke_through: bool = False  # a critical root alert sent over the cap
 
@@ -122,7 +125,12 @@ def decide(
     capped = message.kind == MessageKind.ALERT
     over = capped and cap_used(channel, now=now) >= rules.hourly_cap
     if over and not critical:
-        return _set(MessageState.HELD, f"over the channel's cap of {rules.hourly_cap} an hour")
+        return Verdict(
+            action=Action.SET,
+            state=MessageState.HELD,
+            reason=f"over the channel's cap of {rules.hourly_cap} an hour",
+            until=hour_of(now) + HOUR,
+        )
     if message.superseded:
         return _set(MessageState.SKIPPED, "a newer update of the same card follows")
     wait = next_opening(channel, rules, takes_slot=message.kind != MessageKind.CARD_UPDATE, now=now)

@@ -1,11 +1,12 @@
 """The flood guard's roll-ups: held alerts become one message per channel × situation × hour.
 
 The delivery policy holds a root alert when its channel has had `[alerts] channel_hourly_cap` of
-them this UTC hour (critical ones break through). Once that hour is over, `make_rollups` gathers
-a channel × situation's held alerts into one `rollup` message ("14 more reports for Sudan in the
-last hour", the most severe with links) and marks them `rolled_up` (parent = the roll-up), in one
-transaction; the roll-up's dedupe key makes a second instance's attempt a no-op. Nothing is lost:
-`held_reports` lists every one of them for `/tocsin summary`.
+them this UTC hour (critical ones break through), until the end of that hour (`period_end`).
+Once that time has passed, `make_rollups` gathers a channel × situation's held alerts into one
+`rollup` message ("14 more reports for Sudan in the last hour", the most severe with links) and
+marks them `rolled_up` (parent = the roll-up), in one transaction; the roll-up's dedupe key makes
+a second instance's attempt a no-op. Nothing is lost: `held_reports` lists every one of them for
+`/tocsin summary`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from bot.alerts import severity_rank
 from bot.config import Settings
 from bot.metrics import Metrics
 from bot.outbox.enqueue import enqueue, period_key
-from bot.outbox.policy import hour_of
 from bot.outbox.views import Report, report
 from bot.render import Message, fallback, part, sections
 from bot.slack.blocks import SEVERITY_EMOJI
@@ -36,20 +36,19 @@ TEMPLATE = "rollup.j2"
 
 
 def make_rollups(engine: Engine, *, now: datetime, metrics: Metrics | None = None) -> int:
-    """Roll up every channel × situation's alerts held before the current hour; returns how many
+    """Roll up every channel × situation's held alerts whose time has come; returns how many
     roll-ups were queued."""
-    hour = hour_of(now)
     with session_scope(engine) as session:
         groups = session.exec(
             select(col(OutboxMessage.channel), col(OutboxMessage.situation))
             .where(OutboxMessage.state == MessageState.HELD)
-            .where(col(OutboxMessage.period_start) < hour)
+            .where(col(OutboxMessage.period_end) <= now)
             .group_by(col(OutboxMessage.channel), col(OutboxMessage.situation))
         ).all()
     made = 0
     for channel, situation in groups:
         with session_scope(engine) as session:
-            rolled = _roll_up(session, channel=channel, situation=situation, hour=hour, now=now)
+            rolled = _roll_up(session, channel=channel, situation=situation, now=now)
         if rolled:
             made += 1
             if metrics is not None:
@@ -57,34 +56,33 @@ def make_rollups(engine: Engine, *, now: datetime, metrics: Metrics | None = Non
     return made
 
 
-def _roll_up(
-    session: Session, *, channel: str, situation: str, hour: datetime, now: datetime
-) -> int:
+def _roll_up(session: Session, *, channel: str, situation: str, now: datetime) -> int:
     held = list(
         session.exec(
             select(OutboxMessage)
             .where(OutboxMessage.channel == channel)
             .where(OutboxMessage.situation == situation)
             .where(OutboxMessage.state == MessageState.HELD)
-            .where(col(OutboxMessage.period_start) < hour)
+            .where(col(OutboxMessage.period_end) <= now)
             .order_by(col(OutboxMessage.id))
             .with_for_update(skip_locked=True)
         ).all()
     )
     if not held:
         return 0
-    start = min(h.period_start or hour for h in held)
+    end = max(h.period_end or now for h in held)
+    start = min(h.period_start or end for h in held)
     queued = enqueue(
         session,
         kind=MessageKind.ROLLUP,
         channel=channel,
         situation=situation,
         now=now,
-        dedupe_key=period_key("rollup", channel=channel, situation=situation, start=hour),
+        dedupe_key=period_key("rollup", channel=channel, situation=situation, start=end),
         subscription_id=held[0].subscription_id,
-        period=(start, hour),
+        period=(start, end),
     )
-    if not queued.created:  # another instance rolled this hour up just now
+    if not queued.created:  # another instance rolled these up just now
         return 0
     session.execute(
         update(OutboxMessage)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.outbox.deliverer import unblock_channel
+from bot.outbox.facts import unblock_channel
 from bot.slack.context import Services
 from bot.store.db import session_scope
 from bot.subscriptions import audit

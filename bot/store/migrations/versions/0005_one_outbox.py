@@ -112,13 +112,15 @@ def _create_outbox() -> None:
 def _copy_alerts() -> None:
     """Every alert, same id; suppressed → held; thread replies → follow-ups of their root."""
     op.execute(
-        f"INSERT INTO outbox ({ALERT_COLUMNS}, kind, state, payload, parts_sent, period_start) "
+        f"INSERT INTO outbox ({ALERT_COLUMNS}, kind, state, payload, parts_sent, period_start, "
+        "period_end) "
         f"SELECT {ALERT_COLUMNS}, "
         "CASE WHEN thread_ts IS NOT NULL THEN 'follow_up' ELSE 'alert' END, "
         "CASE WHEN state = 'suppressed' THEN 'held' ELSE state END, "
         "'{}', "
         "CASE WHEN state = 'delivered' THEN 1 ELSE 0 END, "
-        "CASE WHEN state = 'suppressed' THEN created_at ELSE NULL END "
+        "CASE WHEN state = 'suppressed' THEN created_at ELSE NULL END, "
+        "CASE WHEN state = 'suppressed' THEN created_at ELSE NULL END "  # rolled up at once
         "FROM alert"
     )
     op.execute(
