@@ -1,6 +1,6 @@
 """Health: the outbox as the database sees it, the `/healthz` checks, the health-only server.
 
-`GET /healthz` is 503 when the database does not answer or the outbox is stuck (an alert has been
+`GET /healthz` is 503 when the database does not answer or the outbox is stuck (a message has been
 due for longer than `STUCK_AFTER`: nothing is draining it), 200 otherwise. Blocked channels are
 shown but never make Tocsin unhealthy: a person has to fix them in Slack.
 """
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from wsgiref.types import WSGIApplication
 
 STUCK_AFTER = timedelta(minutes=15)
-"""An alert due for longer than this means the outbox is not draining: /healthz says 503."""
+"""A message due for longer than this means the outbox is not draining: /healthz says 503."""
 
 Clock = Callable[[], datetime]
 
@@ -69,7 +69,7 @@ def outbox_status(engine: Engine, *, now: datetime) -> OutboxStatus:
 
 
 def outbox_check(engine: Engine, *, clock: Clock, stuck_after: timedelta = STUCK_AFTER) -> Check:
-    """Not ok when the oldest due alert has waited longer than `stuck_after`."""
+    """Not ok when the oldest due message has waited longer than `stuck_after`."""
 
     def check() -> tuple[bool, str]:
         status = outbox_status(engine, now=clock())

@@ -549,3 +549,27 @@ def test_fan_out_filters_by_severity_age_and_subscription() -> None:
     assert decide("critical", published=T0 - timedelta(hours=49)) == set()
     assert decide("info") == set()  # below [alerts] min_severity
     assert decide("warning", situation="eth") == {"C0D0000001"}  # the policy withholds it later
+
+
+def test_a_bug_on_one_message_never_holds_its_channel(engine: Engine) -> None:
+    first, second = make_alerts(engine, 2)
+    sink, clock = FakeSink(fail_with=[RuntimeError("a bug in the sink")]), Clock()
+    d = deliverer(engine, sink, clock)
+    assert d.drain().retried == 1
+    assert "a bug in the sink" in (row(engine, first).last_error or "")
+    clock.advance(seconds=30)
+    assert d.drain().delivered == 2
+    assert sink.ids() == [first, second]
+
+
+def test_leases_left_over_from_an_error_do_not_strand_messages(engine: Engine) -> None:
+    ids = make_alerts(engine, 2, channel="C0A0000001") + make_alerts(engine, 1, channel="C0B01")
+    sink, clock = FakeSink(), Clock()
+    d = deliverer(engine, sink, clock)
+    assert len(d._claim()) == 2  # claimed, then the drain died before working on them
+    assert d.drain().delivered == 3  # its own leases do not keep it out (the heartbeat renews them)
+    assert sorted(sink.ids()) == sorted(ids)
+    other = deliverer(engine, FakeSink(), clock, owner="other")
+    make_alerts(engine, 1, channel="C0C01")
+    assert len(d._claim()) == 1
+    assert other.drain().counts == {}  # but another instance's leases do

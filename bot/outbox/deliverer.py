@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col, exists, select
@@ -153,22 +154,35 @@ class Deliverer:
             if not ids:
                 break
             for message_id in ids:
-                totals[self.deliver_one(message_id)] += 1
+                totals[self._deliver_safely(message_id)] += 1
         return DrainReport(counts=dict(totals))
+
+    def _deliver_safely(self, message_id: int) -> str:
+        """`deliver_one`, but a bug or a database error on one message never holds its channel:
+        the message backs off (it is looked up before any new post) and, in the end, fails."""
+        try:
+            return self.deliver_one(message_id)
+        except SQLAlchemyError:
+            raise  # the database is away: the loop waits and tries again
+        except Exception as exc:
+            log.exception("event=message_crashed message=%s", message_id)
+            return self._record_crash(message_id, exc)
 
     def next_due(self) -> datetime | None:
         """When the earliest channel head that nobody holds becomes due (None: none)."""
         now = self.clock()
         with session_scope(self.engine) as session:
             return session.exec(
-                select(func.min(OutboxMessage.next_attempt_at)).where(*_heads()).where(_free(now))
+                select(func.min(OutboxMessage.next_attempt_at))
+                .where(*_heads())
+                .where(_free(now, self.owner))
             ).one()
 
     def _claim(self) -> list[int]:
         """Lease due channel heads. The UPDATE re-checks the lease, so that where SKIP LOCKED does
         not exist (SQLite) two instances still cannot both take a row."""
         now = self.clock()
-        free = _free(now)
+        free = _free(now, self.owner)
         with session_scope(self.engine) as session:
             query = (
                 select(OutboxMessage.id)
@@ -438,11 +452,7 @@ class Deliverer:
                     str(exc),
                 )
                 return self._finish(row, MessageState.FAILED, now=now, error=str(exc))
-            delay = retry_delay(
-                row.attempts,
-                base=self.settings.alerts.retry_base,
-                cap=self.settings.alerts.retry_max,
-            )
+            delay = self._backoff(row.attempts)
             row.state = MessageState.QUEUED  # attempts > 0: the next try looks before it posts
             row.next_attempt_at = now + delay
             row.last_error = str(exc)
@@ -474,6 +484,26 @@ class Deliverer:
             row.attempts = 0  # Slack said no: nothing was posted
             return self._finish(row, MessageState.BLOCKED, now=now, error=exc.code)
 
+    def _backoff(self, attempts: int) -> timedelta:
+        alerts = self.settings.alerts
+        return retry_delay(attempts, base=alerts.retry_base, cap=alerts.retry_max)
+
+    def _record_crash(self, message_id: int, exc: Exception) -> str:
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            row = session.get(OutboxMessage, message_id)
+            if row is None or row.state not in PENDING:
+                return "crashed"
+            if row.state != MessageState.SENDING:  # else the attempt was counted with its intent
+                row.attempts += 1
+            if row.attempts >= self.settings.alerts.max_attempts:
+                return self._finish(row, MessageState.FAILED, now=now, error=f"crashed: {exc!r}")
+            row.state = MessageState.QUEUED
+            row.next_attempt_at = now + self._backoff(row.attempts)
+            row.last_error = f"crashed: {exc!r}"[:2000]
+            _release(row)
+            return self._event(row, "retried")
+
     def _record_rejected(self, sending: _Sending, exc: DeliveryError) -> str:
         now = self.clock()
         log.error(
@@ -501,11 +531,13 @@ def _heads() -> tuple[ColumnElement[bool], ...]:
     )
 
 
-def _free(now: datetime) -> ColumnElement[bool]:
-    """Rows no instance holds: never leased, or the lease ran out."""
+def _free(now: datetime, owner: str) -> ColumnElement[bool]:
+    """Rows no other instance is working on: never leased, the lease ran out, or ours (a
+    deliverer works on one message at a time, so a lease of its own is left over from an error)."""
     return or_(
         col(OutboxMessage.lease_expires_at).is_(None),
         col(OutboxMessage.lease_expires_at) < now,
+        col(OutboxMessage.lease_owner) == owner,
     )
 
 
