@@ -8,7 +8,8 @@ A situation is public or `restricted`. A restricted situation is
 
 Configuration checks, `/tocsin` commands, the Escalate button and the delivery policy (for alerts,
 briefings, digests, roll-ups and escalations alike) all ask `visible_in` or `denial`; nothing else
-looks at `sensitivity` or `allowed_channels`.
+looks at `sensitivity` or `allowed_channels`. A new kind of destination (a person's direct
+messages, say, allowed only to a situation's named users) is one more case here.
 """
 
 from __future__ import annotations
