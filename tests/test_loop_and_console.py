@@ -10,6 +10,7 @@ from rich.console import Console
 from sqlalchemy.engine import Engine
 
 from bot.console import ConsoleSink, plain
+from bot.outbox.compose import as_post
 from bot.outbox.deliverer import Deliverer
 from bot.outbox.loop import DeliveryLoop
 from bot.runtime import utc_now
@@ -56,27 +57,10 @@ def test_the_console_shows_what_slack_would_as_plain_text() -> None:
     sink = ConsoleSink(console)
     alert = view(title="Killings & <!channel> in El Fasher", why="mass killing reported")
     message = alert_message(alert)
-    first = sink.post(
-        Post(
-            message_id=1,
-            part=0,
-            channel="C1",
-            text=message.text,
-            blocks=tuple(message.block_dicts()),
-            severity="warning",
-        )
-    )
+    first = sink.post(as_post(message, message_id=1, part=0, channel="C1", severity="warning"))
     reply = follow_up_message(alert, rose_from="watch")
     sink.post(
-        Post(
-            message_id=2,
-            part=0,
-            channel="C1",
-            text=reply.text,
-            blocks=tuple(reply.block_dicts()),
-            thread_ts=first.ts,
-            broadcast=True,
-        )
+        as_post(reply, message_id=2, part=0, channel="C1", thread_ts=first.ts, broadcast=True)
     )
     edit = sink.post(
         Post(message_id=1, part=0, channel="C1", text="x", blocks=(), update_ts=first.ts)

@@ -63,24 +63,21 @@ def _single(
     if row.kind in (MessageKind.ALERT, MessageKind.FOLLOW_UP):
         view = build_view(session, row, settings=settings)
         if row.kind == MessageKind.ALERT:
-            return _post(alert_message(view), base, severity=view.severity, unfurl=unfurl)
+            return as_post(alert_message(view), **base, severity=view.severity, unfurl_links=unfurl)
         root = session.get(OutboxMessage, row.parent_id)
         assert root is not None, f"follow-up {row.id} has no root"
         story = story or story_of(session, root)
         rose = severity_rank(view.severity) > severity_rank(story.top_severity)
         message = follow_up_message(view, rose_from=story.top_severity if rose else None)
-        return _post(
-            message,
-            {**base, "thread_ts": story.root_ts, "broadcast": rose},
-            severity=view.severity,
-            unfurl=False,
+        return as_post(
+            message, **base, thread_ts=story.root_ts, broadcast=rose, severity=view.severity
         )
     if row.kind == MessageKind.CARD_UPDATE:
         return _card_update(session, row, settings=settings)
     if row.kind == MessageKind.ESCALATION:
         return _escalation(session, row, settings=settings, base=base)
     if row.kind == MessageKind.ROLLUP:
-        return _post(rollup_for(session, row, settings=settings), base, severity=None, unfurl=False)
+        return as_post(rollup_for(session, row, settings=settings), **base)
     raise ValueError(f"outbox row {row.id}: unknown kind {row.kind!r}")
 
 
@@ -93,12 +90,7 @@ def _card_update(session: Session, row: OutboxMessage, *, settings: Settings) ->
     message = alert_message(view, story=story)
     # the edit keeps the root's own identity (its metadata), at the root's ts
     base = {"message_id": root.id or 0, "part": 0, "channel": root.channel}
-    return _post(
-        message,
-        {**base, "update_ts": root.message_ts},
-        severity=story.top_severity,
-        unfurl=False,
-    )
+    return as_post(message, **base, update_ts=root.message_ts, severity=story.top_severity)
 
 
 def _escalation(
@@ -116,17 +108,14 @@ def _escalation(
         permalink=row.payload.get("permalink"),
     )
     message = alert_message(view, actions=False, note=note)
-    return _post(message, base, severity=view.severity, unfurl=settings.slack.unfurl_links)
-
-
-def _post(message: Message, fields: dict[str, Any], *, severity: str | None, unfurl: bool) -> Post:
-    return Post(
-        text=message.text,
-        blocks=tuple(message.block_dicts()),
-        severity=severity,
-        unfurl_links=unfurl,
-        **fields,
+    return as_post(
+        message, **base, severity=view.severity, unfurl_links=settings.slack.unfurl_links
     )
+
+
+def as_post(message: Message, **fields: Any) -> Post:
+    """A rendered message as a `Post`; `fields` are the rest of `Post` (message_id, part, …)."""
+    return Post(text=message.text, blocks=tuple(message.block_dicts()), **fields)
 
 
 def _next_of_many(session: Session, row: OutboxMessage, *, settings: Settings) -> Next | None:

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
 from bot import render
+from bot.outbox.compose import as_post
 from bot.outbox.rollup import rollup_message
 from bot.outbox.views import AlertView, Evidence, Report, Story
 from bot.render import esc, link, safe_url, unescape
-from bot.sinks import Post
 from bot.slack.blocks import alert_message, follow_up_message
 from bot.slack.sink import SlackSink
 from bot.store.db import make_engine, upgrade
@@ -239,15 +239,7 @@ def test_payload_received_by_slack_is_inert(
             evidence=(Evidence(code="X", name="n", phrase=phrase, field="title"),),
         )
     )
-    sink.post(
-        Post(
-            message_id=1,
-            part=0,
-            channel="C1",
-            text=message.text,
-            blocks=tuple(message.block_dicts()),
-        )
-    )
+    sink.post(as_post(message, message_id=1, part=0, channel="C1"))
     (call,) = module_slack.calls("chat.postMessage")
     for text in [call.body["text"], *mrkdwn_texts(call.body["blocks"])]:
         assert all(found == expected_href(url) for found in assert_inert(text))

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.sinks import ChannelError, DeliveryError, Post, RateLimitedError, RetryableError, Upload
+from bot.outbox.compose import as_post
+from bot.sinks import ChannelError, DeliveryError, RateLimitedError, RetryableError, Upload
 from bot.slack.blocks import alert_message
 from bot.slack.sink import SlackSink
 from tests.slack.helpers import ALLOWED, PUBLIC, SHARED, T0, FakeClock, mrkdwn_texts
@@ -16,13 +17,7 @@ from tests.slack.mock_slack import MockSlack
 from tests.slack.test_render import view
 
 MESSAGE = alert_message(view(alert_id=42, channel=PUBLIC, severity="critical"))
-POST = Post(
-    message_id=42,
-    part=0,
-    channel=PUBLIC,
-    text=MESSAGE.text,
-    blocks=tuple(MESSAGE.block_dicts()),
-)
+POST = as_post(MESSAGE, message_id=42, part=0, channel=PUBLIC)
 
 
 @pytest.fixture
@@ -274,6 +269,6 @@ def test_find_posted_returns_none_when_slack_fails(sink: SlackSink, slack: MockS
 def test_feed_text_reaches_slack_inert(sink: SlackSink, slack: MockSlack) -> None:
     nasty = view(title="<!channel> & <@U0ADMIN>", summary="<!subteam^S1> & more", source="<!here>")
     message = alert_message(nasty)
-    sink.post(replace(POST, text=message.text, blocks=tuple(message.block_dicts())))
+    sink.post(as_post(message, message_id=42, part=0, channel=PUBLIC))
     joined = "\n".join(mrkdwn_texts(slack.calls("chat.postMessage")[0].body["blocks"]))
     assert "&lt;!channel&gt; &amp; &lt;@U0ADMIN&gt;" in joined and "&amp;amp;" not in joined
