@@ -35,7 +35,7 @@ from sqlmodel import select  # noqa: E402
 from bench.ingest import FeedServer, drop_database, fresh_database, make_feed  # noqa: E402
 from bot.config import Settings, parse_settings  # noqa: E402
 from bot.store.db import make_engine, session_scope, upgrade  # noqa: E402
-from bot.store.tables import Alert, Item  # noqa: E402
+from bot.store.tables import Item, OutboxMessage  # noqa: E402
 
 
 def raw_settings(
@@ -221,7 +221,7 @@ def run_children(
     engine = make_engine(url)
     with session_scope(engine) as s:
         items = s.exec(select(func.count()).select_from(Item)).one()
-        alerts = s.exec(select(func.count()).select_from(Alert)).one()
+        alerts = s.exec(select(func.count()).select_from(OutboxMessage)).one()
     engine.dispose()
     wall = max(r["finished"] for r in results) - started
     return {

@@ -16,22 +16,22 @@ from typing import Any
 from sqlalchemy import Table, bindparam, insert, update
 from sqlmodel import Session, col, select
 
-from bot.alerts import decide_alerts, hourly_counts
+from bot.alerts import decide_alerts
 from bot.config import FeedSettings, Settings
 from bot.matching.cluster import same_story_keys, title_key
 from bot.matching.matcher import Matcher
 from bot.matching.model import Evidence, MatchResult
 from bot.matching.scoring import score
 from bot.matching.setup import indicator_name
-from bot.store.tables import Alert, Match, Subscription
 from bot.store.tables import Item as ItemRow
+from bot.store.tables import Match, MessageKind, MessageState, OutboxMessage, Subscription
 from feeds.model import Item
 
 log = logging.getLogger(__name__)
 # Core tables: bulk statements without the ORM's per-row bookkeeping
 _ITEMS: Table = ItemRow.__table__  # type: ignore[attr-defined]
 _MATCHES: Table = Match.__table__  # type: ignore[attr-defined]
-_ALERTS: Table = Alert.__table__  # type: ignore[attr-defined]
+_ALERTS: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,13 +58,11 @@ class ItemWriter:
         self._stories: dict[str, list[_StoryRef]] = {}
         self._sources: dict[tuple[str, int], set[str]] = {}
         self._seen_indicators: dict[str, set[str]] = {}
-        self._channel_counts: dict[str, int] | None = None
 
     def start_cycle(self) -> None:
         self._stories.clear()
         self._sources.clear()
         self._seen_indicators.clear()
-        self._channel_counts = None
 
     def write(
         self,
@@ -186,8 +184,6 @@ class ItemWriter:
         *,
         now: datetime,
     ) -> int:
-        if self._channel_counts is None:
-            self._channel_counts = hourly_counts(session, now=now)
         alert_rows = []
         for match, match_id, when in zip(match_rows, match_ids, published, strict=True):
             for d in decide_alerts(
@@ -197,7 +193,6 @@ class ItemWriter:
                 now=now,
                 subscriptions=subscriptions,
                 settings=self.settings,
-                channel_counts=self._channel_counts,
             ):
                 alert_rows.append(
                     {
@@ -207,15 +202,15 @@ class ItemWriter:
                         "channel": d.channel,
                         "situation": match["situation"],
                         "severity": match["severity"],
-                        "state": d.state,
-                        "last_error": d.reason or None,
+                        "kind": MessageKind.ALERT,
+                        "state": MessageState.QUEUED,
                         "next_attempt_at": now,
                         "created_at": now,
                     }
                 )
         if alert_rows:
             session.execute(insert(_ALERTS), alert_rows)
-        return sum(1 for a in alert_rows if a["state"] == "queued")
+        return len(alert_rows)
 
     def _cluster(
         self, session: Session, situation: str, *, item_id: int, item: Item, now: datetime
