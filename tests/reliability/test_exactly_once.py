@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CHANNELS = 8
 PER_CHANNEL = 150  # 1,200 alerts
 KILLS = 6
-TEST_BUDGET = 100.0  # seconds: a hung child fails the test instead of hanging CI
+TEST_BUDGET = 600.0  # seconds: a hung child fails the test instead of hanging CI (a loaded
+# machine takes well over a minute; the budget is only a guard against a hang)
 
 
 class Child:
