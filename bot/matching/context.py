@@ -8,6 +8,13 @@ from dataclasses import dataclass
 from bot.matching.geodata import Veto
 
 _NAME_SHAPED = r"[A-Z][a-z]+(?:-[A-Z][a-z]+)?"
+# "León XIV", "Louis XVI": a regnal number after a name makes it a person's
+_REGNAL = re.compile(r" (?=[IVXL]{1,6}\b)(?:X{0,3})(?:IX|IV|V?I{0,3})\b")
+# "Pope Leo", "King Charles", "Mr Jordan": a title before a name makes it a person's
+_TITLE = re.compile(
+    r"(?<!\w)(?:Pope|Pape|Papa|King|Queen|Prince|Princess|Mr|Mrs|Ms|Dr|Sir|Lord|Lady|"
+    r"Rev|Father|Sheikh|Emir|Sen|Gov|Rep|Saint-Père)\.? $"
+)
 _NEXT_NAME = re.compile(rf" ({_NAME_SHAPED})\b(,? (?i:said|says|told|added|wrote|tweeted)\b)?")
 _PREVIOUS_NAME = re.compile(rf"(?<!\w)({_NAME_SHAPED}) $")
 _TITLE_CASE_SHARE = 0.8
@@ -189,6 +196,20 @@ def looks_like_person(original: str, start: int, end: int) -> bool:
         return True
     preceding = _PREVIOUS_NAME.search(original[:start])
     return bool(preceding and preceding.group(1) not in NOT_NAMES)
+
+
+def names_a_person(original: str, start: int, end: int) -> bool:
+    """ "León XIV", "Pope Leo", "Mr Jordan": whatever the name, this is a person."""
+    regnal = _REGNAL.match(original, end)
+    if regnal is not None and regnal.end() > end + 1:
+        return True
+    return bool(_TITLE.search(original[max(0, start - 12) : start]))
+
+
+def acronym_clash(original: str, start: int, end: int) -> bool:
+    """A short place name written in capitals where the text is not ("EUA" is not 'Eua)."""
+    matched = original[start:end]
+    return matched.isupper() and len(matched) <= 4 and not original.isupper()
 
 
 def vetoed(veto: CompiledVeto, window_text: str) -> bool:

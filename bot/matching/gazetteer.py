@@ -8,8 +8,9 @@ from functools import lru_cache
 from bot.matching.geodata import geo_data
 from bot.matching.names import CountryName, all_country_names
 from bot.matching.normalize import fold
-from bot.matching.places import major_places, needs_capital
+from bot.matching.places import major_places, needs_capital, places_by_country
 from bot.matching.settings import SituationSpec
+from bot.matching.subdivisions import subdivision_names
 from bot.matching.terms import Term, patterns
 
 _MAX_ACRONYM = 5
@@ -56,11 +57,39 @@ def _reserved_words() -> frozenset[str]:
     return frozenset(names | geo_data().common_words)
 
 
+_MIN_PLACE = 4  # letters: shorter subdivision names ("Bay", "Mon", "Imo") are words elsewhere
+
+
+@lru_cache(maxsize=8)
+def _city_countries(min_population: int) -> dict[str, frozenset[str]]:
+    """Folded city name → the countries with a city of that name (for subdivision clashes)."""
+    out: dict[str, set[str]] = {}
+    for alpha3, names in places_by_country(min_population).items():
+        for name in names:
+            out.setdefault(fold(name), set()).add(alpha3)
+    return {name: frozenset(codes) for name, codes in out.items()}
+
+
+def _regions(alpha3: str, min_population: int) -> list[str]:
+    """Subdivisions of `alpha3` that are not short words and not cities of another country
+    (Mozambique's Gaza province yields to Gaza)."""
+    cities = _city_countries(min_population)
+    out = []
+    for name in subdivision_names().get(alpha3, ()):
+        key = fold(name)
+        if len(key) >= _MIN_PLACE and not cities.get(key, frozenset()) - {alpha3}:
+            out.append(name)
+    return out
+
+
 def place_terms(countries: Iterable[str], *, min_population: int) -> Iterator[Term]:
-    """Major places of `countries`, without names that collide with countries or words."""
+    """Major places and subdivisions of `countries`, without names that collide with
+    countries or common words."""
     reserved = _reserved_words()
     for alpha3 in sorted(set(countries)):
-        for name in major_places(alpha3, min_population=min_population):
+        cities = major_places(alpha3, min_population=min_population)
+        regions = _regions(alpha3, min_population)
+        for name in dict.fromkeys((*cities, *regions)):
             if patterns(name) & reserved:
                 continue
             capital = needs_capital(name)

@@ -1,4 +1,5 @@
-"""The curated geographic data files, loaded once (data/geo.toml, data/demonyms.toml)."""
+"""The geographic data files, loaded once: data/geo.toml, data/demonyms.toml (curated) and
+data/demonyms_world.toml (every other country, from mledoze/countries, ODbL)."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def _demonym(value: str | list[str]) -> str | tuple[str, ...]:
 def geo_data() -> GeoData:
     """The parsed data files (cached for the life of the process)."""
     geo = _read("geo.toml")
-    demonyms = _read("demonyms.toml")
+    demonyms = _read("demonyms_world.toml") | _read("demonyms.toml")  # curated ones win
     return GeoData(
         extra_names={code: _by_language(t) for code, t in geo["extra_names"].items()},
         capitalised_names={code: _by_language(t) for code, t in geo["capitalised_names"].items()},

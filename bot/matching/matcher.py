@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from bot.matching.context import CompiledVeto, compile_veto
+from bot.matching.events import Event, detect_events
 from bot.matching.gazetteer import blocker_terms, country_terms, place_terms, situation_terms
 from bot.matching.geodata import geo_data
+from bot.matching.language import SUPPORTED, item_language
 from bot.matching.model import Evidence, Factor, Field, MatchResult
 from bot.matching.normalize import Normalized, normalize
 from bot.matching.resolve import Words, case_ok, context_ok, excluded, longest_first, near_enough
+from bot.matching.russian import has_cyrillic, lemma_view
 from bot.matching.scan import Hit, build_automaton, scan
 from bot.matching.settings import IndicatorsSettings, MatchingSettings, SituationSpec
 from bot.matching.taxonomy import Indicator, indicator_terms, resolve_indicators
@@ -50,31 +53,57 @@ class Matcher:
     def match(self, item: Item) -> MatchResult:
         """Match one feed item (title, summary and its structured country tags)."""
         countries = item.countries + ((item.primary_country,) if item.primary_country else ())
-        return self.match_text(title=item.title, summary=item.summary, countries=countries)
+        return self.match_text(
+            title=item.title, summary=item.summary, countries=countries, language=item.language
+        )
 
     def match_text(
-        self, *, title: str, summary: str = "", countries: Sequence[str] = ()
+        self,
+        *,
+        title: str,
+        summary: str = "",
+        countries: Sequence[str] = (),
+        language: str | None = None,
     ) -> MatchResult:
-        """Match raw text; `countries` are ISO alpha-3 tags carried by the source."""
+        """Match raw text; `countries` are ISO alpha-3 tags carried by the source; `language`
+        is the feed's (checked against the text's script, detected when absent)."""
+        lang = item_language(language, title, summary)
         fields = [self._field("title", title)]
         if summary:
             fields.append(self._field("summary", summary))
         tags = tuple(dict.fromkeys(c.upper() for c in countries)) if countries else ()
         located = self._tag_evidence(tags) if tags else []
-        geo = indicators = False
-        for f in fields:
-            geo = geo or bool(f.geo)
-            indicators = indicators or bool(f.indicators)
-        if geo:
-            located += self._geo_evidence(fields, tags)
-        if not indicators:
-            return self._result(located, [])
+        places = fields + [self._lemma_field(f) for f in fields if has_cyrillic(f.text.original)]
+        if any(f.geo for f in places):
+            located += self._geo_evidence(places, tags)
+        events = self._events(fields, lang)
+        if not events and not any(f.indicators for f in fields):
+            return self._result(located, [], (), lang)
         title_located = bool(tags) or any(e.field == "title" for e in located)
-        indicated = self._indicator_evidence(fields, located=title_located and bool(located))
-        return self._result(located, indicated)
+        indicated = self._indicator_evidence(
+            fields, located=title_located and bool(located), lang=lang
+        )
+        evidence = indicated + _event_evidence(events, indicated, fields)
+        return self._result(located, evidence, events, lang)
+
+    def _events(self, fields: Sequence[_Field], lang: str | None) -> tuple[Event, ...]:
+        if lang not in SUPPORTED:
+            return ()
+        found: list[Event] = []
+        for f in fields:
+            places = [f.text.span(h.start, h.end) for h in f.geo if h.term.kind != "block"]
+            found += detect_events(f.text.original, lang, field=f.name, places=places)
+        return tuple(found)
 
     def _field(self, name: Field, raw: str) -> _Field:
-        text = normalize(raw)
+        return self._read(name, normalize(raw))
+
+    def _lemma_field(self, field: _Field) -> _Field:
+        """The field read as Russian lemmas, for place names in any case (geography only)."""
+        view = self._read(field.name, lemma_view(field.text.original))
+        return view._replace(indicators=())
+
+    def _read(self, name: Field, text: Normalized) -> _Field:
         words = Words(text.text)
         hits = scan(self.automaton, text.text)
         if not hits:
@@ -126,19 +155,26 @@ class Matcher:
 
     def _geo_evidence(self, fields: Sequence[_Field], tags: Sequence[str]) -> list[Evidence]:
         banned = _banned(fields)
-        return [
+        found = (
             _evidence("situation", slug, hit, field)
             for field in fields
             for hit in field.geo
             for slug in self._slugs(hit, fields, tags)
             if slug not in banned
-        ]
+        )
+        return list(dict.fromkeys(found))  # a name read twice (surface and lemmas) counts once
 
-    def _indicator_evidence(self, fields: Sequence[_Field], *, located: bool) -> list[Evidence]:
+    def _indicator_evidence(
+        self, fields: Sequence[_Field], *, located: bool, lang: str | None
+    ) -> list[Evidence]:
+        """Taxonomy terms of the item's language (of every language when it is unknown)."""
         out = []
+        chosen = lang if lang in SUPPORTED else None
         for field in fields:
             places = [h for h in field.geo if h.term.kind != "block"]
             for hit in field.indicators:
+                if chosen and hit.term.lang and hit.term.lang != chosen:
+                    continue
                 if hit.term.near and not (
                     located or near_enough(hit, words=field.words, places=places)
                 ):
@@ -146,17 +182,25 @@ class Matcher:
                 out.append(_evidence("indicator", hit.term.keys[0], hit, field))
         return out
 
-    def _result(self, located: list[Evidence], indicated: list[Evidence]) -> MatchResult:
+    def _result(
+        self,
+        located: list[Evidence],
+        indicated: list[Evidence],
+        events: tuple[Event, ...],
+        lang: str | None,
+    ) -> MatchResult:
         if not located and not indicated:
-            return _NO_MATCH
+            return _NO_MATCH if lang is None else MatchResult(language=lang)
         situations = _unique([e.key for e in located])
-        indicators = _unique([e.key for e in indicated])
+        indicators = _unique([e.key for e in indicated if e.key in self.factors])
         return MatchResult(
             situations=situations,
             indicators=indicators,
             evidence=(*located, *indicated),
             factors=tuple(map(self.factors.__getitem__, indicators)),
             situation_names=tuple(map(self.names.__getitem__, situations)),
+            events=events,
+            language=lang,
         )
 
 
@@ -184,19 +228,50 @@ def _banned(fields: Sequence[_Field]) -> AbstractSet[str]:
 
 def _partition(hits: Iterable[Hit], text: Normalized) -> tuple[list[Hit], list[Hit], set[str]]:
     """Geographic hits written in the right case, indicator hits, and the slugs whose
-    exclusions matched."""
+    exclusions matched. A place name inside an exclusion phrase names nothing ("Darfur United
+    football" is not Darfur for any situation)."""
     geo: list[Hit] = []
     indicators: list[Hit] = []
     excluded_slugs: set[str] = set()
+    exclusions: list[Hit] = []
     for hit in hits:
         kind = hit.term.kind
         if kind == "indicator":
             indicators.append(hit)
         elif kind == "situation-exclude":
             excluded_slugs.update(hit.term.keys)
+            exclusions.append(hit)
         elif case_ok(hit, text):
             geo.append(hit)
+    if exclusions:
+        geo = [h for h in geo if not any(x.start <= h.start and h.end <= x.end for x in exclusions)]
     return geo, indicators, excluded_slugs
+
+
+def _event_evidence(
+    events: Sequence[Event], indicated: Sequence[Evidence], fields: Sequence[_Field]
+) -> list[Evidence]:
+    """`indicator` evidence for the risk factors events map onto (codes not already found)."""
+    known = {e.key for e in indicated}
+    texts: dict[str, str] = {f.name: f.text.original for f in fields}
+    out = []
+    for event in events:
+        for code in event.codes:
+            if code not in known:
+                known.add(code)
+                out.append(
+                    Evidence(
+                        kind="indicator",
+                        key=code,
+                        term=f"event:{event.act}",
+                        matched=texts[event.field][event.start : event.end],
+                        field=event.field,  # type: ignore[arg-type]
+                        start=event.start,
+                        end=event.end,
+                        language="",
+                    )
+                )
+    return out
 
 
 def _unique(keys: Iterable[str]) -> tuple[str, ...]:

@@ -12,9 +12,9 @@ from functools import lru_cache
 import pycountry
 from babel import Locale
 
-from bot.matching.demonyms import inflect
+from bot.matching.demonyms import STEM_LANGUAGES, inflect
 from bot.matching.geodata import geo_data
-from bot.matching.russian import russian_forms
+from bot.matching.russian import lemma_phrase
 
 LANGUAGES = ("en", "fr", "es", "ar", "pt", "ru")
 
@@ -53,19 +53,50 @@ def _territories(lang: str) -> dict[str, str]:
 
 
 def _with_russian(names: list[CountryName]) -> list[CountryName]:
-    out = [n for n in names if n.lang != "ru"]
+    """Russian names, and the lemmas of a multi-word one (how the lemma view reads it:
+    "в Южном Судане" → "южный судан"; bot/matching/russian.py)."""
+    out = list(names)
     for n in names:
-        if n.lang == "ru":
-            out += [CountryName(text=t, lang="ru", prefix=p) for t, p in russian_forms(n.text)]
+        if n.lang == "ru" and len(n.text.split()) > 1:
+            out.append(CountryName(text=lemma_phrase(n.text), lang="ru"))
     return out
 
 
 def _demonyms(alpha3: str) -> list[CountryName]:
     out = []
     for lang, value in geo_data().demonyms.get(alpha3, {}).items():
-        forms = inflect(lang, value) if isinstance(value, str) else [(v, False) for v in value]
+        if isinstance(value, str):
+            forms = inflect(lang, value)
+        else:
+            forms = tuple((v, lang in STEM_LANGUAGES) for v in value)
         out += [CountryName(text=t, lang=lang, prefix=p) for t, p in forms]
     return out
+
+
+@lru_cache(maxsize=1)
+def _plain_names() -> dict[str, frozenset[str]]:
+    """Folded name → the countries it names, without parenthesised qualifiers."""
+    out: dict[str, set[str]] = {}
+    for c in pycountry.countries:
+        texts = set(_pycountry_names(c))
+        for lang in LANGUAGES:
+            texts.add(_split_parentheses(_territories(lang).get(c.alpha_2) or "")[0])
+        for extra in geo_data().extra_names.get(c.alpha_3, {}).values():
+            texts.update(extra)
+        for text in texts:
+            if text:
+                out.setdefault(text.casefold(), set()).add(c.alpha_3)
+    return {name: frozenset(codes) for name, codes in out.items()}
+
+
+def _local_names(alpha3: str, local: str) -> tuple[str, ...]:
+    """CLDR's name; its parenthesised part too ("Myanmar (Burma)"), unless it names another
+    country: "RAE de Hong Kong (China)" and "Внешние малые острова (США)" name the sovereign,
+    and must not make "China" or "США" a name of the territory."""
+    head, *qualifier = _split_parentheses(local)
+    if qualifier and _plain_names().get(qualifier[0].casefold(), {alpha3}) <= {alpha3}:
+        return (head, qualifier[0])
+    return (head,)
 
 
 def _country_names(alpha3: str, alpha2: str, official: set[str]) -> tuple[CountryName, ...]:
@@ -73,7 +104,7 @@ def _country_names(alpha3: str, alpha2: str, official: set[str]) -> tuple[Countr
     names = [CountryName(text=n, lang="en") for n in official]
     for lang in LANGUAGES:
         local = _territories(lang).get(alpha2)
-        names += [CountryName(text=n, lang=lang) for n in _split_parentheses(local or "")]
+        names += [CountryName(text=n, lang=lang) for n in _local_names(alpha3, local or "")]
     for lang, extra in data.extra_names.get(alpha3, {}).items():
         names += [CountryName(text=n, lang=lang) for n in extra]
     for lang, extra in data.capitalised_names.get(alpha3, {}).items():

@@ -32,7 +32,7 @@ def _cities() -> tuple[dict[str, Any], ...]:
 
 
 @lru_cache(maxsize=8)
-def _places_by_country(min_population: int) -> dict[str, tuple[str, ...]]:
+def places_by_country(min_population: int) -> dict[str, tuple[str, ...]]:
     out: dict[str, set[str]] = defaultdict(set)
     for city in _cities():
         population = city["population"]
@@ -50,7 +50,7 @@ def _places_by_country(min_population: int) -> dict[str, tuple[str, ...]]:
 
 def major_places(alpha3: str, *, min_population: int) -> tuple[str, ...]:
     """Names (with alternate spellings) of the places of `alpha3` above `min_population`."""
-    return _places_by_country(min_population).get(alpha3, ())
+    return places_by_country(min_population).get(alpha3, ())
 
 
 def needs_capital(name: str) -> bool:

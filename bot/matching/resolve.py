@@ -10,16 +10,19 @@ from functools import cached_property
 
 from bot.matching.context import (
     CompiledVeto,
+    acronym_clash,
     borrows_initial,
     is_acronym,
     is_capitalised,
     looks_like_person,
+    names_a_person,
     vetoed,
 )
 from bot.matching.normalize import Normalized
 from bot.matching.scan import Hit
 
 _WORD = re.compile(r"\w+")
+_NAMED_KINDS = frozenset({"country", "place"})
 
 
 class Words:
@@ -122,10 +125,20 @@ def context_ok(
     geo: Sequence[Hit],
     vetoes: Mapping[str, CompiledVeto],
 ) -> bool:
-    """Personal names ("Chad Smith said") and vetoes ("Atlanta … Georgia") reject a hit."""
-    if hit.term.person_risk and not _touches(hit, geo):
+    """Personal names ("Chad Smith said", "León XIV"), a place name that is an acronym here,
+    and vetoes ("Atlanta … Georgia") reject a hit."""
+    if hit.term.kind in _NAMED_KINDS and not hit.term.acronym:
         start, end = text.span(hit.start, hit.end)
-        if looks_like_person(text.original, start, end):
+        original = text.original
+        if names_a_person(original, start, end):
+            return False
+        if hit.term.kind == "place" and acronym_clash(original, start, end):
+            return False
+        if (
+            hit.term.person_risk
+            and not _touches(hit, geo)
+            and looks_like_person(original, start, end)
+        ):
             return False
     veto = vetoes.get(text.text[hit.start : hit.end])
     if veto is None:

@@ -116,8 +116,22 @@ def scan(automaton: Any, text: str) -> list[Hit]:
     return hits
 
 
-def _merge(bucket: dict[Term, Term], term: Term) -> None:
-    shape = replace(term, keys=(), text="", lang="")
+def _shape(term: Term) -> tuple[object, ...]:
+    """Everything but keys, text and language: terms of one shape share an automaton entry."""
+    return (
+        term.kind,
+        term.prefix,
+        term.acronym,
+        term.capital,
+        term.person_risk,
+        term.exclude,
+        term.window,
+        term.near,
+    )
+
+
+def _merge(bucket: dict[tuple[object, ...], Term], term: Term) -> None:
+    shape = _shape(term)
     known = bucket.get(shape)
     if known is None:
         bucket[shape] = term
@@ -140,7 +154,7 @@ def _key(pattern: str) -> str:
 
 def build_automaton(terms: Iterable[Term]) -> tuple[Any, int]:
     """One Aho-Corasick automaton over every spelling of every term, and its key count."""
-    table: dict[str, dict[Term, Term]] = {}
+    table: dict[str, dict[tuple[object, ...], Term]] = {}
     for term in terms:
         for pattern in patterns(term.text):
             _merge(table.setdefault(_key(pattern), {}), term)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from bot.matching.normalize import fold
@@ -30,8 +32,11 @@ class Term:
 _ARABIC_ARTICLE = "ال"
 
 
+_ARABIC = re.compile("[\u0600-\u06ff]")
+
+
 def _is_arabic(text: str) -> bool:
-    return any("\u0600" <= ch <= "\u06ff" for ch in text)
+    return _ARABIC.search(text) is not None
 
 
 def _spellings(folded: str) -> set[str]:
@@ -53,7 +58,8 @@ def _arabic_spellings(folded: str) -> set[str]:
     return {folded, "لل" + rest, rest} if len(rest) >= 3 else {folded, "لل" + rest}
 
 
-def patterns(text: str) -> set[str]:
+@lru_cache(maxsize=262_144)
+def patterns(text: str) -> frozenset[str]:
     """The folded spellings under which `text` is looked up ("Guinea-Bissau" → 2 spellings)."""
     spelled = _spellings(fold(text).rstrip("*"))
-    return {variant for s in spelled for variant in _arabic_spellings(s) if variant.strip()}
+    return frozenset(v for s in spelled for v in _arabic_spellings(s) if v.strip())

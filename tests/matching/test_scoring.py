@@ -32,7 +32,7 @@ def test_why_line_reads_like_the_issue(matcher: Matcher) -> None:
         thresholds=THRESHOLDS,
     )
     assert scored.why.startswith(
-        "Sudan, Darfur: RF10 intent to destroy ('ethnic cleansing' in title)"
+        "Sudan, Darfur: RF10 intent to destroy: 'ethnic cleansing' (title)"
     )
     assert "EE4 displacement" in scored.why
     assert scored.why.endswith("tier-1 source; 3 sources; new factor RF10")
@@ -75,8 +75,8 @@ def test_no_indicator_scores_zero(matcher: Matcher) -> None:
     [
         ("Sudan: weekly bulletin", 1, 1, "info"),
         ("Clashes in Sudan", 2, 1, "info"),
-        ("Massacre in Sudan", 2, 1, "watch"),
-        ("Massacre in Sudan as thousands displaced", 1, 3, "warning"),
+        ("Massacre in Sudan", 2, 1, "warning"),
+        ("Massacre in Sudan as thousands displaced", 1, 3, "critical"),
         ("Sudan: genocide feared as massacres and ethnic cleansing spread", 1, 4, "critical"),
     ],
 )

@@ -1,0 +1,435 @@
+"""Events, not words: a harmful act against a victim or a protected target.
+
+A headline reports an *event* when an act (kill, shell, abduct, expel, besiege, block aid …)
+meets, in the same part of the headline, a victim recognisable as civilian or protected
+(civilians, children, a named identity group, patients, aid workers, journalists …), a
+protected or civilian target (hospital, school, place of worship, camp, aid convoy, homes,
+market …), or a count of people killed. Word order does not matter, so active and passive
+voice both count ("militia killed 12 civilians", "12 civilians killed", "civilians were
+killed"). The lexicon and its classes are in data/events.toml.
+
+    violation   the act reaches civilians or protected people or objects: an *event*; its
+                severity follows `Event.severity` (README: "How events are detected")
+    conflict    armed violence without a civilian victim named (strikes on a city, soldiers or
+                officials killed): evidence for RF1 (or RF8 for officials), never an event
+
+Not events: an act negated or denied ("denies killing", "no casualties"), hedged or threatened
+("could", "warns of", "to prevent"), in a commemoration, a film, a match or a court case, a
+death from a natural disaster or an accident, and (for uncharacterised deaths) a markets story.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bot.matching.lexicon import Hit, Lexicon, event_lexicon
+from bot.matching.morphology import Token, tokenize
+from bot.matching.numbers import Number, read_numbers
+
+Grade = Literal["violation", "conflict"]
+Severity = Literal["info", "watch", "warning", "critical"]
+Span = tuple[int, int]
+
+CIVILIAN_CLASSES = frozenset(
+    {"civilian", "child", "woman", "identity", "health", "aid", "press", "detainee"}
+)
+PROTECTED_PERSONS = frozenset({"health", "aid", "press", "detainee"})
+POPULATION = frozenset({"civilian", "child", "woman", "identity", "people"})
+PROTECTED_TARGETS = frozenset({"health", "education", "worship", "shelter", "aid"})
+COMBATANTS = frozenset({"military", "official"})
+CLASS_CODES = {
+    "health": ("RF13",),
+    "detainee": ("RF13",),
+    "education": ("RF13",),
+    "aid": ("RF14",),
+    "press": ("EE2",),
+    "identity": ("RF9",),
+    "shelter": ("EE4",),
+}
+# acts that show armed conflict by themselves (the others need a place or an armed actor)
+CONFLICT_ACTS = frozenset({"attack", "kill", "massacre"})
+_WINDOW = 8  # tokens either side of the act searched for its victims, targets and counts
+_NEGATION_REACH = 2  # tokens before an act or a victim that a negation covers
+_HEDGE_REACH = 4  # tokens before an act that a hedge covers
+_HEDGE_AFTER = 2  # tokens after an act where "warning", "fears" … make it a risk
+_SHORT_FIELD = 30  # tokens: a field this short is one context (cues anywhere count)
+_COUNT_GAP = 3  # tokens between a number and its victim noun ("50 of the villagers")
+_BOUNDARY = frozenset("|•;:!?")
+_DASHES = frozenset("-–—")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """One act with what it reached, in one field; offsets are into the original field text."""
+
+    act: str  # act id in the lexicon ("kill", "attack", …)
+    kind: str
+    grade: Grade
+    codes: tuple[str, ...]
+    field: str
+    start: int
+    end: int
+    phrase: str  # the act as written, with its count when adjacent ("killed 12")
+    victims: tuple[str, ...] = ()  # victim classes
+    victim_words: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    target_words: tuple[str, ...] = ()
+    perpetrator: str = ""
+    count: int | None = None
+    labels: tuple[str, ...] = ()
+    grave: bool = False  # an atrocity by definition (massacre, genocide, ethnic cleansing)
+
+    @property
+    def protected(self) -> bool:
+        return bool(set(self.targets) & PROTECTED_TARGETS or set(self.victims) & PROTECTED_PERSONS)
+
+    def severity(self, *, mass_casualty: int = 10, critical_casualties: int = 100) -> Severity:
+        """The severity of a violation before source tier and corroboration (conflict: info):
+
+        critical  ≥ `critical_casualties` victims
+        warning   ≥ `mass_casualty` victims, a protected target or protected people (hospital,
+                  school, place of worship, camp, aid, UN; health and aid workers, journalists,
+                  detainees), or an atrocity by definition (massacre, genocide, ethnic cleansing)
+        watch     any other act against civilians or civilian objects
+        """
+        if self.grade == "conflict":
+            return "info"
+        count = self.count or 0
+        if count >= critical_casualties:
+            return "critical"
+        if self.protected or self.grave or count >= mass_casualty:
+            return "warning"
+        return "watch"
+
+
+@dataclass
+class _Context:
+    """One field, tokenised, with every lexicon hit and number in it."""
+
+    text: str
+    tokens: list[Token]
+    hits: list[Hit]
+    numbers: list[Number]
+    segments: list[int]
+    places: Sequence[Span]
+    short: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.short = len(self.tokens) <= _SHORT_FIELD
+
+    def words(self, first: int, last: int) -> str:
+        return self.text[self.tokens[first].start : self.tokens[last].end]
+
+    def near(self, hit: Hit, role: str, *, before: int, after: int) -> list[Hit]:
+        seg = self.segments[hit.first]
+        low, high = hit.first - before, hit.last + after
+        return [
+            h
+            for h in self.hits
+            if h.role == role
+            and self.segments[h.first] == seg
+            and low <= h.first <= high
+            and not _overlaps(h, hit)
+        ]
+
+    def in_context(self, hit: Hit, role: str, names: frozenset[str]) -> list[Hit]:
+        """Hits of `role`/`names` in the act's segment (anywhere, for a short field)."""
+        seg = self.segments[hit.first]
+        return [
+            h
+            for h in self.hits
+            if h.role == role
+            and h.name in names
+            and (self.short or self.segments[h.first] == seg)
+            and not _overlaps(h, hit)
+        ]
+
+
+def _overlaps(a: Hit, b: Hit) -> bool:
+    return a.first <= b.last and b.first <= a.last
+
+
+def _segments(text: str, tokens: Sequence[Token]) -> list[int]:
+    """Segment number of each token: a new one after | ; : ! ? a spaced dash or a full stop."""
+    out: list[int] = []
+    segment = 0
+    for i, token in enumerate(tokens):
+        if i:
+            between = text[tokens[i - 1].end : token.start]
+            stripped = between.strip()
+            if (
+                any(ch in _BOUNDARY for ch in between)
+                or (stripped in _DASHES and between != stripped)
+                or (stripped.endswith(".") and between.endswith(" "))
+            ):
+                segment += 1
+        out.append(segment)
+    return out
+
+
+def _quantity_numbers(hits: Sequence[Hit]) -> list[Number]:
+    return [Number(h.first, h.last, h.entry.value) for h in hits if h.role == "quantity"]
+
+
+def detect_events(
+    text: str,
+    lang: str,
+    *,
+    field: str,
+    places: Sequence[Span] = (),
+    lexicon: Lexicon | None = None,
+) -> list[Event]:
+    """Events and conflict mentions in one field of `lang` text (any supported language)."""
+    lexicon = lexicon or event_lexicon()
+    if lang not in lexicon.languages():
+        return []
+    tokens = tokenize(text, lang)
+    hits = lexicon.find(tokens, lang)
+    if not any(h.role == "act" for h in hits):
+        return []
+    numbers = sorted(
+        read_numbers(tokens, text, lang) + _quantity_numbers(hits), key=lambda n: n.first
+    )
+    ctx = _Context(text, tokens, hits, numbers, _segments(text, tokens), places)
+    found = []
+    for act in (h for h in hits if h.role == "act"):
+        event = _event(ctx, act, lexicon, field=field)
+        if event is not None:
+            found.append(event)
+    return _strongest_per_span(found)
+
+
+def _cancelled(ctx: _Context, act: Hit) -> bool:
+    """Negated, hedged, or in a context that is not a report of violence now."""
+    negations = ctx.near(act, "cue", before=_NEGATION_REACH, after=0)
+    hedges = ctx.near(act, "cue", before=_HEDGE_REACH, after=0)
+    if any(h.name == "negation" and h.last < act.first for h in negations):
+        return True
+    if any(h.name == "hedge" and h.last < act.first and _reaches(ctx, h, act) for h in hedges):
+        return True
+    after = ctx.near(act, "cue", before=0, after=_HEDGE_AFTER)
+    if any(h.name == "hedge_after" and h.first > act.last for h in after):
+        return True
+    if ctx.in_context(act, "cue", frozenset({"commemoration", "fiction", "sport", "legal"})):
+        return True
+    return bool(ctx.near(act, "unless", before=_WINDOW, after=_WINDOW))
+
+
+def _reaches(ctx: _Context, cue: Hit, act: Hit) -> bool:
+    """No clause break (a comma, "as", "while" …) between a hedge and the act it would cover."""
+    if "," in ctx.text[ctx.tokens[cue.last].end : ctx.tokens[act.first].start]:
+        return False
+    return not any(
+        h.role == "cue" and h.name == "clause" and cue.last < h.first < act.first for h in ctx.hits
+    )
+
+
+def _negated(ctx: _Context, hit: Hit) -> bool:
+    before = ctx.near(hit, "cue", before=_NEGATION_REACH, after=0)
+    return any(h.name == "negation" and h.last < hit.first for h in before)
+
+
+def _counts(ctx: _Context, act: Hit, victims: Sequence[Hit]) -> dict[str, int]:
+    """Victim class → count: a number before its victim noun, or right next to a lethal act."""
+    out: dict[str, int] = {}
+    starts = {v.first: v for v in victims}
+    for number in ctx.numbers:
+        if ctx.segments[number.first] != ctx.segments[act.first]:
+            continue
+        victim = next(
+            (
+                starts[j]
+                for j in range(number.last + 1, number.last + 2 + _COUNT_GAP)
+                if j in starts
+            ),
+            None,
+        )
+        if victim is not None and not _between_act(act, number, victim):
+            out[victim.name] = max(out.get(victim.name, 0), number.value)
+        elif _next_to(ctx, act, number):
+            out["people"] = max(out.get("people", 0), number.value)
+    return out
+
+
+def _next_to(ctx: _Context, act: Hit, number: Number) -> bool:
+    """ "kills 12", "killing at least 12", "12 killed": nothing that has a role in between."""
+    if act.last < number.first <= act.last + 3:
+        low, high = act.last + 1, number.first - 1
+    elif number.last < act.first <= number.last + 2:
+        low, high = number.last + 1, act.first - 1
+    else:
+        return False
+    return not any(low <= h.first <= high or low <= h.last <= high for h in ctx.hits)
+
+
+def _named(classes: set[str]) -> set[str]:
+    """The victim classes worth naming: civilians over "people", either over combatants
+    (a perpetrator word such as "soldiers" is also a combatant noun)."""
+    civilian = classes & CIVILIAN_CLASSES
+    if civilian:
+        return civilian
+    if "people" in classes:
+        return {"people"}
+    return classes
+
+
+def _between_act(act: Hit, number: Number, victim: Hit) -> bool:
+    return number.last < act.first <= victim.first
+
+
+def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | None:
+    if _cancelled(ctx, act):
+        return None
+    spec = lexicon.acts[act.name]
+    victims = [
+        v for v in ctx.near(act, "victim", before=_WINDOW, after=_WINDOW) if not _negated(ctx, v)
+    ]
+    targets = ctx.near(act, "target", before=_WINDOW, after=_WINDOW)
+    perps = ctx.near(act, "perpetrator", before=_WINDOW, after=_WINDOW)
+    labels = ctx.in_context(act, "label", frozenset({"label"}))
+    counts = _counts(ctx, act, victims)
+    classes = {v.name for v in victims} | set(counts)
+    target_classes = {t.name for t in targets}
+    civilian = classes & CIVILIAN_CLASSES
+    grade = _grade(
+        ctx,
+        act,
+        kind=spec.kind,
+        civilian=bool(civilian),
+        people="people" in classes,
+        displaced_people=bool(classes & POPULATION),
+        combatants=bool(classes & COMBATANTS),
+        targets=target_classes,
+        armed=bool(perps),
+        labelled=bool(labels),
+    )
+    if grade is None:
+        return None
+    count = max((n for c, n in counts.items() if c not in COMBATANTS), default=None)
+    codes = _codes(spec.codes, grade, classes, target_classes)
+    first = min([act.first] + [h.first for h in (*victims, *targets)])
+    last = max([act.last] + [h.last for h in (*victims, *targets)])
+    return Event(
+        act=spec.id,
+        kind=spec.kind,
+        grade=grade,
+        codes=codes,
+        field=field,
+        start=ctx.tokens[first].start,
+        end=ctx.tokens[last].end,
+        phrase=_phrase(ctx, act),
+        victims=tuple(sorted(_named(classes))),
+        victim_words=tuple(
+            dict.fromkeys(ctx.words(v.first, v.last) for v in victims if v.name in _named(classes))
+        ),
+        targets=tuple(sorted(target_classes)),
+        target_words=tuple(dict.fromkeys(ctx.words(t.first, t.last) for t in targets)),
+        perpetrator=ctx.words(perps[0].first, perps[0].last) if perps else "",
+        count=count,
+        labels=tuple(ctx.words(h.first, h.last) for h in labels),
+        grave=spec.grave,
+    )
+
+
+def _grade(
+    ctx: _Context,
+    act: Hit,
+    *,
+    kind: str,
+    civilian: bool,
+    people: bool,
+    displaced_people: bool,
+    combatants: bool,
+    targets: set[str],
+    armed: bool,
+    labelled: bool,
+) -> Grade | None:
+    """Whether the act is a violation (an event), armed conflict, or neither."""
+    cue = _cue_names(ctx, act)
+    natural = "disaster" in cue and not armed
+    if kind == "atrocity" or kind in {"sexual", "torture"}:
+        return "violation"
+    if kind == "lethal":
+        if natural:
+            return None
+        if civilian or targets:
+            return "violation"
+        if people:
+            return None if "market" in cue else "violation"
+        return "conflict" if combatants else None
+    if kind == "attack":
+        if civilian or targets or labelled or (armed and people):
+            return "violation"
+        if natural:
+            return None
+        return "conflict" if (armed or combatants or _placed(ctx, act)) else None
+    if kind in {"abduction", "disappearance"}:
+        return "violation" if civilian or people else None
+    if kind == "expulsion":  # of a population; expelling journalists or diplomats is not
+        return "violation" if displaced_people or labelled else None
+    if kind == "detention":
+        return "violation" if _largest_count(ctx, act) >= 10 else None
+    if kind == "siege":
+        return "violation" if civilian or targets or _placed(ctx, act) else None
+    if kind == "obstruction":
+        return "violation" if "aid" in targets else None
+    if kind in {"looting", "arson"}:
+        return "violation" if civilian or targets else None
+    return None
+
+
+def _cue_names(ctx: _Context, act: Hit) -> set[str]:
+    return {h.name for h in ctx.in_context(act, "cue", frozenset({"disaster", "market"}))}
+
+
+def _placed(ctx: _Context, act: Hit) -> bool:
+    """A watched or known place in the act's segment ("strikes on Tehran")."""
+    seg = ctx.segments[act.first]
+    starts = [t.start for t in ctx.tokens]
+    for start, _ in ctx.places:
+        index = max(i for i, s in enumerate(starts) if s <= start) if start >= starts[0] else 0
+        if ctx.segments[index] == seg:
+            return True
+    return False
+
+
+def _largest_count(ctx: _Context, act: Hit) -> int:
+    seg = ctx.segments[act.first]
+    return max((n.value for n in ctx.numbers if ctx.segments[n.first] == seg), default=0)
+
+
+def _codes(
+    act_codes: Sequence[str], grade: Grade, classes: set[str], targets: set[str]
+) -> tuple[str, ...]:
+    if grade == "conflict":
+        return ("RF1", "RF8") if "official" in classes else ("RF1",)
+    extra = [c for name in sorted(classes | targets) for c in CLASS_CODES.get(name, ())]
+    return tuple(dict.fromkeys([*act_codes, *extra]))
+
+
+def _phrase(ctx: _Context, act: Hit) -> str:
+    """The act as written, with an adjacent count ("killed 12", "12 killed")."""
+    first, last = act.first, act.last
+    for n in ctx.numbers:
+        if _next_to(ctx, act, n):
+            first, last = min(first, n.first), max(last, n.last)
+    return ctx.words(first, last)
+
+
+_RANK = {"info": 0, "watch": 1, "warning": 2, "critical": 3}
+
+
+def _strongest_per_span(events: list[Event]) -> list[Event]:
+    """Violations before conflict mentions; the strongest first; overlapping duplicates once."""
+    ordered = sorted(
+        events,
+        key=lambda e: (e.grade != "violation", -_RANK[e.severity()], -(e.count or 0), e.start),
+    )
+    kept: list[Event] = []
+    for event in ordered:
+        if any(k.grade == event.grade and k.start <= event.start < k.end for k in kept):
+            continue
+        kept.append(event)
+    return kept

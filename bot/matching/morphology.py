@@ -1,0 +1,141 @@
+"""Words and their comparison keys, from maintained morphology.
+
+A text is cut into word tokens (offsets into the original string); each token gets a *key* that
+the inflected forms of one word share, so a lexicon written in base forms matches any form:
+
+    en fr es pt   Snowball stemmer (PyStemmer): "killed", "kills", "killing" → "kill"
+    ru            pymorphy3 lemma (every parse): "убиты", "убили" → "убить"; "детей" → "ребёнок"
+    ar            clitics stripped (و ف ب ل ك + ال, the same rule as the automaton's), then a
+                  lexicon stem matches as a prefix: "المدنيين" → "مدنيين" ⊇ "مدني"
+
+Keys are folded (case, diacritics) so "tués" and "tues" (a feed that dropped its accents) agree.
+Lookups are memoised per language: a stream repeats its vocabulary.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import Stemmer
+
+from bot.matching.normalize import fold
+from bot.matching.scan import ARABIC_PREFIXES
+
+SNOWBALL = {"en": "english", "fr": "french", "es": "spanish", "pt": "portuguese"}
+LANGUAGES = ("en", "fr", "es", "pt", "ar", "ru")
+_WORD = re.compile(r"[^\W_](?:[^\W_]|[\u0300-\u036f\u064b-\u065f\u0670])*")
+_FRENCH_ELISION = re.compile(r"^(?:l|d|j|s|n|m|c|qu)(?=[aeiouyhâàéèêëîïôûœ])")
+_MIN_ARABIC_STEM = 2
+_CACHE_LIMIT = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One word of the original text: `text[start:end]`, and its keys (usually one)."""
+
+    start: int
+    end: int
+    text: str
+    keys: tuple[str, ...]
+
+
+@lru_cache(maxsize=len(SNOWBALL))
+def _stemmer(lang: str) -> Any:
+    return Stemmer.Stemmer(SNOWBALL[lang])
+
+
+@lru_cache(maxsize=1)
+def russian_analyzer() -> Any:
+    """pymorphy3's analyser, loaded on first use (~28 MB)."""
+    import pymorphy3
+
+    return pymorphy3.MorphAnalyzer()
+
+
+def strip_arabic_clitics(word: str) -> str:
+    """ "والمدنيين" → "مدنيين": the longest known prefix that leaves a word of 3+ letters."""
+    for size in (4, 3, 2, 1):
+        head = word[:size]
+        if len(word) - size >= 3 and head in ARABIC_PREFIXES:
+            return word[size:]
+    return word
+
+
+def _latin_keys(lang: str) -> Callable[[str], tuple[str, ...]]:
+    stem = _stemmer(lang).stemWord
+
+    def keys(word: str) -> tuple[str, ...]:
+        lower = word.lower()
+        first = fold(stem(lower))
+        if lang == "fr" and (bare := _FRENCH_ELISION.sub("", lower)) != lower and len(bare) > 2:
+            return (first, fold(stem(bare)))  # "lhôpital": a feed that lost the apostrophe
+        return (first,)
+
+    return keys
+
+
+def _russian_keys(word: str) -> tuple[str, ...]:
+    forms = dict.fromkeys(fold(p.normal_form) for p in russian_analyzer().parse(word.lower()))
+    return tuple(forms) or (fold(word),)
+
+
+def _arabic_keys(word: str) -> tuple[str, ...]:
+    folded = fold(word)
+    bare = strip_arabic_clitics(folded)
+    return (bare, folded) if bare != folded else (folded,)
+
+
+def _plain_keys(word: str) -> tuple[str, ...]:
+    return (fold(word),)
+
+
+@lru_cache(maxsize=len(LANGUAGES) + 1)
+def _key_function(lang: str) -> Callable[[str], tuple[str, ...]]:
+    if lang in SNOWBALL:
+        return _latin_keys(lang)
+    if lang == "ru":
+        return _russian_keys
+    if lang == "ar":
+        return _arabic_keys
+    return _plain_keys
+
+
+class _Memo(dict[str, tuple[str, ...]]):
+    """word → keys for one language, cleared when it grows past `_CACHE_LIMIT` entries."""
+
+    def __init__(self, compute: Callable[[str], tuple[str, ...]]) -> None:
+        super().__init__()
+        self.compute = compute
+
+    def __missing__(self, word: str) -> tuple[str, ...]:
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()
+        value = self[word] = self.compute(word)
+        return value
+
+
+@lru_cache(maxsize=len(LANGUAGES) + 1)
+def _memo(lang: str) -> _Memo:
+    return _Memo(_key_function(lang))
+
+
+def word_keys(word: str, lang: str) -> tuple[str, ...]:
+    """The keys of one word in `lang` (any other language: the folded word)."""
+    return _memo(lang if lang in LANGUAGES else "")[word]
+
+
+def tokenize(text: str, lang: str) -> list[Token]:
+    """Every word of `text` with its keys in `lang`."""
+    memo = _memo(lang if lang in LANGUAGES else "")
+    return [Token(m.start(), m.end(), m.group(), memo[m.group()]) for m in _WORD.finditer(text)]
+
+
+def lexicon_key(word: str, lang: str) -> str:
+    """The key a lexicon entry (a base form) is stored under: its first key."""
+    if lang == "ar":
+        return strip_arabic_clitics(fold(word))
+    return word_keys(word, lang)[0]

@@ -1,0 +1,151 @@
+"""Numbers in headlines: digits and number words in each supported language.
+
+    digits           "12", "1,200", "100 , 000" (GDELT's spacing), "816.000", Arabic-Indic "١٢"
+    number words     en fr es pt: text2num ("twelve", "deux", "ciento setenta", "dez")
+                     ru: number-parser on pymorphy3 lemmas ("двенадцати" → "двенадцать" → 12)
+                     ar: num2words' words for 1–10, the tens, 100 and 1,000 ("أربعة" → 4)
+
+Vague quantities ("dozens", "hundreds", "عشرات", "десятки") are lexicon entries (events.toml),
+not numbers: see `bot.matching.events`. Years ("in 2024") are not counts.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from bot.matching.morphology import Token
+from bot.matching.normalize import fold
+
+MAX_VALUE = 10_000_000  # larger "counts" are phone numbers, prices or IDs, not victims
+_MAX_RUN = 6  # words in one spelled-out number
+_TEXT2NUM = frozenset({"en", "fr", "es", "pt"})
+_CONNECTORS = {
+    "en": {"and"},
+    "fr": {"et"},
+    "es": {"y"},
+    "pt": {"e"},
+    "ru": set(),
+    "ar": {"و"},
+}
+_YEARS = range(1900, 2101)
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    """Tokens [first, last] of the token list spell `value`."""
+
+    first: int
+    last: int
+    value: int
+
+
+def _digit_value(text: str) -> int | None:
+    if not text.isdigit():
+        return None
+    try:
+        return int("".join(str(unicodedata.digit(ch)) for ch in text))
+    except ValueError:
+        return None
+
+
+def _groups_joined(tokens: Sequence[Token], source: str, index: int, value: int) -> tuple[int, int]:
+    """ "100 , 000" and "1.200": a thousands group continues the number."""
+    last = index
+    while last + 1 < len(tokens):
+        between = source[tokens[last].end : tokens[last + 1].start].strip()
+        following = tokens[last + 1].text
+        if between not in {",", ".", "", "\u202f", "'"} or len(following) != 3:
+            break
+        if not following.isdigit() or (between == "" and source[tokens[last].end] != "\u202f"):
+            break
+        value = value * 1000 + int(following)
+        last += 1
+    return value, last
+
+
+@lru_cache(maxsize=1)
+def _arabic_words() -> dict[str, int]:
+    from num2words import num2words
+
+    values = [*range(1, 11), *range(20, 100, 10), 100, 200, 1000]
+    words = {fold(num2words(n, lang="ar")): n for n in values}
+    return {w: n for w, n in words.items() if " " not in w}
+
+
+def _word_value(words: Sequence[str], lang: str) -> int | None:
+    return _value_of(tuple(words), lang)
+
+
+@lru_cache(maxsize=65_536)
+def _value_of(words: tuple[str, ...], lang: str) -> int | None:
+    text = " ".join(words)
+    try:
+        if lang in _TEXT2NUM:
+            from text_to_num import text2num
+
+            return int(text2num(text, lang))
+        if lang == "ru":
+            from number_parser import parse_number
+
+            value = parse_number(text, language="ru")
+            return int(value) if value is not None else None
+    except (ValueError, TypeError):
+        return None
+    if lang == "ar" and len(words) == 1:
+        return _arabic_words().get(words[0])
+    return None
+
+
+def _candidate(token: Token, lang: str) -> str | None:
+    """The form of a token to try as a number word (the lemma in Russian)."""
+    if token.text.isdigit() or len(token.text) < 2:
+        return None
+    if lang == "ru":
+        return token.keys[0]
+    if lang == "ar":
+        return token.keys[0]
+    return token.text.lower() if lang in _TEXT2NUM else None
+
+
+def _spelled(tokens: Sequence[Token], index: int, lang: str) -> tuple[int, int] | None:
+    """The longest run of number words starting at `index`, and its value."""
+    connectors = _CONNECTORS.get(lang, set())
+    words: list[str] = []
+    best: tuple[int, int] | None = None
+    for j in range(index, min(index + _MAX_RUN, len(tokens))):
+        word = _candidate(tokens[j], lang)
+        if word is None:
+            break
+        words.append(word)
+        if word in connectors:
+            continue
+        value = _word_value(words, lang)
+        if value is None:
+            break
+        best = (value, j)
+    return best
+
+
+def read_numbers(tokens: Sequence[Token], source: str, lang: str) -> list[Number]:
+    """Every number in `tokens` (cut from `source`), in order; years and huge values dropped."""
+    numbers: list[Number] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        value = _digit_value(token.text)
+        if value is not None:
+            value, last = _groups_joined(tokens, source, i, value)
+            if value not in _YEARS and 0 < value <= MAX_VALUE:
+                numbers.append(Number(i, last, value))
+            i = last + 1
+            continue
+        spelled = _spelled(tokens, i, lang) if lang in _CONNECTORS else None
+        if spelled is not None and 0 < spelled[0] <= MAX_VALUE:
+            numbers.append(Number(i, spelled[1], spelled[0]))
+            i = spelled[1] + 1
+            continue
+        i += 1
+    return numbers
