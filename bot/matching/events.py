@@ -10,8 +10,10 @@ killed"). The lexicon and its classes are in data/events.toml.
 
     violation   the act reaches civilians or protected people or objects: an *event*; its
                 severity follows `Event.severity` (README: "How events are detected")
-    conflict    armed violence without a civilian victim named (strikes on a city, soldiers or
-                officials killed): evidence for RF1 (or RF8 for officials), never an event
+    risk        armed violence without a civilian victim named (strikes on a city, soldiers or
+                officials killed or wounded: RF1, RF8 for officials), or an act short of a
+                violation (one aid worker or journalist detained: that class's factor) —
+                evidence for a risk factor, never an event
 
 Not events: an act negated or denied ("denies killing", "no casualties"), hedged or threatened
 ("could", "warns of", "to prevent"), in a commemoration, a film, a match or a court case, a
@@ -28,9 +30,20 @@ from bot.matching.lexicon import Hit, Lexicon, event_lexicon
 from bot.matching.morphology import Token, tokenize
 from bot.matching.numbers import Number, read_numbers
 
-Grade = Literal["violation", "conflict"]
+Grade = Literal["violation", "risk"]
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A place name found in the field (offsets into its original text); `town`: a town or
+    region, not a whole country."""
+
+    start: int
+    end: int
+    town: bool = False
+
+
 Severity = Literal["info", "watch", "warning", "critical"]
-Span = tuple[int, int]
 
 CIVILIAN_CLASSES = frozenset(
     {"civilian", "child", "woman", "identity", "health", "aid", "press", "detainee"}
@@ -48,14 +61,16 @@ CLASS_CODES = {
     "identity": ("RF9",),
     "shelter": ("EE4",),
 }
-# acts that show armed conflict by themselves (the others need a place or an armed actor)
-CONFLICT_ACTS = frozenset({"attack", "kill", "massacre"})
 _WINDOW = 8  # tokens either side of the act searched for its victims, targets and counts
 _NEGATION_REACH = 2  # tokens before an act or a victim that a negation covers
 _HEDGE_REACH = 4  # tokens before an act that a hedge covers
 _HEDGE_AFTER = 2  # tokens after an act where "warning", "fears" … make it a risk
 _SHORT_FIELD = 30  # tokens: a field this short is one context (cues anywhere count)
 _COUNT_GAP = 3  # tokens between a number and its victim noun ("50 of the villagers")
+MASS_DETENTION = 10  # detained at once: mass arbitrary detention, an event
+COUNTED_ACTS = frozenset(
+    {"lethal", "injury", "atrocity", "abduction", "detention", "expulsion", "disappearance"}
+)
 _BOUNDARY = frozenset("|•;:!?")
 _DASHES = frozenset("-–—")
 
@@ -86,18 +101,20 @@ class Event:
         return bool(set(self.targets) & PROTECTED_TARGETS or set(self.victims) & PROTECTED_PERSONS)
 
     def severity(self, *, mass_casualty: int = 10, critical_casualties: int = 100) -> Severity:
-        """The severity of a violation before source tier and corroboration (conflict: info):
+        """The severity of a violation before source tier and corroboration (a risk mention: info):
 
-        critical  ≥ `critical_casualties` victims
+        critical  ≥ `critical_casualties` victims named as civilians or protected people, or
+                  at a civilian or protected target (a bare toll, "700 dead", stays warning)
         warning   ≥ `mass_casualty` victims, a protected target or protected people (hospital,
                   school, place of worship, camp, aid, UN; health and aid workers, journalists,
                   detainees), or an atrocity by definition (massacre, genocide, ethnic cleansing)
         watch     any other act against civilians or civilian objects
         """
-        if self.grade == "conflict":
+        if self.grade == "risk":
             return "info"
         count = self.count or 0
-        if count >= critical_casualties:
+        characterised = bool(self.targets) or set(self.victims) != {"people"}
+        if count >= critical_casualties and characterised:
             return "critical"
         if self.protected or self.grave or count >= mass_casualty:
             return "warning"
@@ -113,7 +130,7 @@ class _Context:
     hits: list[Hit]
     numbers: list[Number]
     segments: list[int]
-    places: Sequence[Span]
+    places: Sequence[Place]
     short: bool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -178,10 +195,10 @@ def detect_events(
     lang: str,
     *,
     field: str,
-    places: Sequence[Span] = (),
+    places: Sequence[Place] = (),
     lexicon: Lexicon | None = None,
 ) -> list[Event]:
-    """Events and conflict mentions in one field of `lang` text (any supported language)."""
+    """Events and risk mentions in one field of `lang` text (any supported language)."""
     lexicon = lexicon or event_lexicon()
     if lang not in lexicon.languages():
         return []
@@ -226,13 +243,19 @@ def _reaches(ctx: _Context, cue: Hit, act: Hit) -> bool:
     )
 
 
+def _inside_cue(ctx: _Context, hit: Hit) -> bool:
+    """A victim or target word that is part of a cue phrase ("market" in "market bets")."""
+    return any(h.role == "cue" and _overlaps(h, hit) for h in ctx.hits)
+
+
 def _negated(ctx: _Context, hit: Hit) -> bool:
     before = ctx.near(hit, "cue", before=_NEGATION_REACH, after=0)
     return any(h.name == "negation" and h.last < hit.first for h in before)
 
 
-def _counts(ctx: _Context, act: Hit, victims: Sequence[Hit]) -> dict[str, int]:
-    """Victim class → count: a number before its victim noun, or right next to a lethal act."""
+def _counts(ctx: _Context, act: Hit, kind: str, victims: Sequence[Hit]) -> dict[str, int]:
+    """Victim class → count: a number before its victim noun, or right next to an act that
+    counts people ("kills 12", "12 abducted"; not "a dozen missiles")."""
     out: dict[str, int] = {}
     starts = {v.first: v for v in victims}
     for number in ctx.numbers:
@@ -248,7 +271,7 @@ def _counts(ctx: _Context, act: Hit, victims: Sequence[Hit]) -> dict[str, int]:
         )
         if victim is not None and not _between_act(act, number, victim):
             out[victim.name] = max(out.get(victim.name, 0), number.value)
-        elif _next_to(ctx, act, number):
+        elif kind in COUNTED_ACTS and _next_to(ctx, act, number):
             out["people"] = max(out.get("people", 0), number.value)
     return out
 
@@ -289,7 +312,7 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
     targets = ctx.near(act, "target", before=_WINDOW, after=_WINDOW)
     perps = ctx.near(act, "perpetrator", before=_WINDOW, after=_WINDOW)
     labels = ctx.in_context(act, "label", frozenset({"label"}))
-    counts = _counts(ctx, act, victims)
+    counts = _counts(ctx, act, spec.kind, victims)
     classes = {v.name for v in victims} | set(counts)
     target_classes = {t.name for t in targets}
     civilian = classes & CIVILIAN_CLASSES
@@ -308,7 +331,7 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
     if grade is None:
         return None
     count = max((n for c, n in counts.items() if c not in COMBATANTS), default=None)
-    codes = _codes(spec.codes, grade, classes, target_classes)
+    codes = _codes(spec.codes, grade, classes, target_classes, spec.kind)
     first = min([act.first] + [h.first for h in (*victims, *targets)])
     last = max([act.last] + [h.last for h in (*victims, *targets)])
     return Event(
@@ -346,7 +369,7 @@ def _grade(
     armed: bool,
     labelled: bool,
 ) -> Grade | None:
-    """Whether the act is a violation (an event), armed conflict, or neither."""
+    """Whether the act is a violation (an event), a risk-factor mention, or neither."""
     cue = _cue_names(ctx, act)
     natural = "disaster" in cue and not armed
     if kind == "atrocity" or kind in {"sexual", "torture"}:
@@ -358,39 +381,72 @@ def _grade(
             return "violation"
         if people:
             return None if "market" in cue else "violation"
-        return "conflict" if combatants else None
+        return "risk" if combatants else None
+    if kind == "death":  # deaths are an event where the text shows they were inflicted
+        if natural or not (armed or labelled or _violent(ctx, act)):
+            return None
+        if civilian or targets or people:
+            return "violation"
+        return "risk" if combatants else None
+    if kind == "injury":
+        if civilian or targets:
+            return None if natural else "violation"
+        return "risk" if (combatants or people) and not natural else None
     if kind == "attack":
         if civilian or targets or labelled or (armed and people):
             return "violation"
         if natural:
             return None
-        return "conflict" if (armed or combatants or _placed(ctx, act)) else None
+        return "risk" if (armed or combatants or _placed(ctx, act)) else None
     if kind in {"abduction", "disappearance"}:
         return "violation" if civilian or people else None
     if kind == "expulsion":  # of a population; expelling journalists or diplomats is not
         return "violation" if displaced_people or labelled else None
     if kind == "detention":
-        return "violation" if _largest_count(ctx, act) >= 10 else None
+        if _largest_count(ctx, act) >= MASS_DETENTION:
+            return "violation"
+        return "risk" if civilian else None
     if kind == "siege":
-        return "violation" if civilian or targets or _placed(ctx, act) else None
+        if civilian or targets:
+            return "violation"
+        return "violation" if _placed(ctx, act, towns_only=True) and "market" not in cue else None
     if kind == "obstruction":
-        return "violation" if "aid" in targets else None
+        return "violation" if "aid" in targets and "market" not in cue else None
     if kind in {"looting", "arson"}:
         return "violation" if civilian or targets else None
     return None
+
+
+_VIOLENT_KINDS = frozenset({"attack", "lethal", "atrocity"})
+
+
+def _violent(ctx: _Context, act: Hit) -> bool:
+    """Another act in the segment says the harm was done by someone ("strike … 12 dead")."""
+    seg = ctx.segments[act.first]
+    lexicon_acts = event_lexicon().acts
+    return any(
+        h.role == "act"
+        and h is not act
+        and ctx.segments[h.first] == seg
+        and lexicon_acts[h.name].kind in _VIOLENT_KINDS
+        for h in ctx.hits
+    )
 
 
 def _cue_names(ctx: _Context, act: Hit) -> set[str]:
     return {h.name for h in ctx.in_context(act, "cue", frozenset({"disaster", "market"}))}
 
 
-def _placed(ctx: _Context, act: Hit) -> bool:
-    """A watched or known place in the act's segment ("strikes on Tehran")."""
+def _placed(ctx: _Context, act: Hit, *, towns_only: bool = False) -> bool:
+    """A known place in the act's segment ("strikes on Tehran"); with `towns_only`, a town or
+    region rather than a country ("the siege of El Fasher", not "Iran's oil blockade")."""
     seg = ctx.segments[act.first]
     starts = [t.start for t in ctx.tokens]
-    for start, _ in ctx.places:
-        index = max(i for i, s in enumerate(starts) if s <= start) if start >= starts[0] else 0
-        if ctx.segments[index] == seg:
+    for place in ctx.places:
+        if towns_only and not place.town:
+            continue
+        before = [i for i, s in enumerate(starts) if s <= place.start]
+        if ctx.segments[before[-1] if before else 0] == seg:
             return True
     return False
 
@@ -401,19 +457,22 @@ def _largest_count(ctx: _Context, act: Hit) -> int:
 
 
 def _codes(
-    act_codes: Sequence[str], grade: Grade, classes: set[str], targets: set[str]
+    act_codes: Sequence[str], grade: Grade, classes: set[str], targets: set[str], kind: str
 ) -> tuple[str, ...]:
-    if grade == "conflict":
+    class_codes = [c for name in sorted(classes | targets) for c in CLASS_CODES.get(name, ())]
+    if grade == "risk" and kind == "detention":
+        return tuple(dict.fromkeys(class_codes or act_codes))
+    if grade == "risk":
         return ("RF1", "RF8") if "official" in classes else ("RF1",)
-    extra = [c for name in sorted(classes | targets) for c in CLASS_CODES.get(name, ())]
-    return tuple(dict.fromkeys([*act_codes, *extra]))
+    return tuple(dict.fromkeys([*act_codes, *class_codes]))
 
 
 def _phrase(ctx: _Context, act: Hit) -> str:
     """The act as written, with an adjacent count ("killed 12", "12 killed")."""
     first, last = act.first, act.last
+    seg = ctx.segments[act.first]
     for n in ctx.numbers:
-        if _next_to(ctx, act, n):
+        if ctx.segments[n.first] == seg and _next_to(ctx, act, n):
             first, last = min(first, n.first), max(last, n.last)
     return ctx.words(first, last)
 
@@ -422,7 +481,7 @@ _RANK = {"info": 0, "watch": 1, "warning": 2, "critical": 3}
 
 
 def _strongest_per_span(events: list[Event]) -> list[Event]:
-    """Violations before conflict mentions; the strongest first; overlapping duplicates once."""
+    """Violations before risk mentions; the strongest first; overlapping duplicates once."""
     ordered = sorted(
         events,
         key=lambda e: (e.grade != "violation", -_RANK[e.severity()], -(e.count or 0), e.start),

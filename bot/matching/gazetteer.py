@@ -96,6 +96,25 @@ def place_terms(countries: Iterable[str], *, min_population: int) -> Iterator[Te
             yield Term(kind="place", keys=(alpha3,), text=name, lang="", capital=capital)
 
 
+def actor_terms(countries: Iterable[str]) -> Iterator[Term]:
+    """Armed groups and leaders tied to any of `countries` (data/actors.toml)."""
+    watched = set(countries)
+    for actor in geo_data().actors:
+        if not watched & set(actor.countries):
+            continue
+        for lang, names in actor.names.items():
+            for name in names:
+                acronym = name.isupper() and len(name) <= _MAX_ACRONYM
+                yield Term(
+                    kind="actor",
+                    keys=actor.countries,
+                    text=name,
+                    lang=lang,
+                    acronym=acronym,
+                    capital=not acronym and needs_capital(name),
+                )
+
+
 def situation_terms(spec: SituationSpec) -> Iterator[Term]:
     """The configured aliases, places and actors of one situation, and its exclusions."""
     for text in (*spec.aliases, *spec.places, *spec.actors):

@@ -1,5 +1,6 @@
-"""The geographic data files, loaded once: data/geo.toml, data/demonyms.toml (curated) and
-data/demonyms_world.toml (every other country, from mledoze/countries, ODbL)."""
+"""The geographic data files, loaded once: data/geo.toml, data/demonyms.toml (curated),
+data/demonyms_world.toml (every other country, from mledoze/countries, ODbL) and
+data/actors.toml (armed groups and leaders, each with its source)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,16 @@ class Veto:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Actor:
+    """An armed group or a leader tied to `countries` (data/actors.toml); weaker than a place."""
+
+    kind: str
+    countries: tuple[str, ...]
+    names: LanguageNames
+    source: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class GeoData:
     extra_names: Mapping[str, LanguageNames]
     capitalised_names: Mapping[str, LanguageNames]
@@ -34,6 +45,7 @@ class GeoData:
     vetoes: tuple[Veto, ...]
     common_words: frozenset[str]
     demonyms: Mapping[str, Mapping[str, str | tuple[str, ...]]]
+    actors: tuple[Actor, ...]
 
 
 def _read(name: str) -> dict[str, Any]:
@@ -80,4 +92,13 @@ def geo_data() -> GeoData:
         demonyms={
             code: {lang: _demonym(v) for lang, v in t.items()} for code, t in demonyms.items()
         },
+        actors=tuple(
+            Actor(
+                kind=a["kind"],
+                countries=tuple(a["countries"]),
+                names=_by_language(a["names"]),
+                source=a["source"],
+            )
+            for a in _read("actors.toml")["actor"]
+        ),
     )

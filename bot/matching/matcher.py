@@ -10,20 +10,28 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from bot.matching.context import CompiledVeto, compile_veto
-from bot.matching.events import Event, detect_events
-from bot.matching.gazetteer import blocker_terms, country_terms, place_terms, situation_terms
+from bot.matching.events import Event, Place, detect_events
+from bot.matching.gazetteer import (
+    actor_terms,
+    blocker_terms,
+    country_terms,
+    place_terms,
+    situation_terms,
+)
 from bot.matching.geodata import geo_data
 from bot.matching.language import SUPPORTED, item_language
 from bot.matching.model import Evidence, Factor, Field, MatchResult
 from bot.matching.normalize import Normalized, normalize
 from bot.matching.resolve import Words, case_ok, context_ok, excluded, longest_first, near_enough
 from bot.matching.russian import has_cyrillic, lemma_view
-from bot.matching.scan import Hit, build_automaton, scan
+from bot.matching.scan import Hit, arabic_article_before, build_automaton, scan
 from bot.matching.settings import IndicatorsSettings, MatchingSettings, SituationSpec
 from bot.matching.taxonomy import Indicator, indicator_terms, resolve_indicators
 from feeds.model import Item
 
-_RESOLVED_KINDS = frozenset({"country", "place"})
+_RESOLVED_KINDS = frozenset({"country", "place", "actor"})
+_PLACE_KINDS = frozenset({"country", "place", "situation"})
+_TOWN_KINDS = frozenset({"place", "situation"})
 
 
 class _Field(NamedTuple):
@@ -91,7 +99,11 @@ class Matcher:
             return ()
         found: list[Event] = []
         for f in fields:
-            places = [f.text.span(h.start, h.end) for h in f.geo if h.term.kind != "block"]
+            places = [
+                Place(*f.text.span(h.start, h.end), town=h.term.kind in _TOWN_KINDS)
+                for h in f.geo
+                if h.term.kind != "block"
+            ]
             found += detect_events(f.text.original, lang, field=f.name, places=places)
         return tuple(found)
 
@@ -154,11 +166,15 @@ class Matcher:
         return [s for c in countries for s in self.by_country.get(c, ())]
 
     def _geo_evidence(self, fields: Sequence[_Field], tags: Sequence[str]) -> list[Evidence]:
+        """Evidence for each named place; an armed group or a leader only when the item names
+        no place at all (weaker evidence: "Trump threatens Iran" is about Iran)."""
         banned = _banned(fields)
+        named = bool(tags) or any(h.term.kind in _PLACE_KINDS for f in fields for h in f.geo)
         found = (
             _evidence("situation", slug, hit, field)
             for field in fields
             for hit in field.geo
+            if not (named and hit.term.kind == "actor")
             for slug in self._slugs(hit, fields, tags)
             if slug not in banned
         )
@@ -241,11 +257,20 @@ def _partition(hits: Iterable[Hit], text: Normalized) -> tuple[list[Hit], list[H
         elif kind == "situation-exclude":
             excluded_slugs.update(hit.term.keys)
             exclusions.append(hit)
-        elif case_ok(hit, text):
+        elif case_ok(hit, text) and not _article_on_name(hit, text.text):
             geo.append(hit)
     if exclusions:
         geo = [h for h in geo if not any(x.start <= h.start and h.end <= x.end for x in exclusions)]
     return geo, indicators, excluded_slugs
+
+
+def _article_on_name(hit: Hit, folded: str) -> bool:
+    """An Arabic name read after the article is another word ("المالي" is "the financial")."""
+    return (
+        hit.start > 0
+        and "\u0620" <= folded[hit.start] <= "\u064a"
+        and arabic_article_before(folded, hit.start)
+    )
 
 
 def _event_evidence(
@@ -319,6 +344,7 @@ def build_matcher(
         country_terms(),
         blocker_terms(),
         place_terms(by_country, min_population=matching_settings.gazetteer_min_population),
+        actor_terms(by_country),
         itertools.chain.from_iterable(situation_terms(s) for s in situations),
         indicator_terms(
             indicators,

@@ -135,7 +135,13 @@ def tokenize(text: str, lang: str) -> list[Token]:
 
 
 def lexicon_key(word: str, lang: str) -> str:
-    """The key a lexicon entry (a base form) is stored under: its first key."""
+    """The key a lexicon entry (a base form) is stored under: its first key. An Arabic entry
+    loses only its article ("المدنيين" → "مدنيين"): its first letter may be a root letter that
+    looks like a clitic ("كمين", an ambush, is not "ك" + "مين")."""
     if lang == "ar":
-        return strip_arabic_clitics(fold(word))
+        folded = fold(word)
+        for article in ("لل", "ال"):
+            if folded.startswith(article) and len(folded) - len(article) >= 3:
+                return folded[len(article) :]
+        return folded
     return word_keys(word, lang)[0]

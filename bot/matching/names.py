@@ -14,6 +14,7 @@ from babel import Locale
 
 from bot.matching.demonyms import STEM_LANGUAGES, inflect
 from bot.matching.geodata import geo_data
+from bot.matching.normalize import fold
 from bot.matching.russian import lemma_phrase
 
 LANGUAGES = ("en", "fr", "es", "ar", "pt", "ru")
@@ -99,6 +100,20 @@ def _local_names(alpha3: str, local: str) -> tuple[str, ...]:
     return (head,)
 
 
+_VOWELS = frozenset("aeiouyh")
+
+
+def _elided(names: list[CountryName]) -> list[CountryName]:
+    """French elision written without its apostrophe, as some feeds print it: "lIran",
+    "dIsraël" (with the apostrophe, "l'Iran" already matches)."""
+    return [
+        CountryName(text=article + n.text, lang="fr")
+        for n in names
+        if n.lang == "fr" and not n.acronym and fold(n.text)[:1] in _VOWELS
+        for article in ("l", "d")
+    ]
+
+
 def _country_names(alpha3: str, alpha2: str, official: set[str]) -> tuple[CountryName, ...]:
     data = geo_data()
     names = [CountryName(text=n, lang="en") for n in official]
@@ -110,6 +125,7 @@ def _country_names(alpha3: str, alpha2: str, official: set[str]) -> tuple[Countr
     for lang, extra in data.capitalised_names.get(alpha3, {}).items():
         names += [CountryName(text=n, lang=lang, capital=True) for n in extra]
     names += [CountryName(text=a, lang="en", acronym=True) for a in data.acronyms.get(alpha3, ())]
+    names += _elided(names)
     unique = dict.fromkeys(n for n in _with_russian(names) + _demonyms(alpha3) if n.text)
     return tuple(unique)
 

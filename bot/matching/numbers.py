@@ -31,6 +31,63 @@ _CONNECTORS = {
     "ar": {"و"},
 }
 _YEARS = range(1900, 2101)
+_CURRENCY_SIGNS = frozenset("$€£¥₹₽")
+_MULTIPLIERS = {
+    fold(w): n
+    for words, n in (
+        (
+            "million millions millón millones milhão milhões миллион миллиона миллионов млн "
+            "مليون ملايين",
+            1_000_000,
+        ),
+        ("thousand mille mil тысяча тысячи тысяч тыс ألف آلاف", 1_000),
+    )
+    for w in words.split()
+}
+# folded words after a number that make it an amount (keys as morphology gives them, stems)
+_UNITS = frozenset(
+    [
+        "percent",
+        "per",
+        "dollar",
+        "euro",
+        "usd",
+        "eur",
+        "km",
+        "kilomet",
+        "kilometr",
+        "mile",
+        "meter",
+        "metr",
+        "tonn",
+        "ton",
+        "barrel",
+        "baril",
+        "barril",
+        "day",
+        "jour",
+        "dia",
+        "hour",
+        "heur",
+        "hora",
+        "year",
+        "an",
+        "ano",
+        "año",
+        "minut",
+        "second",
+        "mm",
+        "cm",
+        "kg",
+        "gramm",
+        "gram",
+        "point",
+        "seat",
+        "vote",
+        "voix",
+        "voto",
+    ]
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +186,29 @@ def _spelled(tokens: Sequence[Token], index: int, lang: str) -> tuple[int, int] 
     return best
 
 
+def _money_or_measure(tokens: Sequence[Token], source: str, first: int, last: int) -> bool:
+    """ "$250,000", "15 %", "100 km", "30 days": an amount, not a count of people."""
+    before = source[max(0, tokens[first].start - 2) : tokens[first].start].strip()
+    if before[-1:] in _CURRENCY_SIGNS:
+        return True
+    after = source[tokens[last].end : tokens[last].end + 2].strip()
+    if after[:1] in _CURRENCY_SIGNS or after[:1] == "%":
+        return True
+    return last + 1 < len(tokens) and tokens[last + 1].keys[0] in _UNITS
+
+
+def _scaled(tokens: Sequence[Token], last: int, value: int) -> tuple[int, int]:
+    """ "2 million", "1,5 millones", "3 млн": a multiplier word after the digits."""
+    if last + 1 < len(tokens):
+        factor = _MULTIPLIERS.get(fold(tokens[last + 1].text.lower()))
+        if factor:
+            return value * factor, last + 1
+    return value, last
+
+
 def read_numbers(tokens: Sequence[Token], source: str, lang: str) -> list[Number]:
-    """Every number in `tokens` (cut from `source`), in order; years and huge values dropped."""
+    """Every number in `tokens` (cut from `source`), in order; years, amounts of money and
+    measures, and huge values dropped."""
     numbers: list[Number] = []
     i = 0
     while i < len(tokens):
@@ -138,7 +216,9 @@ def read_numbers(tokens: Sequence[Token], source: str, lang: str) -> list[Number
         value = _digit_value(token.text)
         if value is not None:
             value, last = _groups_joined(tokens, source, i, value)
-            if value not in _YEARS and 0 < value <= MAX_VALUE:
+            value, last = _scaled(tokens, last, value)
+            amount = _money_or_measure(tokens, source, i, last)
+            if value not in _YEARS and 0 < value <= MAX_VALUE and not amount:
                 numbers.append(Number(i, last, value))
             i = last + 1
             continue

@@ -66,6 +66,19 @@ def _left_ok(text: str, start: int, first: str) -> bool:
     return at_word_start and text[begin:start] in ARABIC_PREFIXES
 
 
+def arabic_article_before(text: str, start: int) -> bool:
+    """The word prefix before `start` holds the article ("المالي": "the financial", not Mali).
+
+    Names that take the article carry it in their own spelling ("السودان"); the others
+    take a preposition or a conjunction ("بلبنان", "ولبنان"), never the article.
+    """
+    begin = start
+    while begin > 0 and _arabic_letter(text[begin - 1]) and start - begin <= _MAX_PREFIX:
+        begin -= 1
+    prefix = text[begin:start]
+    return bool(prefix) and ("ال" in prefix or prefix.endswith("لل"))
+
+
 def _word_end(text: str, end: int) -> int:
     while end < len(text) and text[end].isalnum():
         end += 1
@@ -117,8 +130,11 @@ def scan(automaton: Any, text: str) -> list[Hit]:
 
 
 def _shape(term: Term) -> tuple[object, ...]:
-    """Everything but keys, text and language: terms of one shape share an automaton entry."""
+    """Everything but keys and text: terms of one shape share an automaton entry. An
+    indicator term keeps its language (French "offensive" must survive the choice of French
+    terms); names are language-neutral."""
     return (
+        term.lang if term.kind == "indicator" else "",
         term.kind,
         term.prefix,
         term.acronym,

@@ -9,7 +9,9 @@ from typing import Literal
 
 from bot.matching.normalize import fold
 
-TermKind = Literal["country", "place", "situation", "block", "situation-exclude", "indicator"]
+TermKind = Literal[
+    "country", "place", "actor", "situation", "block", "situation-exclude", "indicator"
+]
 
 
 @dataclass(frozen=True, kw_only=True)
