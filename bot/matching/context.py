@@ -10,6 +10,7 @@ from bot.matching.geodata import Veto
 _NAME_SHAPED = r"[A-Z][a-z]+(?:-[A-Z][a-z]+)?"
 # "León XIV", "Louis XVI": a regnal number after a name makes it a person's
 _REGNAL = re.compile(r" (?=[IVXL]{1,6}\b)(?:X{0,3})(?:IX|IV|V?I{0,3})\b")
+_NUMERAL_LETTERS = frozenset("IVXL")
 # "Pope Leo", "King Charles", "Mr Jordan": a title before a name makes it a person's
 _TITLE = re.compile(
     r"(?<!\w)(?:Pope|Pape|Papa|King|Queen|Prince|Princess|Mr|Mrs|Ms|Dr|Sir|Lord|Lady|"
@@ -200,9 +201,12 @@ def looks_like_person(original: str, start: int, end: int) -> bool:
 
 def names_a_person(original: str, start: int, end: int) -> bool:
     """ "León XIV", "Pope Leo", "Mr Jordan": whatever the name, this is a person."""
-    regnal = _REGNAL.match(original, end)
-    if regnal is not None and regnal.end() > end + 1:
-        return True
+    if original[end : end + 1] == " " and original[end + 1 : end + 2] in _NUMERAL_LETTERS:
+        regnal = _REGNAL.match(original, end)
+        if regnal is not None and regnal.end() > end + 1:
+            return True
+    if start < 3 or original[start - 1] != " " or not original[start - 2].isalpha():
+        return False  # quick: no word right before the name
     return bool(_TITLE.search(original[max(0, start - 12) : start]))
 
 

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from functools import cached_property
+from typing import Any, Literal
 
 from bot.matching.lexicon import Hit, Lexicon, event_lexicon
 from bot.matching.morphology import Token, tokenize
@@ -62,6 +63,7 @@ CLASS_CODES = {
     "shelter": ("EE4",),
 }
 _WINDOW = 8  # tokens either side of the act searched for its victims, targets and counts
+MAX_CHARS = 2000  # of a field read for events: a headline, or the lead of a summary
 _NEGATION_REACH = 2  # tokens before an act or a victim that a negation covers
 _HEDGE_REACH = 4  # tokens before an act that a hedge covers
 _HEDGE_AFTER = 2  # tokens after an act where "warning", "fears" … make it a risk
@@ -128,13 +130,23 @@ class _Context:
     text: str
     tokens: list[Token]
     hits: list[Hit]
-    numbers: list[Number]
+    lang: str
     segments: list[int]
     places: Sequence[Place]
     short: bool = field(init=False)
+    by_role: dict[str, list[Hit]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.short = len(self.tokens) <= _SHORT_FIELD
+        self.by_role: dict[str, list[Hit]] = {}
+        for hit in self.hits:
+            self.by_role.setdefault(hit.role, []).append(hit)
+
+    @cached_property
+    def numbers(self) -> list[Number]:
+        """Numbers and vague quantities, read when an act needs its count."""
+        found = read_numbers(self.tokens, self.text, self.lang) + _quantity_numbers(self.hits)
+        return sorted(found, key=lambda n: n.first)
 
     def words(self, first: int, last: int) -> str:
         return self.text[self.tokens[first].start : self.tokens[last].end]
@@ -144,11 +156,8 @@ class _Context:
         low, high = hit.first - before, hit.last + after
         return [
             h
-            for h in self.hits
-            if h.role == role
-            and self.segments[h.first] == seg
-            and low <= h.first <= high
-            and not _overlaps(h, hit)
+            for h in self.by_role.get(role, ())
+            if self.segments[h.first] == seg and low <= h.first <= high and not _overlaps(h, hit)
         ]
 
     def in_context(self, hit: Hit, role: str, names: frozenset[str]) -> list[Hit]:
@@ -156,9 +165,8 @@ class _Context:
         seg = self.segments[hit.first]
         return [
             h
-            for h in self.hits
-            if h.role == role
-            and h.name in names
+            for h in self.by_role.get(role, ())
+            if h.name in names
             and (self.short or self.segments[h.first] == seg)
             and not _overlaps(h, hit)
         ]
@@ -175,6 +183,9 @@ def _segments(text: str, tokens: Sequence[Token]) -> list[int]:
     for i, token in enumerate(tokens):
         if i:
             between = text[tokens[i - 1].end : token.start]
+            if between == " ":
+                out.append(segment)
+                continue
             stripped = between.strip()
             if (
                 any(ch in _BOUNDARY for ch in between)
@@ -202,14 +213,11 @@ def detect_events(
     lexicon = lexicon or event_lexicon()
     if lang not in lexicon.languages():
         return []
-    tokens = tokenize(text, lang)
+    tokens = tokenize(text[:MAX_CHARS], lang)
     hits = lexicon.find(tokens, lang)
     if not any(h.role == "act" for h in hits):
         return []
-    numbers = sorted(
-        read_numbers(tokens, text, lang) + _quantity_numbers(hits), key=lambda n: n.first
-    )
-    ctx = _Context(text, tokens, hits, numbers, _segments(text, tokens), places)
+    ctx = _Context(text, tokens, hits, lang, _segments(text, tokens), places)
     found = []
     for act in (h for h in hits if h.role == "act"):
         event = _event(ctx, act, lexicon, field=field)
@@ -492,3 +500,29 @@ def _strongest_per_span(events: list[Event]) -> list[Event]:
             continue
         kept.append(event)
     return kept
+
+
+def event_record(event: Event, *, mass_casualty: int, critical_casualties: int) -> dict[str, Any]:
+    """The event as stored with its match (`kind: "event"` evidence) and shown by `tocsin why`
+    and `tocsin match`."""
+    return {
+        "kind": "event",
+        "act": event.act,
+        "act_kind": event.kind,
+        "grade": event.grade,
+        "severity": event.severity(
+            mass_casualty=mass_casualty, critical_casualties=critical_casualties
+        ),
+        "codes": list(event.codes),
+        "field": event.field,
+        "start": event.start,
+        "end": event.end,
+        "phrase": event.phrase,
+        "victims": list(event.victims),
+        "victim_words": list(event.victim_words),
+        "targets": list(event.targets),
+        "target_words": list(event.target_words),
+        "perpetrator": event.perpetrator,
+        "count": event.count,
+        "labels": list(event.labels),
+    }

@@ -10,6 +10,7 @@ still returned: they count in the briefings' source diversity.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 SUPPORTED = ("en", "fr", "es", "pt", "ar", "ru")
@@ -17,7 +18,7 @@ _PERSIAN_LETTERS = frozenset("پچژگ")
 _URDU_LETTERS = frozenset("ٹڈڑںےھ")
 _UKRAINIAN_LETTERS = frozenset("іїєґ")
 _RUSSIAN_LETTERS = frozenset("ыэ")  # in Russian, not in Bulgarian, Macedonian or Serbian
-_MIN_LETTERS = 3
+_MIN_LETTERS = 20  # shorter text ("Trump threatens Iran") is too little to tell
 _MIN_COMMON_WORDS = 3
 _BLOCKS = (
     (0x0370, 0x03FF, "el"),
@@ -111,18 +112,22 @@ _EXPECTED_SCRIPT = {
 }
 
 
+_NOT_LATIN = re.compile("[\u0370-\u1fff\u3040-\uffff]")
+
+
 def _agrees(lang: str, text: str) -> bool:
-    """Cheap check that a quarter or more of `text` is in the script of `lang`: feeds mislabel
-    (an English headline in a feed declared Arabic), but a headline may quote another script."""
+    """Cheap check that a tenth or more of `text`'s letters are in the script of `lang`: feeds
+    mislabel (an English headline in a feed declared Arabic), but a headline may quote another
+    script at length."""
     expected = _EXPECTED_SCRIPT.get(lang, "latin" if lang in _LATIN_LANGUAGES else None)
     if expected is None:
         return True
-    if expected == "latin" and text.isascii():
+    if expected == "latin" and (text.isascii() or not _NOT_LATIN.search(text, 0, 200)):
         return True
     sample = [ch for ch in text[:200] if ch.isalpha()]
     if not sample:
         return True
-    return sum(_script(ch) == expected for ch in sample) * 4 >= len(sample)
+    return sum(_script(ch) == expected for ch in sample) * 10 >= len(sample)
 
 
 def item_language(declared: str | None, title: str, summary: str = "") -> str | None:

@@ -18,11 +18,12 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from bot.matching.morphology import LANGUAGES, Token, lexicon_key
+from bot.matching.morphology import LANGUAGES, Token, lexicon_key, russian_lexeme, word_keys
 from bot.matching.normalize import fold
 
 ROLES = ("act", "label", "victim", "target", "perpetrator", "quantity", "cue", "unless")
 _MIN_ARABIC_PREFIX = 2
+_MIN_TRIGGER = 3
 # What may follow an Arabic stem inside one word: feminine, dual, plural, nisba and pronoun
 # endings, and past-tense verb endings (folded: ة → ه, ى → ي). "اسر" (families) is a prefix of
 # "اسرائيل", but "ائيل" is no ending.
@@ -79,17 +80,52 @@ class Lexicon:
         self.acts = dict(acts)
         self._index: dict[str, dict[str, list[Entry]]] = defaultdict(lambda: defaultdict(list))
         self._ignore: dict[str, frozenset[str]] = {}
+        self._act_keys: dict[str, set[str]] = defaultdict(set)  # first keys of act entries
+        self._act_written: dict[str, dict[str, str]] = defaultdict(dict)  # key → its prefix
         for lang, entry in entries:
             self._index[lang][entry.keys[0]].append(entry)
+            if entry.role == "act":
+                key = entry.keys[0]
+                self._act_keys[lang].add(key)
+                written = fold(entry.text.lstrip("=").split()[0].lower())
+                shared = _shared_start(key, written) or key
+                known = self._act_written[lang].get(key, key)
+                self._act_written[lang][key] = min(known, shared, key=len)
         for by_key in self._index.values():
             for key, found in by_key.items():
                 by_key[key] = sorted(found, key=lambda e: -len(e.keys))
 
     def set_ignored(self, lang: str, words: Iterable[str]) -> None:
-        self._ignore[lang] = frozenset(fold(w) for w in words)
+        self._ignore[lang] = frozenset(w.lower() for w in words) | {fold(w) for w in words}
 
     def languages(self) -> tuple[str, ...]:
         return tuple(self._index)
+
+    def act_triggers(self, lang: str) -> frozenset[str]:
+        """Prefixes that every written form of an act's first word begins with: a prefilter
+        for the automaton (a field without one has no act, so events are not looked for).
+
+        en fr es pt: the stem, or what it shares with the entry as written when the stemmer
+        rewrote its end ("happy" → "happi": "happ"); ar: the stem (it already matches as a
+        prefix); ru: the first three letters of every form of the lemma in pymorphy3's
+        dictionary ("бить" → "бил", "бье" …).
+        """
+        keys = self._act_keys.get(lang, set())
+        if lang == "ar":
+            return frozenset(keys)
+        if lang == "ru":
+            return frozenset(f[:_MIN_TRIGGER] for key in keys for f in russian_lexeme(key))
+        return frozenset(self._act_written.get(lang, {}).get(k, k) for k in keys)
+
+    def starts_act(self, word: str, lang: str) -> bool:
+        """Whether `word` (as written) can be the first word of an act entry."""
+        acts = self._act_keys.get(lang)
+        if not acts or word.lower() in self._ignore.get(lang, ()):
+            return False
+        keys = word_keys(word, lang)
+        if lang == "ar":
+            return any(p in acts for k in keys for p in _arabic_prefixes(k))
+        return any(k in acts for k in keys)
 
     def find(self, tokens: Sequence[Token], lang: str) -> list[Hit]:
         """Every entry that matches at some token, longest first at each start."""
@@ -97,10 +133,20 @@ class Lexicon:
         if not index:
             return []
         ignored = self._ignore.get(lang, frozenset())
-        keyed = [() if fold(t.text) in ignored else t.keys for t in tokens]
+        keyed = [() if t.text.lower() in ignored else t.keys for t in tokens]
         hits: list[Hit] = []
-        for i in range(len(tokens)):
-            for entry in self._candidates(index, keyed[i], lang):
+        arabic = lang == "ar"
+        for i, keys in enumerate(keyed):
+            if arabic:
+                candidates: Iterable[Entry] = self._candidates(index, keys, lang)
+            elif len(keys) == 1:
+                candidates = index.get(keys[0], ())
+            else:
+                candidates = self._candidates(index, keys, lang)
+            for entry in candidates:
+                if len(entry.keys) == 1 and not entry.starts:
+                    hits.append(Hit(i, i, entry))
+                    continue
                 last = self._match(entry, tokens, keyed, i, lang)
                 if last is not None:
                     hits.append(Hit(i, last, entry))
@@ -136,6 +182,14 @@ class Lexicon:
             if not word.startswith(entry.starts) or (entry.exact and word != entry.starts):
                 return None
         return last
+
+
+def _shared_start(a: str, b: str) -> str:
+    """The longest common beginning of two words."""
+    size = 0
+    while size < min(len(a), len(b)) and a[size] == b[size]:
+        size += 1
+    return a[:size]
 
 
 def _same(key: str, want: str, lang: str) -> bool:

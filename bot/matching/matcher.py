@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -20,15 +20,27 @@ from bot.matching.gazetteer import (
 )
 from bot.matching.geodata import geo_data
 from bot.matching.language import SUPPORTED, item_language
+from bot.matching.lexicon import event_lexicon
 from bot.matching.model import Evidence, Factor, Field, MatchResult
 from bot.matching.normalize import Normalized, normalize
-from bot.matching.resolve import Words, case_ok, context_ok, excluded, longest_first, near_enough
+from bot.matching.resolve import (
+    Words,
+    case_ok,
+    context_ok,
+    excluded,
+    longest_first,
+    near_enough,
+    touching,
+)
 from bot.matching.russian import has_cyrillic, lemma_view
 from bot.matching.scan import Hit, arabic_article_before, build_automaton, scan
 from bot.matching.settings import IndicatorsSettings, MatchingSettings, SituationSpec
 from bot.matching.taxonomy import Indicator, indicator_terms, resolve_indicators
+from bot.matching.terms import Term
 from feeds.model import Item
 
+MAX_TITLE = 1_000  # characters of a title that are matched
+MAX_SUMMARY = 5_000  # characters of a summary that are matched
 _RESOLVED_KINDS = frozenset({"country", "place", "actor"})
 _PLACE_KINDS = frozenset({"country", "place", "situation"})
 _TOWN_KINDS = frozenset({"place", "situation"})
@@ -43,6 +55,7 @@ class _Field(NamedTuple):
     geo: Sequence[Hit]
     indicators: Sequence[Hit]
     excluded_slugs: AbstractSet[str]
+    triggers: Sequence[Hit]  # words that may begin an event act (automaton prefilter)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,6 +70,7 @@ class Matcher:
     prefer: Mapping[str, str]
     pattern_count: int
     names: Mapping[str, str]
+    proximity: int = 0  # [indicators] proximity_words: events too must be near a place
 
     def match(self, item: Item) -> MatchResult:
         """Match one feed item (title, summary and its structured country tags)."""
@@ -83,11 +97,13 @@ class Matcher:
         located = self._tag_evidence(tags) if tags else []
         places = fields + [self._lemma_field(f) for f in fields if has_cyrillic(f.text.original)]
         if any(f.geo for f in places):
-            located += self._geo_evidence(places, tags)
+            located += self._geo_evidence(places, tags, read_twice=len(places) > len(fields))
         events = self._events(fields, lang)
+        title_located = bool(tags) or any(e.field == "title" for e in located)
+        if self.proximity and events and not title_located:
+            events = _near_places(events, fields, self.proximity)
         if not events and not any(f.indicators for f in fields):
             return self._result(located, [], (), lang)
-        title_located = bool(tags) or any(e.field == "title" for e in located)
         indicated = self._indicator_evidence(
             fields, located=title_located and bool(located), lang=lang
         )
@@ -95,10 +111,30 @@ class Matcher:
         return self._result(located, evidence, events, lang)
 
     def _events(self, fields: Sequence[_Field], lang: str | None) -> tuple[Event, ...]:
-        if lang not in SUPPORTED:
+        """Events in the item's language; when it is unknown, in each language whose act
+        words the automaton found (the one that reads the strongest events wins)."""
+        if lang in SUPPORTED:
+            return self._events_in(fields, lang)
+        if lang is not None:
             return ()
+        candidates = {k for f in fields for hit in f.triggers for k in hit.term.keys}
+        readings = [self._events_in(fields, c) for c in sorted(candidates)]
+        return max(readings, key=_strength, default=())
+
+    def _events_in(self, fields: Sequence[_Field], lang: str) -> tuple[Event, ...]:
         found: list[Event] = []
+        lexicon = event_lexicon()
         for f in fields:
+            if found and any(e.grade == "violation" for e in found):
+                break  # the title reports the event; its summary tells the same story
+            if not any(
+                lang in hit.term.keys
+                and lexicon.starts_act(
+                    f.text.original[slice(*f.text.span(hit.start, hit.end))], lang
+                )
+                for hit in f.triggers
+            ):
+                continue  # no act starts in this field: nothing to look for
             places = [
                 Place(*f.text.span(h.start, h.end), town=h.term.kind in _TOWN_KINDS)
                 for h in f.geo
@@ -108,7 +144,10 @@ class Matcher:
         return tuple(found)
 
     def _field(self, name: Field, raw: str) -> _Field:
-        return self._read(name, normalize(raw))
+        """A field, read up to its length limit: a headline's first MAX_TITLE characters, a
+        summary's first MAX_SUMMARY (the rest of a 100 kB summary adds nothing but time)."""
+        limit = MAX_TITLE if name == "title" else MAX_SUMMARY
+        return self._read(name, normalize(raw[:limit]))
 
     def _lemma_field(self, field: _Field) -> _Field:
         """The field read as Russian lemmas, for place names in any case (geography only)."""
@@ -119,16 +158,19 @@ class Matcher:
         words = Words(text.text)
         hits = scan(self.automaton, text.text)
         if not hits:
-            return _Field(name, text, words, (), (), _NOTHING)
-        geo, indicators, excluded_slugs = _partition(hits, text)
+            return _Field(name, text, words, (), (), _NOTHING, ())
+        geo, indicators, excluded_slugs, triggers = _partition(hits, text)
         if geo:
             geo = longest_first(geo)
             vetoes = self.vetoes
-            geo = [h for h in geo if context_ok(h, text=text, words=words, geo=geo, vetoes=vetoes)]
+            near = touching(geo)
+            geo = [
+                h for h in geo if context_ok(h, text=text, words=words, near=near, vetoes=vetoes)
+            ]
         if indicators:
             found = longest_first(indicators)
             indicators = [h for h in found if not excluded(h, text=text.text, words=words)]
-        return _Field(name, text, words, geo, indicators, excluded_slugs)
+        return _Field(name, text, words, geo, indicators, excluded_slugs, triggers)
 
     def _tag_evidence(self, tags: Sequence[str]) -> list[Evidence]:
         return [
@@ -165,7 +207,9 @@ class Matcher:
         countries = self._countries(keys, _certain(fields, tags))
         return [s for c in countries for s in self.by_country.get(c, ())]
 
-    def _geo_evidence(self, fields: Sequence[_Field], tags: Sequence[str]) -> list[Evidence]:
+    def _geo_evidence(
+        self, fields: Sequence[_Field], tags: Sequence[str], *, read_twice: bool = False
+    ) -> list[Evidence]:
         """Evidence for each named place; an armed group or a leader only when the item names
         no place at all (weaker evidence: "Trump threatens Iran" is about Iran)."""
         banned = _banned(fields)
@@ -178,7 +222,8 @@ class Matcher:
             for slug in self._slugs(hit, fields, tags)
             if slug not in banned
         )
-        return list(dict.fromkeys(found))  # a name read twice (surface and lemmas) counts once
+        # a name read twice (surface and lemmas) counts once
+        return list(dict.fromkeys(found)) if read_twice else list(found)
 
     def _indicator_evidence(
         self, fields: Sequence[_Field], *, located: bool, lang: str | None
@@ -242,18 +287,23 @@ def _banned(fields: Sequence[_Field]) -> AbstractSet[str]:
     return frozenset().union(*found)
 
 
-def _partition(hits: Iterable[Hit], text: Normalized) -> tuple[list[Hit], list[Hit], set[str]]:
-    """Geographic hits written in the right case, indicator hits, and the slugs whose
-    exclusions matched. A place name inside an exclusion phrase names nothing ("Darfur United
-    football" is not Darfur for any situation)."""
+def _partition(
+    hits: Iterable[Hit], text: Normalized
+) -> tuple[list[Hit], list[Hit], set[str], list[Hit]]:
+    """Geographic hits written in the right case, indicator hits, the slugs whose exclusions
+    matched, and event triggers. A place name inside an exclusion phrase names nothing
+    ("Darfur United football" is not Darfur for any situation)."""
     geo: list[Hit] = []
     indicators: list[Hit] = []
     excluded_slugs: set[str] = set()
     exclusions: list[Hit] = []
+    triggers: list[Hit] = []
     for hit in hits:
         kind = hit.term.kind
         if kind == "indicator":
             indicators.append(hit)
+        elif kind == "trigger":
+            triggers.append(hit)
         elif kind == "situation-exclude":
             excluded_slugs.update(hit.term.keys)
             exclusions.append(hit)
@@ -261,7 +311,41 @@ def _partition(hits: Iterable[Hit], text: Normalized) -> tuple[list[Hit], list[H
             geo.append(hit)
     if exclusions:
         geo = [h for h in geo if not any(x.start <= h.start and h.end <= x.end for x in exclusions)]
-    return geo, indicators, excluded_slugs
+    return geo, indicators, excluded_slugs, triggers
+
+
+def _near_places(
+    events: Sequence[Event], fields: Sequence[_Field], words: int
+) -> tuple[Event, ...]:
+    """With `[indicators] proximity_words`, an event counts within that many words of a place
+    in its field, as an indicator term does (unless the title names the situation)."""
+    kept = []
+    for event in events:
+        field = next(f for f in fields if f.name == event.field)
+        places = [field.text.span(h.start, h.end) for h in field.geo if h.term.kind != "block"]
+        text = field.text.original
+        if any(_words_between(text, event, start, end) <= words for start, end in places):
+            kept.append(event)
+    return tuple(kept)
+
+
+def _words_between(text: str, event: Event, start: int, end: int) -> int:
+    low, high = (end, event.start) if end <= event.start else (event.end, start)
+    return len(text[low:high].split()) if high > low else 0
+
+
+_GRADES = {"violation": 2, "risk": 1}
+
+
+def _strength(events: Sequence[Event]) -> tuple[int, int, int]:
+    """How much a reading found: its best grade, its largest count, its number of events."""
+    if not events:
+        return (0, 0, 0)
+    return (
+        max(_GRADES[e.grade] for e in events),
+        max((e.count or 0) for e in events),
+        len(events),
+    )
 
 
 def _article_on_name(hit: Hit, folded: str) -> bool:
@@ -318,6 +402,14 @@ def _evidence(kind: Any, key: str, hit: Hit, field: _Field) -> Evidence:
     )
 
 
+def trigger_terms() -> Iterator[Term]:
+    """The prefixes that event acts begin with, per language (bot/matching/lexicon.py)."""
+    lexicon = event_lexicon()
+    for lang in lexicon.languages():
+        for prefix in lexicon.act_triggers(lang):
+            yield Term(kind="trigger", keys=(lang,), text=prefix + "*", lang=lang, prefix=True)
+
+
 def _by_country(situations: Sequence[SituationSpec]) -> dict[str, tuple[str, ...]]:
     out: dict[str, list[str]] = defaultdict(list)
     for spec in situations:
@@ -345,6 +437,7 @@ def build_matcher(
         blocker_terms(),
         place_terms(by_country, min_population=matching_settings.gazetteer_min_population),
         actor_terms(by_country),
+        trigger_terms(),
         itertools.chain.from_iterable(situation_terms(s) for s in situations),
         indicator_terms(
             indicators,
@@ -363,4 +456,5 @@ def build_matcher(
         prefer=data.prefer,
         pattern_count=pattern_count,
         names={s.slug: s.name for s in situations},
+        proximity=indicators_settings.proximity_words,
     )

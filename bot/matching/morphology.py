@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import Stemmer
 
@@ -33,9 +32,11 @@ _MIN_ARABIC_STEM = 2
 _CACHE_LIMIT = 200_000
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    """One word of the original text: `text[start:end]`, and its keys (usually one)."""
+class Token(NamedTuple):
+    """One word of the original text: `text[start:end]`, and its keys (usually one).
+
+    A named tuple rather than a frozen dataclass: one is made per word, on the hot path.
+    """
 
     start: int
     end: int
@@ -54,6 +55,13 @@ def russian_analyzer() -> Any:
     import pymorphy3
 
     return pymorphy3.MorphAnalyzer()
+
+
+def russian_lexeme(lemma: str) -> tuple[str, ...]:
+    """Every form of a Russian lemma in pymorphy3's dictionary (folded), the lemma first."""
+    parses = russian_analyzer().parse(lemma)
+    forms = [fold(f.word) for p in parses[:2] for f in p.lexeme]
+    return tuple(dict.fromkeys([fold(lemma), *forms]))
 
 
 def strip_arabic_clitics(word: str) -> str:
@@ -131,7 +139,13 @@ def word_keys(word: str, lang: str) -> tuple[str, ...]:
 def tokenize(text: str, lang: str) -> list[Token]:
     """Every word of `text` with its keys in `lang`."""
     memo = _memo(lang if lang in LANGUAGES else "")
-    return [Token(m.start(), m.end(), m.group(), memo[m.group()]) for m in _WORD.finditer(text)]
+    out: list[Token] = []
+    append = out.append
+    for m in _WORD.finditer(text):
+        word = m.group()
+        start, end = m.span()
+        append(Token(start, end, word, memo[word]))
+    return out
 
 
 def lexicon_key(word: str, lang: str) -> str:

@@ -126,8 +126,18 @@ def _country_names(alpha3: str, alpha2: str, official: set[str]) -> tuple[Countr
         names += [CountryName(text=n, lang=lang, capital=True) for n in extra]
     names += [CountryName(text=a, lang="en", acronym=True) for a in data.acronyms.get(alpha3, ())]
     names += _elided(names)
-    unique = dict.fromkeys(n for n in _with_russian(names) + _demonyms(alpha3) if n.text)
+    named = [_capitalised(n) for n in _with_russian(names)]
+    unique = dict.fromkeys(n for n in named + _demonyms(alpha3) if n.text)
     return tuple(unique)
+
+
+def _capitalised(name: CountryName) -> CountryName:
+    """A one-word country name counts only when written as a name, capitalised as it is here
+    ("la réunion du G7" is a meeting, "a turkey" a bird). Longer names collide with nothing
+    and may be written "south Sudan"; demonyms stay lower-case ("les réfugiés syriens")."""
+    if name.acronym or name.capital or not name.text[:1].isupper() or " " in name.text.strip():
+        return name
+    return CountryName(text=name.text, lang=name.lang, prefix=name.prefix, capital=True)
 
 
 @lru_cache(maxsize=1)

@@ -22,6 +22,7 @@ from bot.matching.normalize import fold
 MAX_VALUE = 10_000_000  # larger "counts" are phone numbers, prices or IDs, not victims
 _MAX_RUN = 6  # words in one spelled-out number
 _TEXT2NUM = frozenset({"en", "fr", "es", "pt"})
+_LEMMA_NUMBERS = frozenset({"ru", "ar"})  # tried by their key: a lemma, a clitic-free word
 _CONNECTORS = {
     "en": {"and"},
     "fr": {"et"},
@@ -31,6 +32,19 @@ _CONNECTORS = {
     "ar": {"و"},
 }
 _YEARS = range(1900, 2101)
+# feminine forms num2words does not write (it gives the masculine)
+_FEMININE = {
+    "fr": {"une": 1},
+    "es": {
+        "una": 1,
+        "doscientas": 200,
+        "trescientas": 300,
+        "cuatrocientas": 400,
+        "quinientas": 500,
+    },
+    "pt": {"uma": 1, "duas": 2, "duzentas": 200, "trezentas": 300},
+    "ar": {"ثلاث": 3, "أربع": 4, "خمس": 5, "ست": 6, "سبع": 7, "ثماني": 8, "تسع": 9, "عشر": 10},
+}
 _CURRENCY_SIGNS = frozenset("$€£¥₹₽")
 _MULTIPLIERS = {
     fold(w): n
@@ -129,6 +143,7 @@ def _arabic_words() -> dict[str, int]:
 
     values = [*range(1, 11), *range(20, 100, 10), 100, 200, 1000]
     words = {fold(num2words(n, lang="ar")): n for n in values}
+    words |= {fold(w): n for w, n in _FEMININE["ar"].items()}
     return {w: n for w, n in words.items() if " " not in w}
 
 
@@ -156,24 +171,36 @@ def _value_of(words: tuple[str, ...], lang: str) -> int | None:
     return None
 
 
-def _candidate(token: Token, lang: str) -> str | None:
+@lru_cache(maxsize=len(_CONNECTORS))
+def number_words(lang: str) -> frozenset[str]:
+    """Every word that can be part of a spelled number in `lang` (folded), from num2words:
+    a word outside it is not tried as a number."""
+    from num2words import num2words
+
+    values = [*range(0, 101), *range(100, 1001, 100), 1000, 10**6, 2 * 10**6]
+    spelled = [num2words(n, lang=lang).lower() for n in values]
+    words = {w for text in spelled for w in text.replace("-", " ").split()}
+    words |= set(_CONNECTORS[lang]) | set(_FEMININE.get(lang, {}))
+    return frozenset(words | {fold(w) for w in words})
+
+
+def _candidate(token: Token, lang: str, vocabulary: frozenset[str]) -> str | None:
     """The form of a token to try as a number word (the lemma in Russian)."""
-    if token.text.isdigit() or len(token.text) < 2:
-        return None
-    if lang == "ru":
-        return token.keys[0]
-    if lang == "ar":
-        return token.keys[0]
-    return token.text.lower() if lang in _TEXT2NUM else None
+    word = token.keys[0] if lang in _LEMMA_NUMBERS else token.text.lower()
+    return word if word in vocabulary else None
 
 
-def _spelled(tokens: Sequence[Token], index: int, lang: str) -> tuple[int, int] | None:
+def _spelled(
+    tokens: Sequence[Token], index: int, lang: str, vocabulary: frozenset[str]
+) -> tuple[int, int] | None:
     """The longest run of number words starting at `index`, and its value."""
+    if _candidate(tokens[index], lang, vocabulary) is None:
+        return None
     connectors = _CONNECTORS.get(lang, set())
     words: list[str] = []
     best: tuple[int, int] | None = None
     for j in range(index, min(index + _MAX_RUN, len(tokens))):
-        word = _candidate(tokens[j], lang)
+        word = _candidate(tokens[j], lang, vocabulary)
         if word is None:
             break
         words.append(word)
@@ -210,6 +237,7 @@ def read_numbers(tokens: Sequence[Token], source: str, lang: str) -> list[Number
     """Every number in `tokens` (cut from `source`), in order; years, amounts of money and
     measures, and huge values dropped."""
     numbers: list[Number] = []
+    vocabulary = number_words(lang) if lang in _CONNECTORS else frozenset()
     i = 0
     while i < len(tokens):
         token = tokens[i]
@@ -222,7 +250,7 @@ def read_numbers(tokens: Sequence[Token], source: str, lang: str) -> list[Number
                 numbers.append(Number(i, last, value))
             i = last + 1
             continue
-        spelled = _spelled(tokens, i, lang) if lang in _CONNECTORS else None
+        spelled = _spelled(tokens, i, lang, vocabulary) if vocabulary else None
         if spelled is not None and 0 < spelled[0] <= MAX_VALUE:
             numbers.append(Number(i, spelled[1], spelled[0]))
             i = spelled[1] + 1

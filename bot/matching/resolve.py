@@ -6,6 +6,7 @@ import bisect
 import operator
 import re
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from functools import cached_property
 
 from bot.matching.context import (
@@ -23,6 +24,7 @@ from bot.matching.scan import Hit
 
 _WORD = re.compile(r"\w+")
 _NAMED_KINDS = frozenset({"country", "place"})
+_SHORT = 4  # letters: a short place name written in capitals may be an acronym
 
 
 class Words:
@@ -110,11 +112,14 @@ def case_ok(hit: Hit, text: Normalized) -> bool:
     return is_capitalised(original, start) and not borrows_initial(original, start)
 
 
-def _touches(hit: Hit, others: Sequence[Hit]) -> bool:
-    return any(
-        o is not hit and (0 <= hit.start - o.end <= 2 or 0 <= o.start - hit.end <= 2)
-        for o in others
-    )
+def touching(geo: Sequence[Hit]) -> frozenset[int]:
+    """Indexes of the hits (sorted by start) that touch a neighbour: "Chad" in "Niger, Chad"
+    is a country, not "Chad Smith". One pass, whatever the number of hits."""
+    out: set[int] = set()
+    for i in range(1, len(geo)):
+        if 0 <= geo[i].start - geo[i - 1].end <= 2:
+            out.update((i - 1, i))
+    return frozenset(id(geo[i]) for i in out)
 
 
 def context_ok(
@@ -122,23 +127,20 @@ def context_ok(
     *,
     text: Normalized,
     words: Words,
-    geo: Sequence[Hit],
+    near: AbstractSet[int],
     vetoes: Mapping[str, CompiledVeto],
 ) -> bool:
     """Personal names ("Chad Smith said", "León XIV"), a place name that is an acronym here,
     and vetoes ("Atlanta … Georgia") reject a hit."""
-    if hit.term.kind in _NAMED_KINDS and not hit.term.acronym:
+    term = hit.term
+    if term.kind in _NAMED_KINDS and not term.acronym:
         start, end = text.span(hit.start, hit.end)
         original = text.original
         if names_a_person(original, start, end):
             return False
-        if hit.term.kind == "place" and acronym_clash(original, start, end):
+        if term.kind == "place" and end - start <= _SHORT and acronym_clash(original, start, end):
             return False
-        if (
-            hit.term.person_risk
-            and not _touches(hit, geo)
-            and looks_like_person(original, start, end)
-        ):
+        if term.person_risk and id(hit) not in near and looks_like_person(original, start, end):
             return False
     veto = vetoes.get(text.text[hit.start : hit.end])
     if veto is None:

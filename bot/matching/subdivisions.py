@@ -21,9 +21,12 @@ import pycountry
 
 from bot.matching.normalize import fold
 
-# Translations kept: the languages Tocsin matches in Latin and Cyrillic script (English gives
-# the usual spellings: ISO's "Tigrai" and "Amara" are "Tigray" and "Amhara" there).
-TRANSLATIONS = ("en", "fr", "es", "pt", "pt_BR", "ru")
+# Translations kept: the languages Tocsin matches, and the European ones whose catalogues carry
+# the spellings news use (ISO's "Tigrai" and "Amara" are "Tigray" in the Dutch and Romanian
+# catalogues, "Amhara" in the Dutch and Polish ones). Others add noise (the Irish catalogue
+# renders Pará as "Stop", the Turkish one Eastern as "Doğu").
+TRANSLATIONS = ("en", "fr", "es", "pt", "pt_BR", "ru", "de", "nl", "it", "pl", "ro", "ca")
+_SCRIPTS = re.compile(r"^[\u0000-\u024f\u0400-\u04ff\s\-'’.]+$")
 _DIRECTIONS = frozenset(
     fold(w)
     for w in [
@@ -82,12 +85,14 @@ _LINKS = frozenset({"del", "de", "du", "des", "of", "the", "la", "le", "el", "do
 _SEPARATORS = re.compile(r"[\s\-]+")
 _MIN_SHARED = 2  # subdivisions that must share a core name for it to become a region
 _ADMIN_WORDS = re.compile(
-    r"\b(?:state|province|region|governorate|prefecture|district|oblast|county)\b", re.I
+    r"\b(?:state|province|region|governorate|prefecture|district|oblast|county|statul|"
+    r"valstija|provincia|provinz|regiune|województwo|wojewodztwo|stát|država|provinsi)\b",
+    re.I,
 )
 
 
 def _locale_names() -> dict[str, set[str]]:
-    """ISO subdivision name → its translations in TRANSLATIONS."""
+    """ISO subdivision name → its translations in Latin or Cyrillic script."""
     out: dict[str, set[str]] = defaultdict(set)
     catalogs = []
     for lang in TRANSLATIONS:
@@ -97,7 +102,11 @@ def _locale_names() -> dict[str, set[str]]:
     for sub in pycountry.subdivisions:
         for catalog in catalogs:
             translated = catalog.gettext(sub.name)
-            if translated != sub.name and not _ADMIN_WORDS.search(translated):
+            if (
+                translated != sub.name
+                and _SCRIPTS.match(translated)
+                and not _ADMIN_WORDS.search(translated)
+            ):
                 out[sub.name].add(translated)
     return out
 

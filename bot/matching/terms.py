@@ -10,7 +10,14 @@ from typing import Literal
 from bot.matching.normalize import fold
 
 TermKind = Literal[
-    "country", "place", "actor", "situation", "block", "situation-exclude", "indicator"
+    "country",
+    "place",
+    "actor",
+    "situation",
+    "block",
+    "situation-exclude",
+    "indicator",
+    "trigger",  # begins an event act in language `lang` (bot/matching/lexicon.py)
 ]
 
 
