@@ -70,8 +70,18 @@ _HEDGE_AFTER = 2  # tokens after an act where "warning", "fears" … make it a r
 _SHORT_FIELD = 30  # tokens: a field this short is one context (cues anywhere count)
 _COUNT_GAP = 3  # tokens between a number and its victim noun ("50 of the villagers")
 MASS_DETENTION = 10  # detained at once: mass arbitrary detention, an event
+UNHARMED_KINDS = frozenset({"detention", "expulsion"})  # counts raise these to warning at most
 COUNTED_ACTS = frozenset(
-    {"lethal", "injury", "atrocity", "abduction", "detention", "expulsion", "disappearance"}
+    {
+        "lethal",
+        "death",
+        "injury",
+        "atrocity",
+        "abduction",
+        "detention",
+        "expulsion",
+        "disappearance",
+    }
 )
 _BOUNDARY = frozenset("|•;:!?")
 _DASHES = frozenset("-–—")
@@ -106,7 +116,8 @@ class Event:
         """The severity of a violation before source tier and corroboration (a risk mention: info):
 
         critical  ≥ `critical_casualties` victims named as civilians or protected people, or
-                  at a civilian or protected target (a bare toll, "700 dead", stays warning)
+                  at a civilian or protected target (a bare toll, "700 dead", stays warning;
+                  so do mass arrests and expulsions, whatever their number)
         warning   ≥ `mass_casualty` victims, a protected target or protected people (hospital,
                   school, place of worship, camp, aid, UN; health and aid workers, journalists,
                   detainees), or an atrocity by definition (massacre, genocide, ethnic cleansing)
@@ -116,7 +127,7 @@ class Event:
             return "info"
         count = self.count or 0
         characterised = bool(self.targets) or set(self.victims) != {"people"}
-        if count >= critical_casualties and characterised:
+        if count >= critical_casualties and characterised and self.kind not in UNHARMED_KINDS:
             return "critical"
         if self.protected or self.grave or count >= mass_casualty:
             return "warning"
@@ -231,6 +242,8 @@ def _cancelled(ctx: _Context, act: Hit) -> bool:
     negations = ctx.near(act, "cue", before=_NEGATION_REACH, after=0)
     hedges = ctx.near(act, "cue", before=_HEDGE_REACH, after=0)
     if any(h.name == "negation" and h.last < act.first for h in negations):
+        return True
+    if any(h.name == "denial" and h.last < act.first and _reaches(ctx, h, act) for h in hedges):
         return True
     if any(h.name == "hedge" and h.last < act.first and _reaches(ctx, h, act) for h in hedges):
         return True

@@ -94,6 +94,25 @@ def place_terms(countries: Iterable[str], *, min_population: int) -> Iterator[Te
                 continue
             capital = needs_capital(name)
             yield Term(kind="place", keys=(alpha3,), text=name, lang="", capital=capital)
+        for name in _worded_regions(subdivision_names().get(alpha3, ()), reserved, regions):
+            yield Term(kind="place", keys=(alpha3,), text=name, lang="", capital=True)
+
+
+_REGION_WORDS = ("State", "Region", "Province", "Governorate")
+
+
+def _worded_regions(
+    names: Iterable[str], reserved: frozenset[str], kept: Iterable[str]
+) -> Iterator[str]:
+    """A subdivision named like a common word or another country's town, with the word for
+    what it is: "Unity State", "Plateau State", "Delta State" (not "unity", "plateau" or
+    "Delta" alone)."""
+    plain = set(kept)
+    for name in names:
+        if " " in name or not needs_capital(name) or len(name) < _MIN_PLACE:
+            continue
+        if name not in plain or patterns(name) & reserved:
+            yield from (f"{name} {word}" for word in _REGION_WORDS)
 
 
 def actor_terms(countries: Iterable[str]) -> Iterator[Term]:

@@ -349,9 +349,13 @@ def _strength(events: Sequence[Event]) -> tuple[int, int, int]:
 
 
 def _article_on_name(hit: Hit, folded: str) -> bool:
-    """An Arabic name read after the article is another word ("المالي" is "the financial")."""
+    """An Arabic country name read after the article is another word ("المالي" is "the
+    financial", not Mali). Names that take the article spell it ("السودان"); towns do take it
+    ("الخرطوم" for "خرطوم"), and so do demonyms ("الإيراني"), which are stems."""
     return (
         hit.start > 0
+        and hit.term.kind == "country"
+        and not hit.term.prefix
         and "\u0620" <= folded[hit.start] <= "\u064a"
         and arabic_article_before(folded, hit.start)
     )

@@ -3,7 +3,9 @@
 A text is cut into word tokens (offsets into the original string); each token gets a *key* that
 the inflected forms of one word share, so a lexicon written in base forms matches any form:
 
-    en fr es pt   Snowball stemmer (PyStemmer): "killed", "kills", "killing" → "kill"
+    en fr         simplemma lemma, then Snowball stem: "shot" → "shoot", "tuent" → "tuer" → "tu"
+                  (Snowball alone misses irregular English verbs and French "-ent" plurals)
+    es pt         Snowball stemmer (PyStemmer): "mataron", "matando" → "mat"
     ru            pymorphy3 lemma (every parse): "убиты", "убили" → "убить"; "детей" → "ребёнок"
     ar            clitics stripped (و ف ب ل ك + ال, the same rule as the automaton's), then a
                   lexicon stem matches as a prefix: "المدنيين" → "مدنيين" ⊇ "مدني"
@@ -25,6 +27,7 @@ from bot.matching.normalize import fold
 from bot.matching.scan import ARABIC_PREFIXES
 
 SNOWBALL = {"en": "english", "fr": "french", "es": "spanish", "pt": "portuguese"}
+LEMMATISED = frozenset({"en", "fr"})  # simplemma first; its Spanish and Portuguese are too big
 LANGUAGES = ("en", "fr", "es", "pt", "ar", "ru")
 _WORD = re.compile(r"[^\W_](?:[^\W_]|[\u0300-\u036f\u064b-\u065f\u0670])*")
 _FRENCH_ELISION = re.compile(r"^(?:l|d|j|s|n|m|c|qu)(?=[aeiouyhâàéèêëîïôûœ])")
@@ -73,14 +76,27 @@ def strip_arabic_clitics(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=2)
+def _lemmatizer(lang: str) -> Callable[[str], str]:
+    """simplemma's dictionary lemmatiser for `lang` (loaded on first use: ~25 MB a language)."""
+    import simplemma
+
+    def lemma(word: str) -> str:
+        return str(simplemma.lemmatize(word, lang=lang))
+
+    return lemma
+
+
 def _latin_keys(lang: str) -> Callable[[str], tuple[str, ...]]:
     stem = _stemmer(lang).stemWord
+    lemma = _lemmatizer(lang) if lang in LEMMATISED else None
 
     def keys(word: str) -> tuple[str, ...]:
         lower = word.lower()
-        first = fold(stem(lower))
+        first = fold(stem(lemma(lower) if lemma else lower))
         if lang == "fr" and (bare := _FRENCH_ELISION.sub("", lower)) != lower and len(bare) > 2:
-            return (first, fold(stem(bare)))  # "lhôpital": a feed that lost the apostrophe
+            # "lhôpital": a feed that lost the apostrophe
+            return (first, fold(stem(lemma(bare) if lemma else bare)))
         return (first,)
 
     return keys

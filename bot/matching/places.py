@@ -11,6 +11,7 @@ import pycountry
 
 _MIN_LENGTH = 3
 _MIN_ALTERNATE_LENGTH = 4
+_MIN_ARABIC_LENGTH = 3
 
 
 def _is_latin(text: str) -> bool:
@@ -18,8 +19,11 @@ def _is_latin(text: str) -> bool:
 
 
 def _useful_alternate(name: str, primary: str) -> bool:
-    """Keep capitalised Latin spellings of the same initial, and Arabic or Cyrillic names."""
-    if len(name) < _MIN_ALTERNATE_LENGTH or any(ch.isdigit() or ch in ",،" for ch in name):
+    """Keep capitalised Latin spellings of the same initial, and Arabic or Cyrillic names
+    (Arabic ones from three letters: "حلب", "عدن", "غزة")."""
+    arabic = any("\u0600" <= ch <= "\u06ff" for ch in name)
+    shortest = _MIN_ARABIC_LENGTH if arabic else _MIN_ALTERNATE_LENGTH
+    if len(name) < shortest or any(ch.isdigit() or ch in ",،" for ch in name):
         return False
     if _is_latin(name):
         return name[0] == primary[0] and not name.isupper()

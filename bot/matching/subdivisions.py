@@ -29,57 +29,13 @@ TRANSLATIONS = ("en", "fr", "es", "pt", "pt_BR", "ru", "de", "nl", "it", "pl", "
 _SCRIPTS = re.compile(r"^[\u0000-\u024f\u0400-\u04ff\s\-'’.]+$")
 _DIRECTIONS = frozenset(
     fold(w)
-    for w in [
-        "north",
-        "northern",
-        "south",
-        "southern",
-        "east",
-        "eastern",
-        "west",
-        "western",
-        "central",
-        "upper",
-        "lower",
-        "middle",
-        "nord",
-        "sud",
-        "est",
-        "ouest",
-        "centre",
-        "central",
-        "centrale",
-        "haut",
-        "haute",
-        "bas",
-        "basse",
-        "moyen",
-        "norte",
-        "sur",
-        "sul",
-        "este",
-        "oeste",
-        "centro",
-        "alto",
-        "bajo",
-        "baixo",
-        "северный",
-        "южный",
-        "восточный",
-        "западный",
-        "центральный",
-        "верхний",
-        "нижний",
-        "северное",
-        "южное",
-        "восточное",
-        "западное",
-        "центральное",
-        "северная",
-        "южная",
-        "восточная",
-        "западная",
-    ]
+    for w in (
+        "north northern south southern east eastern west western central upper lower middle "
+        "nord sud est ouest centre centrale haut haute bas basse moyen "
+        "norte sur sul este oeste centro alto bajo baixo "
+        "северный южный восточный западный центральный верхний нижний "
+        "северное южное восточное западное центральное северная южная восточная западная"
+    ).split()
 )
 _LINKS = frozenset({"del", "de", "du", "des", "of", "the", "la", "le", "el", "do", "da"})
 _SEPARATORS = re.compile(r"[\s\-]+")
@@ -145,40 +101,14 @@ def _regions(names: dict[str, set[str]]) -> dict[str, set[str]]:
 
 
 _GENERIC = _DIRECTIONS | frozenset(
-    fold(w)
-    for w in [
-        "region",
-        "regions",
-        "province",
-        "state",
-        "states",
-        "territory",
-        "district",
-        "capital",
-        "coast",
-        "coastal",
-        "gulf",
-        "islands",
-        "island",
-        "lake",
-        "lakes",
-        "river",
-        "rivers",
-        "plateau",
-        "highlands",
-        "lowlands",
-        "midlands",
-        "valley",
-        "mountain",
-        "mountains",
-        "city",
-        "sea",
-    ]
+    fold(w) for w in "region regions province state states territory district".split()
 )
 
 
 def _specific(name: str) -> bool:
-    """False for names made only of directions and generic words ("Western", "East Region")."""
+    """False for names made only of directions and administrative words ("Western", "East
+    Region"): a dozen countries have one. Common words ("Lakes", "Plateau") are left to the
+    gazetteer's filter, which keeps them only as "Lakes State", "Plateau State"."""
     return any(fold(w) not in _GENERIC and fold(w) not in _LINKS for w in _SEPARATORS.split(name))
 
 
