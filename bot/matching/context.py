@@ -12,9 +12,9 @@ _NAME_SHAPED = r"[A-Z][a-z]+(?:-[A-Z][a-z]+)?"
 _REGNAL = re.compile(r" (?=[IVXL]{1,6}\b)(?:X{0,3})(?:IX|IV|V?I{0,3})\b")
 _NUMERAL_LETTERS = frozenset("IVXL")
 # "Pope Leo", "King Charles", "Mr Jordan": a title before a name makes it a person's
-_TITLE = re.compile(
-    r"(?<!\w)(?:Pope|Pape|Papa|King|Queen|Prince|Princess|Mr|Mrs|Ms|Dr|Sir|Lord|Lady|"
-    r"Rev|Father|Sheikh|Emir|Sen|Gov|Rep|Saint-Père)\.? $"
+_TITLES = frozenset(
+    "Pope Pape Papa King Queen Prince Princess Mr Mrs Ms Dr Sir Lord Lady Rev Father Sheikh "
+    "Emir Sen Gov Rep Saint-Père".split()
 )
 _NEXT_NAME = re.compile(rf" ({_NAME_SHAPED})\b(,? (?i:said|says|told|added|wrote|tweeted)\b)?")
 _PREVIOUS_NAME = re.compile(rf"(?<!\w)({_NAME_SHAPED}) $")
@@ -207,7 +207,8 @@ def names_a_person(original: str, start: int, end: int) -> bool:
             return True
     if start < 3 or original[start - 1] != " " or not original[start - 2].isalpha():
         return False  # quick: no word right before the name
-    return bool(_TITLE.search(original[max(0, start - 12) : start]))
+    previous = original[original.rfind(" ", 0, start - 1) + 1 : start - 1].rstrip(".")
+    return previous in _TITLES
 
 
 def acronym_clash(original: str, start: int, end: int) -> bool:

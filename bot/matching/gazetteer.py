@@ -25,6 +25,7 @@ def _country_term(alpha3: str, name: CountryName, person_names: frozenset[str]) 
         prefix=name.prefix,
         acronym=name.acronym,
         capital=name.capital,
+        named=name.named,
         person_risk=not name.acronym and fold(name.text) in person_names,
     )
 

@@ -14,7 +14,7 @@ import re
 from collections import Counter
 
 SUPPORTED = ("en", "fr", "es", "pt", "ar", "ru")
-_PERSIAN_LETTERS = frozenset("پچژگ")
+_PERSIAN_LETTERS = frozenset("پچژگکی")  # Arabic writes ك and ي, Persian ک and ی
 _URDU_LETTERS = frozenset("ٹڈڑںےھ")
 _UKRAINIAN_LETTERS = frozenset("іїєґ")
 _RUSSIAN_LETTERS = frozenset("ыэ")  # in Russian, not in Bulgarian, Macedonian or Serbian

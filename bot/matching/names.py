@@ -29,6 +29,7 @@ class CountryName:
     prefix: bool = False
     acronym: bool = False
     capital: bool = False  # counts only when capitalised ("Southern Sudan", not "southern Sudan")
+    named: bool = False  # its last capitalised word must be capitalised ("la réunion" is no name)
 
 
 def _uninvert(name: str) -> str:
@@ -132,12 +133,12 @@ def _country_names(alpha3: str, alpha2: str, official: set[str]) -> tuple[Countr
 
 
 def _capitalised(name: CountryName) -> CountryName:
-    """A one-word country name counts only when written as a name, capitalised as it is here
-    ("la réunion du G7" is a meeting, "a turkey" a bird). Longer names collide with nothing
-    and may be written "south Sudan"; demonyms stay lower-case ("les réfugiés syriens")."""
-    if name.acronym or name.capital or not name.text[:1].isupper() or " " in name.text.strip():
+    """A country's name counts only when written as a name, its last capitalised word
+    capitalised as it is here ("la réunion du G7" is a meeting, "a turkey" a bird; "south
+    Sudan" is South Sudan); demonyms stay lower-case ("les réfugiés syriens")."""
+    if name.acronym or name.capital or not any(w[:1].isupper() for w in name.text.split()):
         return name
-    return CountryName(text=name.text, lang=name.lang, prefix=name.prefix, capital=True)
+    return CountryName(text=name.text, lang=name.lang, prefix=name.prefix, named=True)
 
 
 @lru_cache(maxsize=1)

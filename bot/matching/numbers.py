@@ -32,6 +32,8 @@ _CONNECTORS = {
     "ar": {"و"},
 }
 _YEARS = range(1900, 2101)
+_GROUP_SEPARATORS = frozenset({",", ".", "", "'"})  # "" is a space, plain or narrow
+_MAX_SEPARATOR = 3
 # feminine forms num2words does not write (it gives the masculine)
 _FEMININE = {
     "fr": {"une": 1},
@@ -123,14 +125,14 @@ def _digit_value(text: str) -> int | None:
 
 
 def _groups_joined(tokens: Sequence[Token], source: str, index: int, value: int) -> tuple[int, int]:
-    """ "100 , 000" and "1.200": a thousands group continues the number."""
+    """ "100 , 000", "1.200", "150 000": a three-digit group continues the number."""
     last = index
     while last + 1 < len(tokens):
-        between = source[tokens[last].end : tokens[last + 1].start].strip()
+        raw = source[tokens[last].end : tokens[last + 1].start]
         following = tokens[last + 1].text
-        if between not in {",", ".", "", "\u202f", "'"} or len(following) != 3:
+        if raw.strip() not in _GROUP_SEPARATORS or len(raw) > _MAX_SEPARATOR:
             break
-        if not following.isdigit() or (between == "" and source[tokens[last].end] != "\u202f"):
+        if len(following) != 3 or not following.isdigit():
             break
         value = value * 1000 + int(following)
         last += 1
@@ -177,7 +179,7 @@ def number_words(lang: str) -> frozenset[str]:
     a word outside it is not tried as a number."""
     from num2words import num2words
 
-    values = [*range(0, 101), *range(100, 1001, 100), 1000, 10**6, 2 * 10**6]
+    values = [*range(0, 1001), 10**6, 2 * 10**6]
     spelled = [num2words(n, lang=lang).lower() for n in values]
     words = {w for text in spelled for w in text.replace("-", " ").split()}
     words |= set(_CONNECTORS[lang]) | set(_FEMININE.get(lang, {}))

@@ -102,14 +102,33 @@ def longest_first(hits: Sequence[Hit]) -> list[Hit]:
 
 
 def case_ok(hit: Hit, text: Normalized) -> bool:
-    """Acronyms in capitals; place names capitalised, and not the tail of "U.S."."""
-    if not (hit.term.acronym or hit.term.capital):
+    """Acronyms in capitals; place names capitalised, and not the tail of "U.S."; a country's
+    name with its last capitalised word capitalised ("south Sudan" yes, "la réunion" no)."""
+    term = hit.term
+    if not (term.acronym or term.capital or term.named):
         return True
-    start, end = text.span(hit.start, hit.end)
-    if hit.term.acronym:
-        return is_acronym(text.original[start:end])
     original = text.original
-    return is_capitalised(original, start) and not borrows_initial(original, start)
+    if term.named and " " not in term.text:
+        first = original[text.origin(hit.start)]
+        return first.isupper() or is_capitalised(original, text.origin(hit.start))
+    start, end = text.span(hit.start, hit.end)
+    if term.acronym:
+        return is_acronym(original[start:end])
+    if term.capital:
+        return is_capitalised(original, start) and not borrows_initial(original, start)
+    return _name_word_capitalised(term.text, original, start, end)
+
+
+def _name_word_capitalised(name: str, original: str, start: int, end: int) -> bool:
+    """The last word that the name writes with a capital is written so here ("south Sudan"
+    names South Sudan; "la réunion" does not name La Réunion)."""
+    words = name.split()
+    found = original[start:end].split()
+    index = max((i for i, w in enumerate(words) if w[:1].isupper()), default=0)
+    if len(found) != len(words):
+        return is_capitalised(original, start)
+    offset = start + original[start:end].find(found[index])
+    return is_capitalised(original, offset)
 
 
 def touching(geo: Sequence[Hit]) -> frozenset[int]:

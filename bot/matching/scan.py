@@ -139,6 +139,7 @@ def _shape(term: Term) -> tuple[object, ...]:
         term.prefix,
         term.acronym,
         term.capital,
+        term.named,
         term.person_risk,
         term.exclude,
         term.window,
