@@ -16,7 +16,9 @@ HOSTILE = {
     "100 kB": ("Sudan: militia killed 12 civilians in Darfur. " * 2300)[:100_000],
     "10,000 numbers": " ".join(str(i) for i in range(10_000)),
     "mixed scripts": "Sudan السودان Судан 苏丹 Soudan killed قتل убиты 12 " * 300,
-    "RTL and zero-width": "\u202eSudan\u200b: \u200fmilitia\u200d killed\u2066 12\u2069 civilians\ufeff " * 500,
+    "RTL and zero-width": (
+        "\u202eSudan\u200b: \u200fmilitia\u200d killed\u2066 12\u2069 civilians\ufeff " * 500
+    ),
     "number word x1000": "Sudan: " + "dozens " * 1000 + "killed",
     "spelled numbers x1000": "Sudan: " + "twenty five " * 1000 + "civilians killed",
     "acts x2000": "Sudan " + "killed " * 2000,
