@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Literal
 
 from bot.matching.lexicon import Hit, Lexicon, event_lexicon
@@ -42,6 +42,7 @@ class Place:
     start: int
     end: int
     town: bool = False
+    people: bool = False  # a demonym: "Palestinian killed" names a person
 
 
 Severity = Literal["info", "watch", "warning", "critical"]
@@ -67,6 +68,7 @@ MAX_CHARS = 2000  # of a field read for events: a headline, or the lead of a sum
 _NEGATION_REACH = 2  # tokens before an act or a victim that a negation covers
 _HEDGE_REACH = 4  # tokens before an act that a hedge covers
 _HEDGE_AFTER = 2  # tokens after an act where "warning", "fears" … make it a risk
+_AGENT_REACH = 3  # tokens after "by" that name the agent ("by Israeli troops")
 _SHORT_FIELD = 30  # tokens: a field this short is one context (cues anywhere count)
 _COUNT_GAP = 3  # tokens between a number and its victim noun ("50 of the villagers")
 MASS_DETENTION = 10  # detained at once: mass arbitrary detention, an event
@@ -220,8 +222,26 @@ def detect_events(
     places: Sequence[Place] = (),
     lexicon: Lexicon | None = None,
 ) -> list[Event]:
-    """Events and risk mentions in one field of `lang` text (any supported language)."""
-    lexicon = lexicon or event_lexicon()
+    """Events and risk mentions in one field of `lang` text (any supported language).
+
+    Results are remembered for the last few thousand fields: a wire story's headline arrives
+    from many feeds word for word.
+    """
+    if lexicon is None:
+        return list(_detect_remembered(text, lang, field, tuple(places)))
+    return _detect(text, lang, field=field, places=places, lexicon=lexicon)
+
+
+@lru_cache(maxsize=4096)
+def _detect_remembered(
+    text: str, lang: str, field: str, places: tuple[Place, ...]
+) -> tuple[Event, ...]:
+    return tuple(_detect(text, lang, field=field, places=places, lexicon=event_lexicon()))
+
+
+def _detect(
+    text: str, lang: str, *, field: str, places: Sequence[Place], lexicon: Lexicon
+) -> list[Event]:
     if lang not in lexicon.languages():
         return []
     tokens = tokenize(text[:MAX_CHARS], lang)
@@ -252,7 +272,8 @@ def _cancelled(ctx: _Context, act: Hit) -> bool:
         return True
     if ctx.in_context(act, "cue", frozenset({"commemoration", "fiction", "sport", "legal"})):
         return True
-    return bool(ctx.near(act, "unless", before=_WINDOW, after=_WINDOW))
+    exceptions = ctx.near(act, "unless", before=_WINDOW, after=_WINDOW)
+    return any(h.name == act.name for h in exceptions)  # "workers strike" is no attack
 
 
 def _reaches(ctx: _Context, cue: Hit, act: Hit) -> bool:
@@ -261,6 +282,14 @@ def _reaches(ctx: _Context, cue: Hit, act: Hit) -> bool:
         return False
     return not any(
         h.role == "cue" and h.name == "clause" and cue.last < h.first < act.first for h in ctx.hits
+    )
+
+
+def _agent(ctx: _Context, act: Hit, hit: Hit) -> bool:
+    """A noun after "by" that follows the act did it: "killed by troops" (troops, no victims)."""
+    return any(
+        h.name == "agent" and act.last < h.first < hit.first <= h.last + _AGENT_REACH
+        for h in ctx.by_role.get("cue", ())
     )
 
 
@@ -328,13 +357,19 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         return None
     spec = lexicon.acts[act.name]
     victims = [
-        v for v in ctx.near(act, "victim", before=_WINDOW, after=_WINDOW) if not _negated(ctx, v)
+        v
+        for v in ctx.near(act, "victim", before=_WINDOW, after=_WINDOW)
+        if not _negated(ctx, v) and not _inside_cue(ctx, v) and not _agent(ctx, act, v)
     ]
-    targets = ctx.near(act, "target", before=_WINDOW, after=_WINDOW)
+    targets = [
+        t for t in ctx.near(act, "target", before=_WINDOW, after=_WINDOW) if not _inside_cue(ctx, t)
+    ]
     perps = ctx.near(act, "perpetrator", before=_WINDOW, after=_WINDOW)
     labels = ctx.in_context(act, "label", frozenset({"label"}))
     counts = _counts(ctx, act, spec.kind, victims)
     classes = {v.name for v in victims} | set(counts)
+    if spec.kind in COUNTED_ACTS and not classes and _people_named(ctx, act):
+        classes.add("people")
     target_classes = {t.name for t in targets}
     civilian = classes & CIVILIAN_CLASSES
     grade = _grade(
@@ -468,6 +503,21 @@ def _placed(ctx: _Context, act: Hit, *, towns_only: bool = False) -> bool:
             continue
         before = [i for i, s in enumerate(starts) if s <= place.start]
         if ctx.segments[before[-1] if before else 0] == seg:
+            return True
+    return False
+
+
+def _people_named(ctx: _Context, act: Hit) -> bool:
+    """A demonym used as a noun right next to the act: "Palestinian killed", "kills Syrians"
+    (not "Iranian officials killed": there the officials are the victims)."""
+    before = ctx.tokens[act.first - 1] if act.first else None
+    after = ctx.tokens[act.last + 1] if act.last + 1 < len(ctx.tokens) else None
+    for place in ctx.places:
+        if not place.people:
+            continue
+        if before is not None and before.start <= place.start < before.end + 1:
+            return True
+        if after is not None and after.start <= place.start < after.end:
             return True
     return False
 

@@ -26,6 +26,7 @@ def _country_term(alpha3: str, name: CountryName, person_names: frozenset[str]) 
         acronym=name.acronym,
         capital=name.capital,
         named=name.named,
+        demonym=name.demonym,
         person_risk=not name.acronym and fold(name.text) in person_names,
     )
 

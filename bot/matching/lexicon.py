@@ -211,7 +211,8 @@ _RIVALS = {"act": frozenset({"act", "label", "unless"})}
 def _longest(hits: list[Hit]) -> list[Hit]:
     """Drop a hit inside a longer hit of the same role ("air strike" over "strike"); an act
     inside a longer label or exception is no act ("violan la ley internacional")."""
-    if len(hits) < 2:
+    longer = [h for h in hits if h.last > h.first]  # only a multi-word hit can hold another
+    if not longer:
         return hits
     kept = []
     for hit in hits:
@@ -222,7 +223,7 @@ def _longest(hits: list[Hit]) -> list[Hit]:
             and other.first <= hit.first
             and hit.last <= other.last
             and (other.last - other.first) > (hit.last - hit.first)
-            for other in hits
+            for other in longer
         )
         if not inside:
             kept.append(hit)

@@ -136,7 +136,11 @@ class Matcher:
             ):
                 continue  # no act starts in this field: nothing to look for
             places = [
-                Place(*f.text.span(h.start, h.end), town=h.term.kind in _TOWN_KINDS)
+                Place(
+                    *f.text.span(h.start, h.end),
+                    town=h.term.kind in _TOWN_KINDS,
+                    people=h.term.demonym,
+                )
                 for h in f.geo
                 if h.term.kind != "block"
             ]

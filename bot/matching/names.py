@@ -30,6 +30,7 @@ class CountryName:
     acronym: bool = False
     capital: bool = False  # counts only when capitalised ("Southern Sudan", not "southern Sudan")
     named: bool = False  # its last capitalised word must be capitalised ("la réunion" is no name)
+    demonym: bool = False  # names the people ("Palestinian killed": a person, not a place)
 
 
 def _uninvert(name: str) -> str:
@@ -71,7 +72,7 @@ def _demonyms(alpha3: str) -> list[CountryName]:
             forms = inflect(lang, value)
         else:
             forms = tuple((v, lang in STEM_LANGUAGES) for v in value)
-        out += [CountryName(text=t, lang=lang, prefix=p) for t, p in forms]
+        out += [CountryName(text=t, lang=lang, prefix=p, demonym=True) for t, p in forms]
     return out
 
 

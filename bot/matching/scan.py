@@ -140,6 +140,7 @@ def _shape(term: Term) -> tuple[object, ...]:
         term.acronym,
         term.capital,
         term.named,
+        term.demonym,
         term.person_risk,
         term.exclude,
         term.window,

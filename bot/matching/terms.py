@@ -33,6 +33,7 @@ class Term:
     acronym: bool = False  # must be written in capitals in the original
     capital: bool = False  # must start with a capital in the original (place names)
     named: bool = False  # its last capitalised word must be capitalised (country names)
+    demonym: bool = False  # a people's name ("Syrians"): may be the victims of an event
     person_risk: bool = False  # also a personal name ("Chad", "Jordan")
     exclude: tuple[str, ...] = ()  # folded phrases that cancel the term nearby
     window: int = 0  # words either side searched for `exclude`
