@@ -405,11 +405,19 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         ),
         targets=tuple(sorted(target_classes)),
         target_words=tuple(dict.fromkeys(ctx.words(t.first, t.last) for t in targets)),
-        perpetrator=ctx.words(perps[0].first, perps[0].last) if perps else "",
+        perpetrator=_perpetrator(ctx, act, perps, victims),
         count=count,
         labels=tuple(ctx.words(h.first, h.last) for h in labels),
         grave=spec.grave,
     )
+
+
+def _perpetrator(ctx: _Context, act: Hit, perps: list[Hit], victims: list[Hit]) -> str:
+    """Who did it: the noun after "by" first ("soldiers killed by rebels": rebels), never a
+    word that is also the victim."""
+    candidates = [p for p in perps if not any(_overlaps(p, v) for v in victims)]
+    candidates.sort(key=lambda p: not _agent(ctx, act, p))
+    return ctx.words(candidates[0].first, candidates[0].last) if candidates else ""
 
 
 def _grade(

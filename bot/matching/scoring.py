@@ -52,6 +52,11 @@ def _diminishing(count: int) -> float:
 def _indicator_parts(result: MatchResult) -> list[tuple[str, float]]:
     terms = Counter(e.key for e in {(e.key, e.term): e for e in _indicators(result)}.values())
     in_title = {e.key for e in _indicators(result) if e.field == "title"}
+    for event in _risks(result):
+        # A risk event (soldiers killed in fighting) counts as one term of its factor.
+        terms[event.codes[0]] += 1
+        if event.field == "title":
+            in_title.add(event.codes[0])
     parts = []
     for factor in result.factors:
         value = factor.weight * _diminishing(terms[factor.code])
@@ -64,6 +69,16 @@ def _indicator_parts(result: MatchResult) -> list[tuple[str, float]]:
 def _indicators(result: MatchResult) -> list[Evidence]:
     """Taxonomy evidence (an event's own codes score through the event, not twice)."""
     return [e for e in result.evidence if e.kind == "indicator" and not e.term.startswith("event:")]
+
+
+def _risks(result: MatchResult) -> list[Event]:
+    """Risk-grade events, one per factor, for factors no taxonomy term already shows."""
+    shown = {e.key for e in _indicators(result)}
+    risks: dict[str, Event] = {}
+    for event in result.events:
+        if event.grade == "risk" and event.codes and event.codes[0] not in shown:
+            risks.setdefault(event.codes[0], event)
+    return list(risks.values())
 
 
 def _step(severity: Severity, steps: int, *, floor: Severity = "info") -> Severity:
@@ -122,6 +137,7 @@ def _why(
         for f in result.factors
         if f.code in first and not (event and f.code in event.codes)
     ]
+    factors += [event_why(risk, result) for risk in _risks(result)]
     if event is not None:
         factors.insert(0, event_why(event, result))
     place = ", ".join(result.situation_names) or "no watched situation"

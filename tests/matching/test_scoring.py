@@ -97,3 +97,17 @@ def test_default_thresholds_calibration(
 def test_thresholds_must_be_ordered() -> None:
     with pytest.raises(ValueError, match="watch <= warning <= critical"):
         AlertThresholds(watch=5, warning=2, critical=9)
+
+
+def test_a_risk_event_is_explained_and_scored_once(matcher: Matcher) -> None:
+    """Soldiers killed in fighting is armed conflict (RF1), not an attack on civilians: it
+    shows in the why line with who did it, and scores like one RF1 term."""
+    result = matcher.match_text(title="Soldiers killed by rebels near El Fasher", language="en")
+    scored = score(
+        result, tier=2, corroborating_sources=1, novel_indicators=frozenset(), thresholds=THRESHOLDS
+    )
+    assert "RF1 armed conflict" in scored.why
+    assert "'killed' + 'Soldiers' (title); by 'rebels'" in scored.why
+    rf1 = [value for label, value in scored.breakdown if label.startswith("RF1 ")]
+    assert rf1 and rf1[0] > 0
+    assert scored.severity in {"info", "watch"}
