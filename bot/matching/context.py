@@ -199,6 +199,34 @@ def looks_like_person(original: str, start: int, end: int) -> bool:
     return bool(preceding and preceding.group(1) not in NOT_NAMES)
 
 
+# words that begin a place's own name or say which part of it: "Port Sudan", "Camp Kabul"
+_PLACE_WORDS = frozenset(
+    "Port Fort Mount Camp Old New Al El La Le Los Las San Santa Saint St Sainte Greater Metro "
+    "Downtown Rural Outer Inner Ras Wadi Jabal Tel Bab Beit Deir Kafr Khan Abu Umm Bir".split()
+)
+
+
+_SENTENCE_ENDS = frozenset(".:;!?|-–—«»\"'“”(")
+
+
+def after_a_name(original: str, start: int) -> bool:
+    """A town named right after a capitalised name-shaped word inside a sentence-case text: a
+    person's surname ("Trump appointee Joe Kent resigns", "USS Abraham Lincoln")."""
+    if start < 3 or original[start - 1] != " " or not original[start - 2].islower():
+        return False  # quick: the word before does not end in a lower-case letter
+    preceding = _PREVIOUS_NAME.search(original, max(0, start - 40), start)
+    if preceding is None:
+        return False
+    word = preceding.group(1)
+    if word in NOT_NAMES or word in _PLACE_WORDS or word in _TITLES:
+        return False
+    # a capital that begins the text or a sentence says nothing ("Why Punjab", "Ma Teheran")
+    before = original[: preceding.start()].rstrip()
+    if not before or before[-1] in _SENTENCE_ENDS:
+        return False
+    return not is_title_case(original)
+
+
 def names_a_person(original: str, start: int, end: int) -> bool:
     """ "León XIV", "Pope Leo", "Mr Jordan": whatever the name, this is a person."""
     if original[end : end + 1] == " " and original[end + 1 : end + 2] in _NUMERAL_LETTERS:

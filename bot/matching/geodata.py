@@ -11,6 +11,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from bot.matching.terms import patterns
+
 LanguageNames = Mapping[str, tuple[str, ...]]
 
 
@@ -88,7 +90,7 @@ def geo_data() -> GeoData:
             )
             for v in geo["veto"]
         ),
-        common_words=frozenset(geo["common_words"]["words"]),
+        common_words=frozenset(p for w in geo["common_words"]["words"] for p in patterns(w)),
         demonyms={
             code: {lang: _demonym(v) for lang, v in t.items()} for code, t in demonyms.items()
         },

@@ -43,6 +43,7 @@ MAX_TITLE = 1_000  # characters of a title that are matched
 MAX_SUMMARY = 5_000  # characters of a summary that are matched
 _RESOLVED_KINDS = frozenset({"country", "place", "actor"})
 _PLACE_KINDS = frozenset({"country", "place", "situation"})
+_SHARED_KINDS = frozenset({"country", "place"})
 _TOWN_KINDS = frozenset({"place", "situation"})
 
 
@@ -198,17 +199,26 @@ class Matcher:
             return settled
         return tuple(k for k in keys if self.prefer.get(k) not in keys)
 
-    def _slugs(self, hit: Hit, fields: Sequence[_Field], tags: Sequence[str]) -> Sequence[str]:
+    def _slugs(
+        self,
+        hit: Hit,
+        field: _Field,
+        fields: Sequence[_Field],
+        tags: Sequence[str],
+        shared: Mapping[tuple[int, int, int], tuple[str, ...]],
+    ) -> Sequence[str]:
         """The situations a geographic hit stands for (none for blockers)."""
         term = hit.term
         if term.kind == "situation":
             return term.keys
         if term.kind not in _RESOLVED_KINDS:
             return ()
-        keys = term.keys
+        keys = shared.get((id(field), hit.start, hit.end), term.keys)
         if len(keys) == 1:
             return self.by_country.get(keys[0], ())
-        countries = self._countries(keys, _certain(fields, tags))
+        countries = self._countries(keys, _certain(fields, tags, shared))
+        if len(term.keys) == 1:  # one of several places of that name: this one, if it won
+            countries = tuple(c for c in countries if c == term.keys[0])
         return [s for c in countries for s in self.by_country.get(c, ())]
 
     def _geo_evidence(
@@ -218,12 +228,13 @@ class Matcher:
         no place at all (weaker evidence: "Trump threatens Iran" is about Iran)."""
         banned = _banned(fields)
         named = bool(tags) or any(h.term.kind in _PLACE_KINDS for f in fields for h in f.geo)
+        shared = _shared(fields)
         found = (
             _evidence("situation", slug, hit, field)
             for field in fields
             for hit in field.geo
             if not (named and hit.term.kind == "actor")
-            for slug in self._slugs(hit, fields, tags)
+            for slug in self._slugs(hit, field, fields, tags, shared)
             if slug not in banned
         )
         # a name read twice (surface and lemmas) counts once
@@ -273,14 +284,32 @@ _NOTHING: frozenset[str] = frozenset()
 _NO_MATCH = MatchResult()
 
 
-def _certain(fields: Sequence[_Field], tags: Sequence[str]) -> set[str]:
+def _certain(
+    fields: Sequence[_Field],
+    tags: Sequence[str],
+    shared: Mapping[tuple[int, int, int], tuple[str, ...]],
+) -> set[str]:
     """Countries named unambiguously anywhere in the item (made only for shared names)."""
     return set(tags) | {
         h.term.keys[0]
         for f in fields
         for h in f.geo
-        if h.term.kind in _RESOLVED_KINDS and len(h.term.keys) == 1
+        if h.term.kind in _RESOLVED_KINDS
+        and len(h.term.keys) == 1
+        and (id(f), h.start, h.end) not in shared
     }
+
+
+def _shared(fields: Sequence[_Field]) -> dict[tuple[int, int, int], tuple[str, ...]]:
+    """Places of one name in several countries ("Kurdistan", "Córdoba"), found as one hit
+    per country on the same span: span → all their countries, to settle like "Congo"."""
+    keys: dict[tuple[int, int, int], tuple[str, ...]] = {}
+    for f in fields:
+        for h in f.geo:
+            if h.term.kind in _SHARED_KINDS and len(h.term.keys) == 1:
+                span = (id(f), h.start, h.end)
+                keys[span] = (*keys.get(span, ()), h.term.keys[0])
+    return {span: _unique(k) for span, k in keys.items() if len(set(k)) > 1}
 
 
 def _banned(fields: Sequence[_Field]) -> AbstractSet[str]:

