@@ -321,9 +321,19 @@ def _counts(ctx: _Context, act: Hit, kind: str, victims: Sequence[Hit]) -> dict[
         )
         if victim is not None and not _between_act(act, number, victim):
             out[victim.name] = max(out.get(victim.name, 0), number.value)
-        elif kind in COUNTED_ACTS and _next_to(ctx, act, number):
+        elif kind in COUNTED_ACTS and _next_to(ctx, act, number) and not _article(ctx, number):
             out["people"] = max(out.get("people", 0), number.value)
     return out
+
+
+_ARTICLE_LANGS = frozenset({"fr", "es", "pt"})
+
+
+def _article(ctx: _Context, number: Number) -> bool:
+    """ "un", "une", "uma" before a noun are articles: "mort dans une attaque" counts nobody."""
+    if number.value != 1 or ctx.lang not in _ARTICLE_LANGS:
+        return False
+    return not ctx.words(number.first, number.last).isdigit()
 
 
 def _next_to(ctx: _Context, act: Hit, number: Number) -> bool:
@@ -366,10 +376,16 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
     ]
     perps = ctx.near(act, "perpetrator", before=_WINDOW, after=_WINDOW)
     labels = ctx.in_context(act, "label", frozenset({"label"}))
+    if _combatant_toll(ctx, victims):
+        # "a French soldier dead in an attack": the dead are the soldier, not other people
+        victims = [v for v in victims if v.name != "people"]
     counts = _counts(ctx, act, spec.kind, victims)
     classes = {v.name for v in victims} | set(counts)
-    if spec.kind in COUNTED_ACTS and not classes and _people_named(ctx, act):
+    named = _people_named(ctx, act) if spec.kind in COUNTED_ACTS else None
+    if named is not None and not classes - COMBATANTS:
         classes.add("people")
+    else:
+        named = None
     target_classes = {t.name for t in targets}
     civilian = classes & CIVILIAN_CLASSES
     grade = _grade(
@@ -401,7 +417,10 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         phrase=_phrase(ctx, act),
         victims=tuple(sorted(_named(classes))),
         victim_words=tuple(
-            dict.fromkeys(ctx.words(v.first, v.last) for v in victims if v.name in _named(classes))
+            dict.fromkeys(
+                [ctx.words(v.first, v.last) for v in victims if v.name in _named(classes)]
+                + ([ctx.text[named.start : named.end]] if named is not None else [])
+            )
         ),
         targets=tuple(sorted(target_classes)),
         target_words=tuple(dict.fromkeys(ctx.words(t.first, t.last) for t in targets)),
@@ -410,6 +429,26 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         labels=tuple(ctx.words(h.first, h.last) for h in labels),
         grave=spec.grave,
     )
+
+
+def _combatant_toll(ctx: _Context, victims: list[Hit]) -> bool:
+    """ "A French soldier dead in an attack": combatants, no civilians, and "people" only in
+    words that report the dead ("dead", "mort") right beside a combatant noun. Those dead are
+    the combatants (not so in "gunmen attack leaves 5 dead")."""
+    names = {v.name for v in victims}
+    if not names & COMBATANTS or names & CIVILIAN_CLASSES:
+        return False
+    people = [v for v in victims if v.name == "people"]
+    fighters = [v for v in victims if v.name in COMBATANTS]
+    return bool(people) and all(
+        _is_act_word(ctx, v)
+        and any(-_TOLL_REACH <= v.first - f.last <= _TOLL_REACH for f in fighters)
+        for v in people
+    )
+
+
+def _is_act_word(ctx: _Context, hit: Hit) -> bool:
+    return any(h.role == "act" and _overlaps(h, hit) for h in ctx.by_role.get("act", ()))
 
 
 def _perpetrator(ctx: _Context, act: Hit, perps: list[Hit], victims: list[Hit]) -> str:
@@ -435,7 +474,7 @@ def _grade(
 ) -> Grade | None:
     """Whether the act is a violation (an event), a risk-factor mention, or neither."""
     cue = _cue_names(ctx, act)
-    natural = "disaster" in cue and not armed
+    natural = "disaster" in cue and (not armed or _died_in_disaster(ctx, act))
     if kind == "atrocity" or kind in {"sexual", "torture"}:
         return "violation"
     if kind == "lethal":
@@ -497,6 +536,24 @@ def _violent(ctx: _Context, act: Hit) -> bool:
     )
 
 
+_TOLL_REACH = 3  # tokens between a combatant noun and the word reporting its death
+_MANNER_REACH = 6  # tokens from a death to the disaster that caused it ("killed in a crash")
+
+
+def _died_in_disaster(ctx: _Context, act: Hit) -> bool:
+    """A disaster right after a death, no other act between: "six killed in plane crash",
+    "dead after tanker crash" (even where soldiers or the military are named)."""
+    seg = ctx.segments[act.first]
+    for cue in ctx.by_role.get("cue", ()):
+        if cue.name != "disaster" or ctx.segments[cue.first] != seg:
+            continue
+        if act.last < cue.first <= act.last + _MANNER_REACH and not any(
+            h.role == "act" and act.last < h.first < cue.first for h in ctx.hits
+        ):
+            return True
+    return False
+
+
 def _cue_names(ctx: _Context, act: Hit) -> set[str]:
     return {h.name for h in ctx.in_context(act, "cue", frozenset({"disaster", "market"}))}
 
@@ -515,7 +572,7 @@ def _placed(ctx: _Context, act: Hit, *, towns_only: bool = False) -> bool:
     return False
 
 
-def _people_named(ctx: _Context, act: Hit) -> bool:
+def _people_named(ctx: _Context, act: Hit) -> Place | None:
     """A demonym used as a noun right next to the act: "Palestinian killed", "kills Syrians"
     (not "Iranian officials killed": there the officials are the victims)."""
     before = ctx.tokens[act.first - 1] if act.first else None
@@ -524,10 +581,19 @@ def _people_named(ctx: _Context, act: Hit) -> bool:
         if not place.people:
             continue
         if before is not None and before.start <= place.start < before.end + 1:
-            return True
+            # "soldat malien mort": an adjective after its noun, the soldier died
+            return None if _modifies(ctx, act.first - 1, after=False) else place
         if after is not None and after.start <= place.start < after.end:
-            return True
-    return False
+            return None if _modifies(ctx, act.last + 1) else place
+    return None
+
+
+def _modifies(ctx: _Context, index: int, *, after: bool = True) -> bool:
+    """The demonym at token `index` qualifies a noun with a role in the lexicon: the next
+    word ("Israeli military") or, `after=False`, the word before ("soldat malien")."""
+    if after:
+        return any(h.first == index + 1 for h in ctx.hits)
+    return any(h.last == index - 1 for h in ctx.hits)
 
 
 def _largest_count(ctx: _Context, act: Hit) -> int:
