@@ -7,7 +7,7 @@ language known (as ingest stores it: the feed's, or detected once on arrival) an
 detected here for every item.
 
 Also printed: language detection per headline on the real stream (../shared/corpus/
-headlines-stream), the memory the event layer's morphology adds to a process (pymorphy3,
+headlines-stream), the memory a fresh process needs for the matcher and its language tools (pymorphy3,
 simplemma for English and French, Snowball, CLD2, the number readers), and the time of each
 pathological title (the target: under 50 ms each).
 
@@ -24,6 +24,7 @@ import csv
 import itertools
 import random
 import re
+import subprocess
 import sys
 import time
 from collections.abc import Iterable
@@ -41,6 +42,7 @@ from bot.matching import (
     build_matcher,
     resolve_indicators,
 )
+from bot.matching.matcher import settle
 from bot.matching.names import all_country_names
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -359,29 +361,35 @@ def match_rate(
     return rate(len(sample), time.process_time() - started), matched
 
 
-def rss_mb() -> float:
+_MEMORY_PROBE = """
+import sys
+sys.path[:0] = [{root!r}, {bench!r}]
+def rss():
     with open("/proc/self/status", encoding="ascii") as status:
-        line = next(x for x in status if x.startswith("VmRSS:"))
-    return int(line.split()[1]) / 1024
+        return int(next(x for x in status if x.startswith("VmRSS:")).split()[1]) / 1024
+start = rss()
+import match_speed
+from bot.matching import build_matcher
+from bot.matching.matcher import settle
+imported = rss()
+matcher = build_matcher(match_speed.situations())
+built = rss()
+settle(matcher)
+print(start, imported, built, rss())
+"""
 
 
-WARM_UP = {
-    "en": "Militia killed 12 civilians in a village near the town, witnesses said",
-    "fr": "Des hommes armés ont tué douze civils dans un village du centre du pays",
-    "es": "Hombres armados mataron a doce civiles en una aldea del norte del país",
-    "pt": "Homens armados mataram doze civis numa aldeia do norte do país",
-    "ar": "مقتل اثني عشر مدنيا في هجوم على قرية في شمال البلاد",
-    "ru": "Боевики убили двенадцать мирных жителей в деревне на севере страны",
-}
-
-
-def morphology_memory(matcher: Any) -> float:
-    """RSS the event layer's language tools add once every language has been read."""
-    before = rss_mb()
-    for lang, text in WARM_UP.items():
-        matcher.match_text(title=text, language=lang)
-        matcher.match_text(title=text)  # and language detection
-    return rss_mb() - before
+def memory() -> tuple[float, float, float]:
+    """RSS (MB) a fresh process adds: importing the matcher, building it for 200 situations,
+    and `settle` (a sentence in every language: pymorphy3, simplemma for English and French,
+    Snowball, CLD2, the number readers, all loaded on first use)."""
+    here = Path(__file__).resolve().parent
+    probe = _MEMORY_PROBE.format(root=str(here.parent), bench=str(here))
+    out = subprocess.run(
+        [sys.executable, "-c", probe], check=True, capture_output=True, text=True
+    ).stdout.split()
+    start, imported, built, settled = map(float, out[-4:])
+    return imported - start, built - imported, settled - built
 
 
 def detection_rate() -> tuple[float, int] | None:
@@ -448,7 +456,7 @@ def main() -> int:
     assert indicator_count >= MIN_TERMS, indicator_count
     _, cold = timed_build(specs, settings)
     matcher, warm = timed_build(specs, settings)
-    memory = morphology_memory(matcher)
+    settle(matcher)  # as the service does once it has built its matcher
     sample = items(args.items)
     match_rate(matcher, sample[:2000], "en")  # warm the word caches, as a running service has
     ours, matched = match_rate(matcher, sample, "en")
@@ -474,7 +482,11 @@ def main() -> int:
     stream = detection_rate()
     if stream is not None:
         print(f"language detection: {stream[0]:.1f} µs a headline ({stream[1]} real headlines)")
-    print(f"memory added by the event layer's language tools: {memory:.0f} MB RSS")
+    imported, built, settled = memory()
+    print(
+        f"memory of a fresh process: import {imported:.0f} MB, build for 200 situations "
+        f"{built:.0f} MB, language tools on first use {settled:.0f} MB (RSS)"
+    )
     print("\npathological titles (title + summary, worst of three; target < 50 ms):")
     for name, ms in pathological(matcher).items():
         print(f"  {name:28} {ms:7.1f} ms")

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine, make_url
 from bot.alerts import Deliverer
 from bot.config import Secrets, Settings
 from bot.matching.matcher import Matcher
+from bot.matching.matcher import settle
 from bot.matching.setup import matcher_from_settings
 from bot.metrics import Metrics, process_metrics
 from bot.pipeline import Poller
@@ -150,6 +151,7 @@ def build_runtime(
         settings = settings.model_copy(update={"polling": polling})
     engine = engine or open_database(settings, secrets)
     matcher = matcher_from_settings(settings)
+    settle(matcher)
     metrics = metrics or process_metrics()
     poller = Poller(
         settings=settings,

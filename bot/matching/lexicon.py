@@ -174,8 +174,10 @@ class Lexicon:
         last = i + len(entry.keys) - 1
         if last >= len(tokens):
             return None
+        arabic = lang == "ar"
         for offset, want in enumerate(entry.keys[1:], start=1):
-            if not any(_same(k, want, lang) for k in keyed[i + offset]):
+            here = keyed[i + offset]
+            if not (any(_same(k, want) for k in here) if arabic else want in here):
                 return None
         if entry.starts:
             word = fold(tokens[i].text.lower())
@@ -192,10 +194,9 @@ def _shared_start(a: str, b: str) -> str:
     return a[:size]
 
 
-def _same(key: str, want: str, lang: str) -> bool:
-    if lang == "ar":
-        return key.startswith(want) and key[len(want) :] in ARABIC_SUFFIXES
-    return key == want
+def _same(key: str, want: str) -> bool:
+    """An Arabic key is `want` with one of its suffixes."""
+    return key.startswith(want) and key[len(want) :] in ARABIC_SUFFIXES
 
 
 def _arabic_prefixes(key: str) -> Iterator[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -457,6 +458,32 @@ def _by_country(situations: Sequence[SituationSpec]) -> dict[str, tuple[str, ...
 
 def _factors(indicators: Sequence[Indicator]) -> dict[str, Factor]:
     return {i.code: Factor(code=i.code, short=i.short, weight=i.weight) for i in indicators}
+
+
+# One sentence a language: reading them loads each language's morphology (simplemma, pymorphy3,
+# the number readers) before the first feed item needs it.
+WARM_UP = {
+    "en": "Militia killed 12 civilians in a village near the town, witnesses said",
+    "fr": "Des hommes armés ont tué douze civils dans un village du centre du pays",
+    "es": "Hombres armados mataron a doce civiles en una aldea del norte del país",
+    "pt": "Homens armados mataram doze civis numa aldeia do norte do país",
+    "ar": "مقتل اثني عشر مدنيا في هجوم على قرية في شمال البلاد",
+    "ru": "Боевики убили двенадцать мирных жителей в деревне на севере страны",
+}
+
+
+def settle(matcher: Matcher) -> None:
+    """Ready a freshly built matcher for a long run: read a sentence in every language (and
+    once with the language unknown), then move everything the process holds so far out of
+    the cyclic garbage collector's reach (`gc.freeze`). The automaton's terms, the
+    gazetteer and the morphology dictionaries are hundreds of thousands of long-lived
+    objects; without this every full collection walks them all again, which halves
+    matching speed. Objects freed later by reference counting are still freed."""
+    for lang, text in WARM_UP.items():
+        matcher.match_text(title=text, language=lang)
+        matcher.match_text(title=text)
+    gc.collect()
+    gc.freeze()
 
 
 def build_matcher(
