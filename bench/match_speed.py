@@ -7,9 +7,9 @@ language known (as ingest stores it: the feed's, or detected once on arrival) an
 detected here for every item.
 
 Also printed: language detection per headline on the real stream (../shared/corpus/
-headlines-stream), the memory a fresh process needs for the matcher and its language tools (pymorphy3,
-simplemma for English and French, Snowball, CLD2, the number readers), and the time of each
-pathological title (the target: under 50 ms each).
+headlines-stream), the memory a fresh process needs for the matcher and its language tools
+(pymorphy3, simplemma for English and French, Snowball, CLD2, the number readers), and the time
+of each pathological title (the target: under 50 ms each).
 
 Times are CPU seconds of this process (one core), so other load on the machine does not skew them
 much (memory caches are shared, so a loaded machine still reads a little slower).

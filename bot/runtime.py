@@ -14,8 +14,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from bot.alerts import Deliverer
 from bot.config import Secrets, Settings
-from bot.matching.matcher import Matcher
-from bot.matching.matcher import settle
+from bot.matching.matcher import Matcher, settle
 from bot.matching.setup import matcher_from_settings
 from bot.metrics import Metrics, process_metrics
 from bot.pipeline import Poller
