@@ -305,6 +305,8 @@ def _shared(fields: Sequence[_Field]) -> dict[tuple[int, int, int], tuple[str, .
     """Places of one name in several countries ("Kurdistan", "Córdoba"), found as one hit
     per country on the same span: span → all their countries, to settle like "Congo"."""
     keys: dict[tuple[int, int, int], tuple[str, ...]] = {}
+    if sum(len(f.geo) for f in fields) < 2:
+        return keys
     for f in fields:
         for h in f.geo:
             if h.term.kind in _SHARED_KINDS and len(h.term.keys) == 1:

@@ -21,7 +21,7 @@ _NOUN = "NOUN"
 
 
 def has_cyrillic(text: str) -> bool:
-    return _CYRILLIC_WORD.search(text) is not None
+    return not text.isascii() and _CYRILLIC_WORD.search(text) is not None
 
 
 @lru_cache(maxsize=131_072)
