@@ -54,7 +54,10 @@ def _spellings(folded: str) -> set[str]:
     out = {folded}
     if " - " in folded:
         out |= {folded.replace(" - ", "-"), folded.replace(" - ", " ")}
-    out |= {s.replace("-", " ") for s in out if "-" in s}
+    hyphenated = [s for s in out if "-" in s]
+    out |= {s.replace("-", " ") for s in hyphenated}
+    # news-wire text spaces its punctuation: "Guinea - Bissau", "Al - Aqsa"
+    out |= {s.replace("-", " - ") for s in hyphenated}
     out |= {s.replace("'", "") for s in out if "'" in s}
     if folded.startswith("the "):
         out.add(folded[4:])
