@@ -293,6 +293,13 @@ def _agent(ctx: _Context, act: Hit, hit: Hit) -> bool:
     )
 
 
+def _same_clause(ctx: _Context, act: Hit, hit: Hit) -> bool:
+    """No clause word ("as", "amid", "while" …) between the act and a victim or target:
+    "strikes kill soldiers, as shelters overflow" did not strike the shelters."""
+    low, high = (act.last, hit.first) if act.last < hit.first else (hit.last, act.first)
+    return not any(h.name == "clause" and low < h.first < high for h in ctx.by_role.get("cue", ()))
+
+
 def _inside_cue(ctx: _Context, hit: Hit) -> bool:
     """A victim or target word that is part of a cue phrase ("market" in "market bets")."""
     return any(h.role == "cue" and _overlaps(h, hit) for h in ctx.hits)
@@ -369,10 +376,15 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
     victims = [
         v
         for v in ctx.near(act, "victim", before=_WINDOW, after=_WINDOW)
-        if not _negated(ctx, v) and not _inside_cue(ctx, v) and not _agent(ctx, act, v)
+        if not _negated(ctx, v)
+        and not _inside_cue(ctx, v)
+        and not _agent(ctx, act, v)
+        and _same_clause(ctx, act, v)
     ]
     targets = [
-        t for t in ctx.near(act, "target", before=_WINDOW, after=_WINDOW) if not _inside_cue(ctx, t)
+        t
+        for t in ctx.near(act, "target", before=_WINDOW, after=_WINDOW)
+        if not _inside_cue(ctx, t) and _same_clause(ctx, act, t)
     ]
     perps = ctx.near(act, "perpetrator", before=_WINDOW, after=_WINDOW)
     labels = ctx.in_context(act, "label", frozenset({"label"}))
@@ -536,6 +548,7 @@ def _violent(ctx: _Context, act: Hit) -> bool:
     )
 
 
+_QUALIFIED_REACH = 2  # tokens from a demonym to the noun it qualifies ("Iranian security chief")
 _TOLL_REACH = 3  # tokens between a combatant noun and the word reporting its death
 _MANNER_REACH = 6  # tokens from a death to the disaster that caused it ("killed in a crash")
 
@@ -591,8 +604,8 @@ def _people_named(ctx: _Context, act: Hit) -> Place | None:
 def _modifies(ctx: _Context, index: int, *, after: bool = True) -> bool:
     """The demonym at token `index` qualifies a noun with a role in the lexicon: the next
     word ("Israeli military") or, `after=False`, the word before ("soldat malien")."""
-    if after:
-        return any(h.first == index + 1 for h in ctx.hits)
+    if after:  # "Iranian officers", "Iranian security chief"
+        return any(index < h.first <= index + _QUALIFIED_REACH for h in ctx.hits)
     return any(h.last == index - 1 for h in ctx.hits)
 
 

@@ -95,6 +95,8 @@ class Matcher:
         fields = [self._field("title", title)]
         if summary:
             fields.append(self._field("summary", summary))
+        if lang in SUPPORTED:
+            fields = [_without_act_words(f, lang) for f in fields]
         tags = tuple(dict.fromkeys(c.upper() for c in countries)) if countries else ()
         located = self._tag_evidence(tags) if tags else []
         places = fields + [self._lemma_field(f) for f in fields if has_cyrillic(f.text.original)]
@@ -299,6 +301,22 @@ def _certain(
         and len(h.term.keys) == 1
         and (id(f), h.start, h.end) not in shared
     }
+
+
+def _without_act_words(field: _Field, lang: str) -> _Field:
+    """A town named like a word of violence in the item's language is that word: "Mataram
+    mais de 165 estudantes" (Portuguese: they killed) is not about Mataram, Indonesia."""
+    if not any(h.term.kind == "place" for h in field.geo):
+        return field
+    lexicon = event_lexicon()
+    text = field.text
+    kept = [
+        h
+        for h in field.geo
+        if h.term.kind != "place"
+        or not lexicon.starts_act(text.original[slice(*text.span(h.start, h.end))], lang)
+    ]
+    return field._replace(geo=kept) if len(kept) < len(field.geo) else field
 
 
 def _shared(fields: Sequence[_Field]) -> dict[tuple[int, int, int], tuple[str, ...]]:
