@@ -2,9 +2,17 @@
 
 Beside it, in the same run, a naive baseline: one compiled regex per term, on a sample.
 Item text: real ReliefWeb titles from ../shared/corpus/situations-dev when present (each item
-is a title plus a two-title "summary"), else generated sentences.
+is a title plus a two-title "summary"), else generated sentences. Two rows: with the item's
+language known (as ingest stores it: the feed's, or detected once on arrival) and with it
+detected here for every item.
 
-Times are CPU seconds of this process (one core), so other load on the machine does not skew them.
+Also printed: language detection per headline on the real stream (../shared/corpus/
+headlines-stream), the memory a fresh process needs for the matcher and its language tools
+(pymorphy3, simplemma for English and French, Snowball, CLD2, the number readers), and the time
+of each pathological title (the target: under 50 ms each).
+
+Times are CPU seconds of this process (one core), so other load on the machine does not skew them
+much (memory caches are shared, so a loaded machine still reads a little slower).
 
 Run: .venv/bin/python bench/match_speed.py [--items N] [--baseline-items N]
 """
@@ -16,6 +24,7 @@ import csv
 import itertools
 import random
 import re
+import subprocess
 import sys
 import time
 from collections.abc import Iterable
@@ -33,6 +42,7 @@ from bot.matching import (
     build_matcher,
     resolve_indicators,
 )
+from bot.matching.matcher import settle
 from bot.matching.names import all_country_names
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -340,10 +350,88 @@ def timed_build(specs: list[SituationSpec], settings: IndicatorsSettings) -> tup
     return matcher, time.process_time() - started
 
 
-def match_rate(matcher: Any, sample: list[tuple[str, str]]) -> tuple[float, int]:
+def match_rate(
+    matcher: Any, sample: list[tuple[str, str]], language: str | None = None
+) -> tuple[float, int]:
     started = time.process_time()
-    matched = sum(bool(matcher.match_text(title=t, summary=s).situations) for t, s in sample)
+    matched = sum(
+        bool(matcher.match_text(title=t, summary=s, language=language).situations)
+        for t, s in sample
+    )
     return rate(len(sample), time.process_time() - started), matched
+
+
+_MEMORY_PROBE = """
+import sys
+sys.path[:0] = [{root!r}, {bench!r}]
+def rss():
+    with open("/proc/self/status", encoding="ascii") as status:
+        return int(next(x for x in status if x.startswith("VmRSS:")).split()[1]) / 1024
+start = rss()
+import match_speed
+from bot.matching import build_matcher
+from bot.matching.matcher import settle
+imported = rss()
+matcher = build_matcher(match_speed.situations())
+built = rss()
+settle(matcher)
+print(start, imported, built, rss())
+"""
+
+
+def memory() -> tuple[float, float, float]:
+    """RSS (MB) a fresh process adds: importing the matcher, building it for 200 situations,
+    and `settle` (a sentence in every language: pymorphy3, simplemma for English and French,
+    Snowball, CLD2, the number readers, all loaded on first use)."""
+    here = Path(__file__).resolve().parent
+    probe = _MEMORY_PROBE.format(root=str(here.parent), bench=str(here))
+    out = subprocess.run(
+        [sys.executable, "-c", probe], check=True, capture_output=True, text=True
+    ).stdout.split()
+    start, imported, built, settled = map(float, out[-4:])
+    return imported - start, built - imported, settled - built
+
+
+def detection_rate() -> tuple[float, int] | None:
+    """µs per headline for language detection on the real stream (None without ../shared)."""
+    stream = SHARED / "corpus" / "headlines-stream" / "gdelt-2026-03.jsonl"
+    if not stream.is_file():
+        return None
+    import json
+
+    from bot.matching.language import detect_language
+
+    titles = [json.loads(line)["title"] for line in stream.read_text(encoding="utf-8").splitlines()]
+    started = time.process_time()
+    for title in titles:
+        detect_language(title)
+    return (time.process_time() - started) / len(titles) * 1e6, len(titles)
+
+
+PATHOLOGICAL = {
+    "100 kB of text": ("Sudan: militia killed 12 civilians in Darfur. " * 2300)[:100_000],
+    "10,000 numbers": " ".join(str(i) for i in range(10_000)),
+    "mixed scripts": "Sudan السودان Судан 苏丹 Soudan killed قتل убиты 12 " * 300,
+    "RTL and zero-width marks": (
+        "\u202eSudan\u200b: \u200fmilitia\u200d killed\u2066 12\u2069 civilians\ufeff " * 500
+    ),
+    "a number word x1000": "Sudan: " + "dozens " * 1000 + "killed",
+    "'killed' x2000": "Sudan " + "killed " * 2000,
+    "country names x5000": "Sudan Chad Niger " * 5000,
+}
+
+
+def pathological(matcher: Any) -> dict[str, float]:
+    """Milliseconds (wall clock, worst of three) to match each hostile text as title+summary."""
+    out = {}
+    for name, text in PATHOLOGICAL.items():
+        worst = 0.0
+        for language in ("en", None, None):
+            started = time.perf_counter()
+            matcher.match_text(title=text, summary=text, language=language)
+            worst = max(worst, time.perf_counter() - started)
+        out[name] = worst * 1000
+    return out
 
 
 def baseline_rate(terms: list[str], sample: list[tuple[str, str]]) -> tuple[float, float]:
@@ -368,8 +456,11 @@ def main() -> int:
     assert indicator_count >= MIN_TERMS, indicator_count
     _, cold = timed_build(specs, settings)
     matcher, warm = timed_build(specs, settings)
+    settle(matcher)  # as the service does once it has built its matcher
     sample = items(args.items)
-    ours, matched = match_rate(matcher, sample)
+    match_rate(matcher, sample[:2000], "en")  # warm the word caches, as a running service has
+    ours, matched = match_rate(matcher, sample, "en")
+    detected, _ = match_rate(matcher, sample)
     base_sample = sample[: args.baseline_items]
     theirs, regex_compile = baseline_rate(baseline_terms(specs, settings), base_sample)
     chars = sum(len(t) + len(s) for t, s in sample) // len(sample)
@@ -382,10 +473,23 @@ def main() -> int:
     row = "{:38} {:>10} {:>7} {:>10}"
     print(row.format("method", "compile s", "items", "items/s"))
     print(row.format("tocsin matcher (cold build)", f"{cold:.2f}", "", ""))
-    print(row.format("tocsin matcher (rebuild)", f"{warm:.2f}", len(sample), f"{ours:.0f}"))
+    print(row.format("tocsin matcher (rebuild)", f"{warm:.2f}", "", ""))
+    print(row.format("tocsin, language known", "", len(sample), f"{ours:.0f}"))
+    print(row.format("tocsin, language detected per item", "", len(sample), f"{detected:.0f}"))
     baseline_row = ("baseline: one regex per term", f"{regex_compile:.2f}", len(base_sample))
     print(row.format(*baseline_row, f"{theirs:.0f}"))
     print(f"\nspeed-up: {ours / theirs:.0f}x")
+    stream = detection_rate()
+    if stream is not None:
+        print(f"language detection: {stream[0]:.1f} µs a headline ({stream[1]} real headlines)")
+    imported, built, settled = memory()
+    print(
+        f"memory of a fresh process: import {imported:.0f} MB, build for 200 situations "
+        f"{built:.0f} MB, language tools on first use {settled:.0f} MB (RSS)"
+    )
+    print("\npathological titles (title + summary, worst of three; target < 50 ms):")
+    for name, ms in pathological(matcher).items():
+        print(f"  {name:28} {ms:7.1f} ms")
     return 0
 
 

@@ -9,7 +9,7 @@ per feed), which keeps a poll of thousands of items fast on SQLite and PostgreSQ
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,8 @@ from sqlmodel import Session, col, select
 from bot.alerts import decide_alerts
 from bot.config import FeedSettings, Settings
 from bot.matching.cluster import same_story_keys, title_key
+from bot.matching.events import event_record
+from bot.matching.language import item_language
 from bot.matching.matcher import Matcher
 from bot.matching.model import Evidence, MatchResult
 from bot.matching.scoring import score
@@ -76,6 +78,7 @@ class ItemWriter:
         fresh = self._fresh(session, feed_id=feed_id, items=items)
         if not fresh:
             return WriteStats()
+        fresh = [with_language(item) for item in fresh]
         ids = session.execute(
             insert(_ITEMS).returning(_ITEMS.c.id, sort_by_parameter_order=True),
             [_item_values(item, feed_id=feed_id, now=now) for item in fresh],
@@ -166,6 +169,14 @@ class ItemWriter:
                 _evidence_json(e, self.matcher)
                 for e in result.evidence
                 if e.kind == "indicator" or e.key == situation
+            ]
+            + [
+                event_record(
+                    e,
+                    mass_casualty=self.settings.alerts.thresholds.mass_casualty,
+                    critical_casualties=self.settings.alerts.thresholds.critical_casualties,
+                )
+                for e in result.events
             ],
             "breakdown": [list(pair) for pair in scored.breakdown],
             "score": scored.score,
@@ -260,6 +271,14 @@ class ItemWriter:
             ).all()
             seen = self._seen_indicators[situation] = {code for codes in rows for code in codes}
         return seen
+
+
+def with_language(item: Item) -> Item:
+    """The item with the language its terms are chosen by: the feed's when the text is in its
+    script, else detected (bot/matching/language.py); stored, it also feeds the briefings'
+    language diversity."""
+    language = item_language(item.language, item.title, item.summary)
+    return item if language == item.language else replace(item, language=language)
 
 
 def _item_values(item: Item, *, feed_id: int, now: datetime) -> dict[str, Any]:

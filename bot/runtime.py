@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from bot.config import Secrets, Settings
 from bot.leases import Heartbeat, instance_id
-from bot.matching.matcher import Matcher
+from bot.matching.matcher import Matcher, settle
 from bot.matching.setup import matcher_from_settings
 from bot.metrics import Metrics, process_metrics
 from bot.outbox.deliverer import Deliverer, Pace
@@ -153,6 +153,7 @@ def build_runtime(
         settings = settings.model_copy(update={"polling": polling})
     engine = engine or open_database(settings, secrets)
     matcher = matcher_from_settings(settings)
+    settle(matcher)
     metrics = metrics or process_metrics()
     owner = instance_id()
     poller = Poller(

@@ -277,3 +277,29 @@ def test_reliefweb_feed_uses_the_api_with_high_water_and_budget(
         assert item.countries == ["SDN"]
         feed = s.exec(select(Feed)).one()
         assert feed.high_water and feed.budget_calls >= 1 and feed.budget_day == "2026-11-23"
+
+
+def test_items_keep_their_language_and_matches_their_events(
+    host: FeedHost, engine: Engine, db_url: str
+) -> None:
+    """A feed that declares no language: its item's language is detected once and stored (the
+    briefings count it). A feed declared French whose item is in Arabic script: Arabic. The
+    event evidence is kept with the match."""
+    french = "Soudan : des miliciens ont tué 40 civils près d'El Fasher"
+    arabic = "السودان: مقتل عشرات المدنيين في قصف على الفاشر"
+    host.serve("/plain.xml", rss({"title": french, "guid": "fr-1", "pubDate": ago(1)}, language=""))
+    host.serve("/fr.xml", rss({"title": arabic, "guid": "ar-1", "pubDate": ago(1)}, language="fr"))
+    feeds = [
+        {"name": "Undeclared", "url": host.url("/plain.xml")},
+        {"name": "Declared French", "url": host.url("/fr.xml")},
+    ]
+    settings = settings_for(host, db_url, feeds=feeds)
+    with poller(settings, engine, Clock(NOW)) as p:
+        p.poll(force=True)
+    with session_scope(engine) as s:
+        languages = {i.guid: i.language for i in s.exec(select(Item)).all()}
+        events = [
+            e for m in s.exec(select(Match)).all() for e in m.evidence if e.get("kind") == "event"
+        ]
+    assert languages == {"fr-1": "fr", "ar-1": "ar"}
+    assert any(e["count"] == 40 and e["victims"] == ["civilian"] for e in events), events

@@ -8,6 +8,14 @@ from dataclasses import dataclass
 from bot.matching.geodata import Veto
 
 _NAME_SHAPED = r"[A-Z][a-z]+(?:-[A-Z][a-z]+)?"
+# "León XIV", "Louis XVI": a regnal number after a name makes it a person's
+_REGNAL = re.compile(r" (?=[IVXL]{1,6}\b)(?:X{0,3})(?:IX|IV|V?I{0,3})\b")
+_NUMERAL_LETTERS = frozenset("IVXL")
+# "Pope Leo", "King Charles", "Mr Jordan": a title before a name makes it a person's
+_TITLES = frozenset(
+    "Pope Pape Papa King Queen Prince Princess Mr Mrs Ms Dr Sir Lord Lady Rev Father Sheikh "
+    "Emir Sen Gov Rep Saint-Père".split()
+)
 _NEXT_NAME = re.compile(rf" ({_NAME_SHAPED})\b(,? (?i:said|says|told|added|wrote|tweeted)\b)?")
 _PREVIOUS_NAME = re.compile(rf"(?<!\w)({_NAME_SHAPED}) $")
 _TITLE_CASE_SHARE = 0.8
@@ -189,6 +197,52 @@ def looks_like_person(original: str, start: int, end: int) -> bool:
         return True
     preceding = _PREVIOUS_NAME.search(original[:start])
     return bool(preceding and preceding.group(1) not in NOT_NAMES)
+
+
+# words that begin a place's own name or say which part of it: "Port Sudan", "Camp Kabul"
+_PLACE_WORDS = frozenset(
+    "Port Fort Mount Camp Old New Al El La Le Los Las San Santa Saint St Sainte Greater Metro "
+    "Downtown Rural Outer Inner Ras Wadi Jabal Tel Bab Beit Deir Kafr Khan Abu Umm Bir".split()
+)
+
+
+_SENTENCE_ENDS = frozenset(".:;!?|-–—«»\"'“”(")
+
+
+def after_a_name(original: str, start: int) -> bool:
+    """A town named right after a capitalised name-shaped word inside a sentence-case text: a
+    person's surname ("Trump appointee Joe Kent resigns", "USS Abraham Lincoln")."""
+    if start < 3 or original[start - 1] != " " or not original[start - 2].islower():
+        return False  # quick: the word before does not end in a lower-case letter
+    preceding = _PREVIOUS_NAME.search(original, max(0, start - 40), start)
+    if preceding is None:
+        return False
+    word = preceding.group(1)
+    if word in NOT_NAMES or word in _PLACE_WORDS or word in _TITLES:
+        return False
+    # a capital that begins the text or a sentence says nothing ("Why Punjab", "Ma Teheran")
+    before = original[: preceding.start()].rstrip()
+    if not before or before[-1] in _SENTENCE_ENDS:
+        return False
+    return not is_title_case(original)
+
+
+def names_a_person(original: str, start: int, end: int) -> bool:
+    """ "León XIV", "Pope Leo", "Mr Jordan": whatever the name, this is a person."""
+    if original[end : end + 1] == " " and original[end + 1 : end + 2] in _NUMERAL_LETTERS:
+        regnal = _REGNAL.match(original, end)
+        if regnal is not None and regnal.end() > end + 1:
+            return True
+    if start < 3 or original[start - 1] != " " or not original[start - 2].isalpha():
+        return False  # quick: no word right before the name
+    previous = original[original.rfind(" ", 0, start - 1) + 1 : start - 1].rstrip(".")
+    return previous in _TITLES
+
+
+def acronym_clash(original: str, start: int, end: int) -> bool:
+    """A short place name written in capitals where the text is not ("EUA" is not 'Eua)."""
+    matched = original[start:end]
+    return matched.isupper() and len(matched) <= 4 and not original.isupper()
 
 
 def vetoed(veto: CompiledVeto, window_text: str) -> bool:

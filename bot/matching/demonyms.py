@@ -36,9 +36,12 @@ def _english(base: str) -> tuple[str, ...]:
     return (base, base + "s")
 
 
+STEM_LANGUAGES = frozenset({"ru", "ar"})
+
+
 def inflect(lang: str, base: str) -> tuple[tuple[str, bool], ...]:
     """Forms of one demonym base as (form, is_prefix) pairs; prefixes match any ending."""
-    if lang in {"ru", "ar"}:
+    if lang in STEM_LANGUAGES:
         return ((base, True),)
     if lang == "en":
         forms = _english(base)

@@ -8,8 +8,9 @@ from functools import lru_cache
 from bot.matching.geodata import geo_data
 from bot.matching.names import CountryName, all_country_names
 from bot.matching.normalize import fold
-from bot.matching.places import major_places, needs_capital
+from bot.matching.places import major_places, needs_capital, populations
 from bot.matching.settings import SituationSpec
+from bot.matching.subdivisions import subdivision_names
 from bot.matching.terms import Term, patterns
 
 _MAX_ACRONYM = 5
@@ -24,6 +25,8 @@ def _country_term(alpha3: str, name: CountryName, person_names: frozenset[str]) 
         prefix=name.prefix,
         acronym=name.acronym,
         capital=name.capital,
+        named=name.named,
+        demonym=name.demonym,
         person_risk=not name.acronym and fold(name.text) in person_names,
     )
 
@@ -51,20 +54,116 @@ def blocker_terms() -> tuple[Term, ...]:
 
 @lru_cache(maxsize=1)
 def _reserved_words() -> frozenset[str]:
-    """Folded spellings that a GeoNames place may not take: country names and common words."""
+    """Folded spellings that a GeoNames place may not take: country names, armed groups and
+    leaders ("Hamas" is also an alternate name of Hamm), and common words."""
     names = {p for term in country_terms() for p in patterns(term.text)}
-    return frozenset(names | geo_data().common_words)
+    actors = {
+        p
+        for actor in geo_data().actors
+        for spellings in actor.names.values()
+        for name in spellings
+        for p in patterns(name)
+    }
+    return frozenset(names | actors | geo_data().common_words)
+
+
+_MIN_PLACE = 4  # letters: shorter subdivision names ("Bay", "Mon", "Imo") are words elsewhere
+
+
+_BIG_CITY = 300_000  # a subdivision yields its name to a city of another country this big
+
+
+def _regions(alpha3: str, min_population: int) -> list[str]:
+    """Subdivisions of `alpha3` that are not short words and not big cities of another
+    country (Mozambique's Gaza province yields to Gaza; Virginia does not yield to the South
+    African town)."""
+    sizes = populations(min_population)
+    out = []
+    for name in subdivision_names().get(alpha3, ()):
+        key = fold(name)
+        elsewhere = {c: n for c, n in sizes.get(key, {}).items() if c != alpha3}
+        if len(key) >= _MIN_PLACE and max(elsewhere.values(), default=0) < _BIG_CITY:
+            out.append(name)
+    return out
+
+
+_DWARFED = 10  # a town yields its name to a namesake this many times larger
+
+
+@lru_cache(maxsize=8)
+def _region_countries(min_population: int) -> dict[str, frozenset[str]]:
+    """Folded name → the countries with a (kept) subdivision of that name."""
+    out: dict[str, set[str]] = {}
+    for alpha3 in subdivision_names():
+        for name in _regions(alpha3, min_population):
+            out.setdefault(fold(name), set()).add(alpha3)
+    return {name: frozenset(codes) for name, codes in out.items()}
+
+
+def _dwarfed(alpha3: str, name: str, min_population: int) -> bool:
+    """A town whose name belongs to something far bigger elsewhere: a subdivision (Virginia,
+    South Africa, yields to the US state) or a city ten times its size (London, Ontario)."""
+    key = fold(name)
+    if _region_countries(min_population).get(key, frozenset()) - {alpha3}:
+        return True
+    sizes = populations(min_population).get(key, {})
+    own = sizes.get(alpha3, 0)
+    return own * _DWARFED < max(sizes.values(), default=0)
 
 
 def place_terms(countries: Iterable[str], *, min_population: int) -> Iterator[Term]:
-    """Major places of `countries`, without names that collide with countries or words."""
+    """Major places and subdivisions of `countries`, without names that collide with
+    countries or common words, or that a far bigger place elsewhere bears."""
     reserved = _reserved_words()
     for alpha3 in sorted(set(countries)):
-        for name in major_places(alpha3, min_population=min_population):
+        cities = major_places(alpha3, min_population=min_population)
+        regions = _regions(alpha3, min_population)
+        kept = set(regions)
+        for name in dict.fromkeys((*cities, *regions)):
             if patterns(name) & reserved:
+                continue
+            if name not in kept and _dwarfed(alpha3, name, min_population):
                 continue
             capital = needs_capital(name)
             yield Term(kind="place", keys=(alpha3,), text=name, lang="", capital=capital)
+        for name in _worded_regions(subdivision_names().get(alpha3, ()), reserved, regions):
+            yield Term(kind="place", keys=(alpha3,), text=name, lang="", capital=True)
+
+
+_REGION_WORDS = ("State", "Region", "Province", "Governorate")
+
+
+def _worded_regions(
+    names: Iterable[str], reserved: frozenset[str], kept: Iterable[str]
+) -> Iterator[str]:
+    """A subdivision named like a common word or another country's town, with the word for
+    what it is: "Unity State", "Plateau State", "Delta State" (not "unity", "plateau" or
+    "Delta" alone)."""
+    plain = set(kept)
+    for name in names:
+        if " " in name or not needs_capital(name) or len(name) < _MIN_PLACE:
+            continue
+        if name not in plain or patterns(name) & reserved:
+            yield from (f"{name} {word}" for word in _REGION_WORDS)
+
+
+def actor_terms(countries: Iterable[str]) -> Iterator[Term]:
+    """Armed groups and leaders tied to any of `countries` (data/actors.toml)."""
+    watched = set(countries)
+    for actor in geo_data().actors:
+        if not watched & set(actor.countries):
+            continue
+        for lang, names in actor.names.items():
+            for name in names:
+                acronym = name.isupper() and len(name) <= _MAX_ACRONYM
+                yield Term(
+                    kind="actor",
+                    keys=actor.countries,
+                    text=name,
+                    lang=lang,
+                    acronym=acronym,
+                    capital=not acronym and needs_capital(name),
+                )
 
 
 def situation_terms(spec: SituationSpec) -> Iterator[Term]:

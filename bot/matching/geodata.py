@@ -1,4 +1,6 @@
-"""The curated geographic data files, loaded once (data/geo.toml, data/demonyms.toml)."""
+"""The geographic data files, loaded once: data/geo.toml, data/demonyms.toml (curated),
+data/demonyms_world.toml (every other country, from mledoze/countries, ODbL) and
+data/actors.toml (armed groups and leaders, each with its source)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any
+
+from bot.matching.terms import patterns
 
 LanguageNames = Mapping[str, tuple[str, ...]]
 
@@ -23,6 +27,16 @@ class Veto:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Actor:
+    """An armed group or a leader tied to `countries` (data/actors.toml); weaker than a place."""
+
+    kind: str
+    countries: tuple[str, ...]
+    names: LanguageNames
+    source: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class GeoData:
     extra_names: Mapping[str, LanguageNames]
     capitalised_names: Mapping[str, LanguageNames]
@@ -33,6 +47,7 @@ class GeoData:
     vetoes: tuple[Veto, ...]
     common_words: frozenset[str]
     demonyms: Mapping[str, Mapping[str, str | tuple[str, ...]]]
+    actors: tuple[Actor, ...]
 
 
 def _read(name: str) -> dict[str, Any]:
@@ -58,7 +73,7 @@ def _demonym(value: str | list[str]) -> str | tuple[str, ...]:
 def geo_data() -> GeoData:
     """The parsed data files (cached for the life of the process)."""
     geo = _read("geo.toml")
-    demonyms = _read("demonyms.toml")
+    demonyms = _read("demonyms_world.toml") | _read("demonyms.toml")  # curated ones win
     return GeoData(
         extra_names={code: _by_language(t) for code, t in geo["extra_names"].items()},
         capitalised_names={code: _by_language(t) for code, t in geo["capitalised_names"].items()},
@@ -75,8 +90,17 @@ def geo_data() -> GeoData:
             )
             for v in geo["veto"]
         ),
-        common_words=frozenset(geo["common_words"]["words"]),
+        common_words=frozenset(p for w in geo["common_words"]["words"] for p in patterns(w)),
         demonyms={
             code: {lang: _demonym(v) for lang, v in t.items()} for code, t in demonyms.items()
         },
+        actors=tuple(
+            Actor(
+                kind=a["kind"],
+                countries=tuple(a["countries"]),
+                names=_by_language(a["names"]),
+                source=a["source"],
+            )
+            for a in _read("actors.toml")["actor"]
+        ),
     )

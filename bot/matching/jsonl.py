@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from typing import Any, TextIO
 
+from bot.matching.events import event_record
 from bot.matching.matcher import Matcher
 from bot.matching.scoring import score
 from bot.matching.settings import AlertThresholds
@@ -52,6 +53,7 @@ def match_line(line: str, matcher: Matcher, *, thresholds: AlertThresholds) -> d
             title=_text(record, "title", required=True),
             summary=_text(record, "summary"),
             countries=_countries(record),
+            language=_text(record, "language") or None,
         )
     except (json.JSONDecodeError, _BadItemError) as exc:
         return {"error": str(exc)}
@@ -70,6 +72,15 @@ def match_line(line: str, matcher: Matcher, *, thresholds: AlertThresholds) -> d
         "score": scored.score,
         "severity": scored.severity,
         "why": scored.why,
+        "language": result.language,
+        "events": [
+            event_record(
+                e,
+                mass_casualty=thresholds.mass_casualty,
+                critical_casualties=thresholds.critical_casualties,
+            )
+            for e in result.events
+        ],
         "evidence": [asdict(e) for e in result.evidence],
     }
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from bot.matching.events import Event
 
 EvidenceKind = Literal["situation", "indicator"]
 Field = Literal["title", "summary", "tags"]
@@ -34,13 +37,20 @@ class Factor:
 
 @dataclass(frozen=True, kw_only=True)
 class MatchResult:
-    """Situations and indicators found in one item, with the evidence for each."""
+    """Situations, indicators and events found in one item, with the evidence for each.
+
+    `events` are acts against victims or targets (bot/matching/events.py); each also adds
+    `indicator` evidence for the risk factors it maps onto. `language` is the one the item's
+    terms were chosen by (declared by the feed or detected; None: every language's terms).
+    """
 
     situations: tuple[str, ...] = ()
     indicators: tuple[str, ...] = ()
     evidence: tuple[Evidence, ...] = ()
     factors: tuple[Factor, ...] = ()
     situation_names: tuple[str, ...] = ()
+    events: tuple[Event, ...] = ()
+    language: str | None = None
 
     @property
     def matched(self) -> bool:

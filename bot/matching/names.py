@@ -12,9 +12,10 @@ from functools import lru_cache
 import pycountry
 from babel import Locale
 
-from bot.matching.demonyms import inflect
+from bot.matching.demonyms import STEM_LANGUAGES, inflect
 from bot.matching.geodata import geo_data
-from bot.matching.russian import russian_forms
+from bot.matching.normalize import fold
+from bot.matching.russian import lemma_phrase
 
 LANGUAGES = ("en", "fr", "es", "ar", "pt", "ru")
 
@@ -28,6 +29,8 @@ class CountryName:
     prefix: bool = False
     acronym: bool = False
     capital: bool = False  # counts only when capitalised ("Southern Sudan", not "southern Sudan")
+    named: bool = False  # its last capitalised word must be capitalised ("la réunion" is no name)
+    demonym: bool = False  # names the people ("Palestinian killed": a person, not a place)
 
 
 def _uninvert(name: str) -> str:
@@ -53,19 +56,64 @@ def _territories(lang: str) -> dict[str, str]:
 
 
 def _with_russian(names: list[CountryName]) -> list[CountryName]:
-    out = [n for n in names if n.lang != "ru"]
+    """Russian names, and the lemmas of a multi-word one (how the lemma view reads it:
+    "в Южном Судане" → "южный судан"; bot/matching/russian.py)."""
+    out = list(names)
     for n in names:
-        if n.lang == "ru":
-            out += [CountryName(text=t, lang="ru", prefix=p) for t, p in russian_forms(n.text)]
+        if n.lang == "ru" and len(n.text.split()) > 1:
+            out.append(CountryName(text=lemma_phrase(n.text), lang="ru"))
     return out
 
 
 def _demonyms(alpha3: str) -> list[CountryName]:
     out = []
     for lang, value in geo_data().demonyms.get(alpha3, {}).items():
-        forms = inflect(lang, value) if isinstance(value, str) else [(v, False) for v in value]
-        out += [CountryName(text=t, lang=lang, prefix=p) for t, p in forms]
+        if isinstance(value, str):
+            forms = inflect(lang, value)
+        else:
+            forms = tuple((v, lang in STEM_LANGUAGES) for v in value)
+        out += [CountryName(text=t, lang=lang, prefix=p, demonym=True) for t, p in forms]
     return out
+
+
+@lru_cache(maxsize=1)
+def _plain_names() -> dict[str, frozenset[str]]:
+    """Folded name → the countries it names, without parenthesised qualifiers."""
+    out: dict[str, set[str]] = {}
+    for c in pycountry.countries:
+        texts = set(_pycountry_names(c))
+        for lang in LANGUAGES:
+            texts.add(_split_parentheses(_territories(lang).get(c.alpha_2) or "")[0])
+        for extra in geo_data().extra_names.get(c.alpha_3, {}).values():
+            texts.update(extra)
+        for text in texts:
+            if text:
+                out.setdefault(text.casefold(), set()).add(c.alpha_3)
+    return {name: frozenset(codes) for name, codes in out.items()}
+
+
+def _local_names(alpha3: str, local: str) -> tuple[str, ...]:
+    """CLDR's name; its parenthesised part too ("Myanmar (Burma)"), unless it names another
+    country: "RAE de Hong Kong (China)" and "Внешние малые острова (США)" name the sovereign,
+    and must not make "China" or "США" a name of the territory."""
+    head, *qualifier = _split_parentheses(local)
+    if qualifier and _plain_names().get(qualifier[0].casefold(), {alpha3}) <= {alpha3}:
+        return (head, qualifier[0])
+    return (head,)
+
+
+_VOWELS = frozenset("aeiouyh")
+
+
+def _elided(names: list[CountryName]) -> list[CountryName]:
+    """French elision written without its apostrophe, as some feeds print it: "lIran",
+    "dIsraël" (with the apostrophe, "l'Iran" already matches)."""
+    return [
+        CountryName(text=article + n.text, lang="fr")
+        for n in names
+        if n.lang == "fr" and not n.acronym and fold(n.text)[:1] in _VOWELS
+        for article in ("l", "d")
+    ]
 
 
 def _country_names(alpha3: str, alpha2: str, official: set[str]) -> tuple[CountryName, ...]:
@@ -73,14 +121,25 @@ def _country_names(alpha3: str, alpha2: str, official: set[str]) -> tuple[Countr
     names = [CountryName(text=n, lang="en") for n in official]
     for lang in LANGUAGES:
         local = _territories(lang).get(alpha2)
-        names += [CountryName(text=n, lang=lang) for n in _split_parentheses(local or "")]
+        names += [CountryName(text=n, lang=lang) for n in _local_names(alpha3, local or "")]
     for lang, extra in data.extra_names.get(alpha3, {}).items():
         names += [CountryName(text=n, lang=lang) for n in extra]
     for lang, extra in data.capitalised_names.get(alpha3, {}).items():
         names += [CountryName(text=n, lang=lang, capital=True) for n in extra]
     names += [CountryName(text=a, lang="en", acronym=True) for a in data.acronyms.get(alpha3, ())]
-    unique = dict.fromkeys(n for n in _with_russian(names) + _demonyms(alpha3) if n.text)
+    names += _elided(names)
+    named = [_capitalised(n) for n in _with_russian(names)]
+    unique = dict.fromkeys(n for n in named + _demonyms(alpha3) if n.text)
     return tuple(unique)
+
+
+def _capitalised(name: CountryName) -> CountryName:
+    """A country's name counts only when written as a name, its last capitalised word
+    capitalised as it is here ("la réunion du G7" is a meeting, "a turkey" a bird; "south
+    Sudan" is South Sudan); demonyms stay lower-case ("les réfugiés syriens")."""
+    if name.acronym or name.capital or not any(w[:1].isupper() for w in name.text.split()):
+        return name
+    return CountryName(text=name.text, lang=name.lang, prefix=name.prefix, named=True)
 
 
 @lru_cache(maxsize=1)

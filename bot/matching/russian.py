@@ -1,38 +1,69 @@
-"""Russian case forms of country names ("Южный Судан" → "в Южном Судане")."""
+"""Russian place names in any grammatical case, through pymorphy3 lemmas.
+
+The automaton holds names in the nominative ("Бейрут", "Хайфа", "Южный Судан"). A Russian text
+is also read as its lemmas — each Cyrillic word replaced by its dictionary form, preferring a
+place-name parse (pymorphy3's Geox tag) — so "в Бейруте", "по Брянску", "в Хайфе" and "в Южном
+Судане" are found at their place in the original text. A multi-word name is also stored as
+its lemmas ("Соединённые Штаты" → "соединить штат"), since its words are lemmatised one by one.
+"""
 
 from __future__ import annotations
 
-import itertools
+import re
+from functools import lru_cache
+from typing import Any
 
-_ADJECTIVE = ("ый", "ий", "ой", "ая", "яя", "ое", "ее")
-_ADJECTIVE_FORMS = ("ый", "ий", "ой", "ая", "ое", "ого", "ому", "ом", "ым", "ую", "ей", "ые", "ых")
-_NOUN_A_FORMS = ("а", "и", "е", "у", "ой", "ы", "я", "ю", "ей")
-_DROP_LAST = "аяьй"
-_MIN_STEM = 3
+from bot.matching.morphology import russian_analyzer
+from bot.matching.normalize import Normalized, normalize
 
-
-def _inner_forms(word: str) -> tuple[str, ...]:
-    if len(word) > 4 and word.endswith(_ADJECTIVE):
-        return tuple(word[:-2] + ending for ending in _ADJECTIVE_FORMS)
-    if len(word) > 4 and word[-1] in "ая":
-        return tuple(word[:-1] + ending for ending in _NOUN_A_FORMS)
-    return (word,)
+_CYRILLIC_WORD = re.compile(r"[\u0400-\u04ff]+")
+_NOUN = "NOUN"
 
 
-def _last_form(word: str) -> tuple[str, bool]:
-    """A stem that matches any ending, or the word itself when it does not decline."""
-    if word[-1] in _DROP_LAST and len(word) - 1 >= _MIN_STEM:
-        return word[:-1], True
-    if word[-1].isalpha() and word[-1] not in "оеиуыэю" and len(word) >= _MIN_STEM:
-        return word, True
-    return word, False
+def has_cyrillic(text: str) -> bool:
+    return not text.isascii() and _CYRILLIC_WORD.search(text) is not None
 
 
-def russian_forms(name: str) -> tuple[tuple[str, bool], ...]:
-    """(form, is_prefix) pairs covering the common case endings of a Russian name."""
-    words = name.split()
-    if not words:
-        return ()
-    last, prefix = _last_form(words[-1])
-    heads = itertools.product(*(_inner_forms(w) for w in words[:-1]))
-    return tuple((" ".join((*head, last)), prefix) for head in heads)
+@lru_cache(maxsize=131_072)
+def place_lemma(word: str) -> str:
+    """The dictionary form of a Cyrillic word, as a place name would have it: a place-name
+    parse first ("Ливане" → "ливан", not "ливана"), then the shortest noun lemma (the guesser
+    offers "дарфура" and "дарфур" for "Дарфуре")."""
+    parses: list[Any] = russian_analyzer().parse(word.lower())
+    places = [p for p in parses if "Geox" in p.tag]
+    if places:
+        return str(places[0].normal_form)
+    nouns = sorted({p.normal_form for p in parses if p.tag.POS == _NOUN}, key=len)
+    if nouns:
+        return str(nouns[0])
+    return str(parses[0].normal_form) if parses else word.lower()
+
+
+def lemma_phrase(name: str) -> str:
+    """A multi-word name as the lemma view would read it."""
+    return " ".join(
+        place_lemma(w) if _CYRILLIC_WORD.fullmatch(w) else w for w in re.split(r"[\s\-]+", name)
+    )
+
+
+def lemma_view(text: str) -> Normalized:
+    """`text` with every Cyrillic word replaced by its lemma, folded, mapped to `text`'s
+    offsets (each character of a lemma points into the word it replaces)."""
+    pieces: list[str] = []
+    origins: list[int] = []
+    position = 0
+    for match in _CYRILLIC_WORD.finditer(text):
+        start, end = match.span()
+        pieces.append(text[position:start])
+        origins += range(position, start)
+        lemma = place_lemma(match.group())
+        pieces.append(lemma)
+        last = len(lemma) - 1
+        origins += [end - 1 if i == last else min(start + i, end - 1) for i in range(len(lemma))]
+        position = end
+    pieces.append(text[position:])
+    origins += range(position, len(text))
+    lemmas = "".join(pieces)
+    folded = normalize(lemmas)
+    mapped = tuple(origins[folded.origin(i)] for i in range(len(folded.text)))
+    return Normalized(original=text, text=folded.text, offsets=mapped)

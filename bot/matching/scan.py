@@ -66,6 +66,19 @@ def _left_ok(text: str, start: int, first: str) -> bool:
     return at_word_start and text[begin:start] in ARABIC_PREFIXES
 
 
+def arabic_article_before(text: str, start: int) -> bool:
+    """The word prefix before `start` holds the article ("المالي": "the financial", not Mali).
+
+    Names that take the article carry it in their own spelling ("السودان"); the others
+    take a preposition or a conjunction ("بلبنان", "ولبنان"), never the article.
+    """
+    begin = start
+    while begin > 0 and _arabic_letter(text[begin - 1]) and start - begin <= _MAX_PREFIX:
+        begin -= 1
+    prefix = text[begin:start]
+    return bool(prefix) and ("ال" in prefix or prefix.endswith("لل"))
+
+
 def _word_end(text: str, end: int) -> int:
     while end < len(text) and text[end].isalnum():
         end += 1
@@ -116,8 +129,27 @@ def scan(automaton: Any, text: str) -> list[Hit]:
     return hits
 
 
-def _merge(bucket: dict[Term, Term], term: Term) -> None:
-    shape = replace(term, keys=(), text="", lang="")
+def _shape(term: Term) -> tuple[object, ...]:
+    """Everything but keys and text: terms of one shape share an automaton entry. An
+    indicator term keeps its language (French "offensive" must survive the choice of French
+    terms); names are language-neutral."""
+    return (
+        term.lang if term.kind == "indicator" else "",
+        term.kind,
+        term.prefix,
+        term.acronym,
+        term.capital,
+        term.named,
+        term.demonym,
+        term.person_risk,
+        term.exclude,
+        term.window,
+        term.near,
+    )
+
+
+def _merge(bucket: dict[tuple[object, ...], Term], term: Term) -> None:
+    shape = _shape(term)
     known = bucket.get(shape)
     if known is None:
         bucket[shape] = term
@@ -140,7 +172,7 @@ def _key(pattern: str) -> str:
 
 def build_automaton(terms: Iterable[Term]) -> tuple[Any, int]:
     """One Aho-Corasick automaton over every spelling of every term, and its key count."""
-    table: dict[str, dict[Term, Term]] = {}
+    table: dict[str, dict[tuple[object, ...], Term]] = {}
     for term in terms:
         for pattern in patterns(term.text):
             _merge(table.setdefault(_key(pattern), {}), term)

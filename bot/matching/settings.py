@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -64,18 +65,31 @@ class MatchingSettings(BaseModel):
 
 
 class AlertThresholds(BaseModel):
-    """Score cut-offs for severities; a score below `watch` is `info`."""
+    """How a match becomes a severity (README: "How severity follows").
+
+    An item that reports an event (an act against civilians or protected people or objects)
+    takes the event's severity: `watch`, `warning` from `mass_casualty` victims or a protected
+    target, `critical` from `critical_casualties`. An item without one reaches at most
+    `without_event` (default `info`: risk-factor mentions alone are not posted), by its score
+    against `watch`, `warning` and `critical`.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     watch: float = Field(default=2.5, gt=0)
     warning: float = Field(default=5.0, gt=0)
     critical: float = Field(default=10.0, gt=0)
+    mass_casualty: int = Field(default=10, ge=1)
+    critical_casualties: int = Field(default=100, ge=1)
+    without_event: Literal["info", "watch", "warning", "critical"] = "info"
+    corroboration_raise: int = Field(default=3, ge=2)
 
     @model_validator(mode="after")
     def _ordered(self) -> AlertThresholds:
         if not self.watch <= self.warning <= self.critical:
             raise ValueError("thresholds must satisfy watch <= warning <= critical")
+        if self.mass_casualty > self.critical_casualties:
+            raise ValueError("thresholds must satisfy mass_casualty <= critical_casualties")
         return self
 
 

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from bot.matching.normalize import fold
 
-TermKind = Literal["country", "place", "situation", "block", "situation-exclude", "indicator"]
+TermKind = Literal[
+    "country",
+    "place",
+    "actor",
+    "situation",
+    "block",
+    "situation-exclude",
+    "indicator",
+    "trigger",  # begins an event act in language `lang` (bot/matching/lexicon.py)
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,6 +32,8 @@ class Term:
     prefix: bool = False  # the last word may continue ("massacr*")
     acronym: bool = False  # must be written in capitals in the original
     capital: bool = False  # must start with a capital in the original (place names)
+    named: bool = False  # its last capitalised word must be capitalised (country names)
+    demonym: bool = False  # a people's name ("Syrians"): may be the victims of an event
     person_risk: bool = False  # also a personal name ("Chad", "Jordan")
     exclude: tuple[str, ...] = ()  # folded phrases that cancel the term nearby
     window: int = 0  # words either side searched for `exclude`
@@ -30,15 +43,21 @@ class Term:
 _ARABIC_ARTICLE = "ال"
 
 
+_ARABIC = re.compile("[\u0600-\u06ff]")
+
+
 def _is_arabic(text: str) -> bool:
-    return any("\u0600" <= ch <= "\u06ff" for ch in text)
+    return _ARABIC.search(text) is not None
 
 
 def _spellings(folded: str) -> set[str]:
     out = {folded}
     if " - " in folded:
         out |= {folded.replace(" - ", "-"), folded.replace(" - ", " ")}
-    out |= {s.replace("-", " ") for s in out if "-" in s}
+    hyphenated = [s for s in out if "-" in s]
+    out |= {s.replace("-", " ") for s in hyphenated}
+    # news-wire text spaces its punctuation: "Guinea - Bissau", "Al - Aqsa"
+    out |= {s.replace("-", " - ") for s in hyphenated}
     out |= {s.replace("'", "") for s in out if "'" in s}
     if folded.startswith("the "):
         out.add(folded[4:])
@@ -53,7 +72,8 @@ def _arabic_spellings(folded: str) -> set[str]:
     return {folded, "لل" + rest, rest} if len(rest) >= 3 else {folded, "لل" + rest}
 
 
-def patterns(text: str) -> set[str]:
+@lru_cache(maxsize=262_144)
+def patterns(text: str) -> frozenset[str]:
     """The folded spellings under which `text` is looked up ("Guinea-Bissau" → 2 spellings)."""
     spelled = _spellings(fold(text).rstrip("*"))
-    return {variant for s in spelled for variant in _arabic_spellings(s) if variant.strip()}
+    return frozenset(v for s in spelled for v in _arabic_spellings(s) if v.strip())

@@ -32,7 +32,7 @@ def test_why_line_reads_like_the_issue(matcher: Matcher) -> None:
         thresholds=THRESHOLDS,
     )
     assert scored.why.startswith(
-        "Sudan, Darfur: RF10 intent to destroy ('ethnic cleansing' in title)"
+        "Sudan, Darfur: RF10 intent to destroy: 'ethnic cleansing' (title)"
     )
     assert "EE4 displacement" in scored.why
     assert scored.why.endswith("tier-1 source; 3 sources; new factor RF10")
@@ -75,8 +75,8 @@ def test_no_indicator_scores_zero(matcher: Matcher) -> None:
     [
         ("Sudan: weekly bulletin", 1, 1, "info"),
         ("Clashes in Sudan", 2, 1, "info"),
-        ("Massacre in Sudan", 2, 1, "watch"),
-        ("Massacre in Sudan as thousands displaced", 1, 3, "warning"),
+        ("Massacre in Sudan", 2, 1, "warning"),
+        ("Massacre in Sudan as thousands displaced", 1, 3, "critical"),
         ("Sudan: genocide feared as massacres and ethnic cleansing spread", 1, 4, "critical"),
     ],
 )
@@ -97,3 +97,17 @@ def test_default_thresholds_calibration(
 def test_thresholds_must_be_ordered() -> None:
     with pytest.raises(ValueError, match="watch <= warning <= critical"):
         AlertThresholds(watch=5, warning=2, critical=9)
+
+
+def test_a_risk_event_is_explained_and_scored_once(matcher: Matcher) -> None:
+    """Soldiers killed in fighting is armed conflict (RF1), not an attack on civilians: it
+    shows in the why line with who did it, and scores like one RF1 term."""
+    result = matcher.match_text(title="Soldiers killed by rebels near El Fasher", language="en")
+    scored = score(
+        result, tier=2, corroborating_sources=1, novel_indicators=frozenset(), thresholds=THRESHOLDS
+    )
+    assert "RF1 armed conflict" in scored.why
+    assert "'killed' + 'Soldiers' (title); by 'rebels'" in scored.why
+    rf1 = [value for label, value in scored.breakdown if label.startswith("RF1 ")]
+    assert rf1 and rf1[0] > 0
+    assert scored.severity in {"info", "watch"}

@@ -57,7 +57,7 @@ def serve_feeds(host: FeedHost, clock: Clock, *, round: int = 0) -> None:
     for n in range(FEEDS):
         items = [
             {
-                "title": f"Sudan: fighting reported near El Fasher, dispatch {n}-{i}",
+                "title": f"Sudan: militia kills 12 civilians near El Fasher, dispatch {n}-{i}",
                 "guid": f"feed{n}-item{i}",
                 "pubDate": format_datetime(clock() - timedelta(hours=1)),
             }

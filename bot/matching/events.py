@@ -1,0 +1,678 @@
+"""Events, not words: a harmful act against a victim or a protected target.
+
+A headline reports an *event* when an act (kill, shell, abduct, expel, besiege, block aid …)
+meets, in the same part of the headline, a victim recognisable as civilian or protected
+(civilians, children, a named identity group, patients, aid workers, journalists …), a
+protected or civilian target (hospital, school, place of worship, camp, aid convoy, homes,
+market …), or a count of people killed. Word order does not matter, so active and passive
+voice both count ("militia killed 12 civilians", "12 civilians killed", "civilians were
+killed"). The lexicon and its classes are in data/events.toml.
+
+    violation   the act reaches civilians or protected people or objects: an *event*; its
+                severity follows `Event.severity` (README: "How events are detected")
+    risk        armed violence without a civilian victim named (strikes on a city, soldiers or
+                officials killed or wounded: RF1, RF8 for officials), or an act short of a
+                violation (one aid worker or journalist detained: that class's factor) —
+                evidence for a risk factor, never an event
+
+Not events: an act negated or denied ("denies killing", "no casualties"), hedged or threatened
+("could", "warns of", "to prevent"), in a commemoration, a film, a match or a court case, a
+death from a natural disaster or an accident, and (for uncharacterised deaths) a markets story.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import Any, Literal
+
+from bot.matching.lexicon import Hit, Lexicon, event_lexicon
+from bot.matching.morphology import Token, tokenize
+from bot.matching.numbers import Number, read_numbers
+
+Grade = Literal["violation", "risk"]
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A place name found in the field (offsets into its original text); `town`: a town or
+    region, not a whole country."""
+
+    start: int
+    end: int
+    town: bool = False
+    people: bool = False  # a demonym: "Palestinian killed" names a person
+
+
+Severity = Literal["info", "watch", "warning", "critical"]
+
+CIVILIAN_CLASSES = frozenset(
+    {"civilian", "child", "woman", "identity", "health", "aid", "press", "detainee"}
+)
+PROTECTED_PERSONS = frozenset({"health", "aid", "press", "detainee"})
+POPULATION = frozenset({"civilian", "child", "woman", "identity", "people"})
+PROTECTED_TARGETS = frozenset({"health", "education", "worship", "shelter", "aid"})
+COMBATANTS = frozenset({"military", "official"})
+CLASS_CODES = {
+    "health": ("RF13",),
+    "detainee": ("RF13",),
+    "education": ("RF13",),
+    "aid": ("RF14",),
+    "press": ("EE2",),
+    "identity": ("RF9",),
+    "shelter": ("EE4",),
+}
+_WINDOW = 8  # tokens either side of the act searched for its victims, targets and counts
+MAX_CHARS = 2000  # of a field read for events: a headline, or the lead of a summary
+_NEGATION_REACH = 2  # tokens before an act or a victim that a negation covers
+_HEDGE_REACH = 4  # tokens before an act that a hedge covers
+_HEDGE_AFTER = 2  # tokens after an act where "warning", "fears" … make it a risk
+_AGENT_REACH = 3  # tokens after "by" that name the agent ("by Israeli troops")
+_SHORT_FIELD = 30  # tokens: a field this short is one context (cues anywhere count)
+_COUNT_GAP = 3  # tokens between a number and its victim noun ("50 of the villagers")
+MASS_DETENTION = 10  # detained at once: mass arbitrary detention, an event
+UNHARMED_KINDS = frozenset({"detention", "expulsion"})  # counts raise these to warning at most
+COUNTED_ACTS = frozenset(
+    {
+        "lethal",
+        "death",
+        "injury",
+        "atrocity",
+        "abduction",
+        "detention",
+        "expulsion",
+        "disappearance",
+    }
+)
+_BOUNDARY = frozenset("|•;:!?")
+_DASHES = frozenset("-–—")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """One act with what it reached, in one field; offsets are into the original field text."""
+
+    act: str  # act id in the lexicon ("kill", "attack", …)
+    kind: str
+    grade: Grade
+    codes: tuple[str, ...]
+    field: str
+    start: int
+    end: int
+    phrase: str  # the act as written, with its count when adjacent ("killed 12")
+    victims: tuple[str, ...] = ()  # victim classes
+    victim_words: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    target_words: tuple[str, ...] = ()
+    perpetrator: str = ""
+    count: int | None = None
+    labels: tuple[str, ...] = ()
+    grave: bool = False  # an atrocity by definition (massacre, genocide, ethnic cleansing)
+
+    @property
+    def protected(self) -> bool:
+        return bool(set(self.targets) & PROTECTED_TARGETS or set(self.victims) & PROTECTED_PERSONS)
+
+    def severity(self, *, mass_casualty: int = 10, critical_casualties: int = 100) -> Severity:
+        """The severity of a violation before source tier and corroboration (a risk mention: info):
+
+        critical  ≥ `critical_casualties` victims named as civilians or protected people, or
+                  at a civilian or protected target (a bare toll, "700 dead", stays warning;
+                  so do mass arrests and expulsions, whatever their number)
+        warning   ≥ `mass_casualty` victims, a protected target or protected people (hospital,
+                  school, place of worship, camp, aid, UN; health and aid workers, journalists,
+                  detainees), or an atrocity by definition (massacre, genocide, ethnic cleansing)
+        watch     any other act against civilians or civilian objects
+        """
+        if self.grade == "risk":
+            return "info"
+        count = self.count or 0
+        characterised = bool(self.targets) or set(self.victims) != {"people"}
+        if count >= critical_casualties and characterised and self.kind not in UNHARMED_KINDS:
+            return "critical"
+        if self.protected or self.grave or count >= mass_casualty:
+            return "warning"
+        return "watch"
+
+
+@dataclass
+class _Context:
+    """One field, tokenised, with every lexicon hit and number in it."""
+
+    text: str
+    tokens: list[Token]
+    hits: list[Hit]
+    lang: str
+    segments: list[int]
+    places: Sequence[Place]
+    short: bool = field(init=False)
+    by_role: dict[str, list[Hit]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.short = len(self.tokens) <= _SHORT_FIELD
+        self.by_role: dict[str, list[Hit]] = {}
+        for hit in self.hits:
+            self.by_role.setdefault(hit.role, []).append(hit)
+
+    @cached_property
+    def numbers(self) -> list[Number]:
+        """Numbers and vague quantities, read when an act needs its count."""
+        found = read_numbers(self.tokens, self.text, self.lang) + _quantity_numbers(self.hits)
+        return sorted(found, key=lambda n: n.first)
+
+    def words(self, first: int, last: int) -> str:
+        return self.text[self.tokens[first].start : self.tokens[last].end]
+
+    def near(self, hit: Hit, role: str, *, before: int, after: int) -> list[Hit]:
+        seg = self.segments[hit.first]
+        low, high = hit.first - before, hit.last + after
+        return [
+            h
+            for h in self.by_role.get(role, ())
+            if self.segments[h.first] == seg and low <= h.first <= high and not _overlaps(h, hit)
+        ]
+
+    def in_context(self, hit: Hit, role: str, names: frozenset[str]) -> list[Hit]:
+        """Hits of `role`/`names` in the act's segment (anywhere, for a short field)."""
+        seg = self.segments[hit.first]
+        return [
+            h
+            for h in self.by_role.get(role, ())
+            if h.name in names
+            and (self.short or self.segments[h.first] == seg)
+            and not _overlaps(h, hit)
+        ]
+
+
+def _overlaps(a: Hit, b: Hit) -> bool:
+    return a.first <= b.last and b.first <= a.last
+
+
+def _segments(text: str, tokens: Sequence[Token]) -> list[int]:
+    """Segment number of each token: a new one after | ; : ! ? a spaced dash or a full stop."""
+    out: list[int] = []
+    segment = 0
+    for i, token in enumerate(tokens):
+        if i:
+            between = text[tokens[i - 1].end : token.start]
+            if between == " ":
+                out.append(segment)
+                continue
+            stripped = between.strip()
+            if (
+                any(ch in _BOUNDARY for ch in between)
+                or (stripped in _DASHES and between != stripped)
+                or (stripped.endswith(".") and between.endswith(" "))
+            ):
+                segment += 1
+        out.append(segment)
+    return out
+
+
+def _quantity_numbers(hits: Sequence[Hit]) -> list[Number]:
+    return [Number(h.first, h.last, h.entry.value) for h in hits if h.role == "quantity"]
+
+
+def detect_events(
+    text: str,
+    lang: str,
+    *,
+    field: str,
+    places: Sequence[Place] = (),
+    lexicon: Lexicon | None = None,
+) -> list[Event]:
+    """Events and risk mentions in one field of `lang` text (any supported language).
+
+    Results are remembered for the last few thousand fields: a wire story's headline arrives
+    from many feeds word for word.
+    """
+    if lexicon is None:
+        return list(_detect_remembered(text, lang, field, tuple(places)))
+    return _detect(text, lang, field=field, places=places, lexicon=lexicon)
+
+
+@lru_cache(maxsize=4096)
+def _detect_remembered(
+    text: str, lang: str, field: str, places: tuple[Place, ...]
+) -> tuple[Event, ...]:
+    return tuple(_detect(text, lang, field=field, places=places, lexicon=event_lexicon()))
+
+
+def _detect(
+    text: str, lang: str, *, field: str, places: Sequence[Place], lexicon: Lexicon
+) -> list[Event]:
+    if lang not in lexicon.languages():
+        return []
+    tokens = tokenize(text[:MAX_CHARS], lang)
+    hits = lexicon.find(tokens, lang)
+    if not any(h.role == "act" for h in hits):
+        return []
+    ctx = _Context(text, tokens, hits, lang, _segments(text, tokens), places)
+    found = []
+    for act in (h for h in hits if h.role == "act"):
+        event = _event(ctx, act, lexicon, field=field)
+        if event is not None:
+            found.append(event)
+    return _strongest_per_span(found)
+
+
+def _cancelled(ctx: _Context, act: Hit) -> bool:
+    """Negated, hedged, or in a context that is not a report of violence now."""
+    negations = ctx.near(act, "cue", before=_NEGATION_REACH, after=0)
+    hedges = ctx.near(act, "cue", before=_HEDGE_REACH, after=0)
+    if any(h.name == "negation" and h.last < act.first for h in negations):
+        return True
+    if any(h.name == "denial" and h.last < act.first and _reaches(ctx, h, act) for h in hedges):
+        return True
+    if any(h.name == "hedge" and h.last < act.first and _reaches(ctx, h, act) for h in hedges):
+        return True
+    after = ctx.near(act, "cue", before=0, after=_HEDGE_AFTER)
+    if any(h.name == "hedge_after" and h.first > act.last for h in after):
+        return True
+    if ctx.in_context(act, "cue", frozenset({"commemoration", "fiction", "sport", "legal"})):
+        return True
+    exceptions = ctx.near(act, "unless", before=_WINDOW, after=_WINDOW)
+    return any(h.name == act.name for h in exceptions)  # "workers strike" is no attack
+
+
+def _reaches(ctx: _Context, cue: Hit, act: Hit) -> bool:
+    """No clause break (a comma, "as", "while" …) between a hedge and the act it would cover."""
+    if "," in ctx.text[ctx.tokens[cue.last].end : ctx.tokens[act.first].start]:
+        return False
+    return not any(
+        h.role == "cue" and h.name == "clause" and cue.last < h.first < act.first for h in ctx.hits
+    )
+
+
+def _agent(ctx: _Context, act: Hit, hit: Hit) -> bool:
+    """A noun after "by" that follows the act did it: "killed by troops" (troops, no victims)."""
+    return any(
+        h.name == "agent" and act.last < h.first < hit.first <= h.last + _AGENT_REACH
+        for h in ctx.by_role.get("cue", ())
+    )
+
+
+def _same_clause(ctx: _Context, act: Hit, hit: Hit) -> bool:
+    """No clause word ("as", "amid", "while" …) between the act and a victim or target:
+    "strikes kill soldiers, as shelters overflow" did not strike the shelters."""
+    low, high = (act.last, hit.first) if act.last < hit.first else (hit.last, act.first)
+    return not any(h.name == "clause" and low < h.first < high for h in ctx.by_role.get("cue", ()))
+
+
+def _inside_cue(ctx: _Context, hit: Hit) -> bool:
+    """A victim or target word that is part of a cue phrase ("market" in "market bets")."""
+    return any(h.role == "cue" and _overlaps(h, hit) for h in ctx.hits)
+
+
+def _negated(ctx: _Context, hit: Hit) -> bool:
+    before = ctx.near(hit, "cue", before=_NEGATION_REACH, after=0)
+    return any(h.name == "negation" and h.last < hit.first for h in before)
+
+
+def _counts(ctx: _Context, act: Hit, kind: str, victims: Sequence[Hit]) -> dict[str, int]:
+    """Victim class → count: a number before its victim noun, or right next to an act that
+    counts people ("kills 12", "12 abducted"; not "a dozen missiles")."""
+    out: dict[str, int] = {}
+    starts = {v.first: v for v in victims}
+    for number in ctx.numbers:
+        if ctx.segments[number.first] != ctx.segments[act.first]:
+            continue
+        victim = next(
+            (
+                starts[j]
+                for j in range(number.last + 1, number.last + 2 + _COUNT_GAP)
+                if j in starts
+            ),
+            None,
+        )
+        if victim is not None and not _between_act(act, number, victim):
+            out[victim.name] = max(out.get(victim.name, 0), number.value)
+        elif kind in COUNTED_ACTS and _next_to(ctx, act, number) and not _article(ctx, number):
+            out["people"] = max(out.get("people", 0), number.value)
+    return out
+
+
+_ARTICLE_LANGS = frozenset({"fr", "es", "pt"})
+
+
+def _article(ctx: _Context, number: Number) -> bool:
+    """ "un", "une", "uma" before a noun are articles: "mort dans une attaque" counts nobody."""
+    if number.value != 1 or ctx.lang not in _ARTICLE_LANGS:
+        return False
+    return not ctx.words(number.first, number.last).isdigit()
+
+
+def _next_to(ctx: _Context, act: Hit, number: Number) -> bool:
+    """ "kills 12", "killing at least 12", "12 killed": nothing that has a role in between."""
+    if act.last < number.first <= act.last + 3:
+        low, high = act.last + 1, number.first - 1
+    elif number.last < act.first <= number.last + 2:
+        low, high = number.last + 1, act.first - 1
+    else:
+        return False
+    return not any(low <= h.first <= high or low <= h.last <= high for h in ctx.hits)
+
+
+def _named(classes: set[str]) -> set[str]:
+    """The victim classes worth naming: civilians over "people", either over combatants
+    (a perpetrator word such as "soldiers" is also a combatant noun)."""
+    civilian = classes & CIVILIAN_CLASSES
+    if civilian:
+        return civilian
+    if "people" in classes:
+        return {"people"}
+    return classes
+
+
+def _between_act(act: Hit, number: Number, victim: Hit) -> bool:
+    return number.last < act.first <= victim.first
+
+
+def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | None:
+    if _cancelled(ctx, act):
+        return None
+    spec = lexicon.acts[act.name]
+    victims = [
+        v
+        for v in ctx.near(act, "victim", before=_WINDOW, after=_WINDOW)
+        if not _negated(ctx, v)
+        and not _inside_cue(ctx, v)
+        and not _agent(ctx, act, v)
+        and _same_clause(ctx, act, v)
+    ]
+    targets = [
+        t
+        for t in ctx.near(act, "target", before=_WINDOW, after=_WINDOW)
+        if not _inside_cue(ctx, t) and _same_clause(ctx, act, t)
+    ]
+    perps = ctx.near(act, "perpetrator", before=_WINDOW, after=_WINDOW)
+    labels = ctx.in_context(act, "label", frozenset({"label"}))
+    if _combatant_toll(ctx, victims):
+        # "a French soldier dead in an attack": the dead are the soldier, not other people
+        victims = [v for v in victims if v.name != "people"]
+    counts = _counts(ctx, act, spec.kind, victims)
+    classes = {v.name for v in victims} | set(counts)
+    named = _people_named(ctx, act) if spec.kind in COUNTED_ACTS else None
+    if named is not None and not classes - COMBATANTS:
+        classes.add("people")
+    else:
+        named = None
+    target_classes = {t.name for t in targets}
+    civilian = classes & CIVILIAN_CLASSES
+    grade = _grade(
+        ctx,
+        act,
+        kind=spec.kind,
+        civilian=bool(civilian),
+        people="people" in classes,
+        displaced_people=bool(classes & POPULATION),
+        combatants=bool(classes & COMBATANTS),
+        targets=target_classes,
+        armed=bool(perps),
+        labelled=bool(labels),
+    )
+    if grade is None:
+        return None
+    count = max((n for c, n in counts.items() if c not in COMBATANTS), default=None)
+    codes = _codes(spec.codes, grade, classes, target_classes, spec.kind)
+    first = min([act.first] + [h.first for h in (*victims, *targets)])
+    last = max([act.last] + [h.last for h in (*victims, *targets)])
+    return Event(
+        act=spec.id,
+        kind=spec.kind,
+        grade=grade,
+        codes=codes,
+        field=field,
+        start=ctx.tokens[first].start,
+        end=ctx.tokens[last].end,
+        phrase=_phrase(ctx, act),
+        victims=tuple(sorted(_named(classes))),
+        victim_words=tuple(
+            dict.fromkeys(
+                [ctx.words(v.first, v.last) for v in victims if v.name in _named(classes)]
+                + ([ctx.text[named.start : named.end]] if named is not None else [])
+            )
+        ),
+        targets=tuple(sorted(target_classes)),
+        target_words=tuple(dict.fromkeys(ctx.words(t.first, t.last) for t in targets)),
+        perpetrator=_perpetrator(ctx, act, perps, victims),
+        count=count,
+        labels=tuple(ctx.words(h.first, h.last) for h in labels),
+        grave=spec.grave,
+    )
+
+
+def _combatant_toll(ctx: _Context, victims: list[Hit]) -> bool:
+    """ "A French soldier dead in an attack": combatants, no civilians, and "people" only in
+    words that report the dead ("dead", "mort") right beside a combatant noun. Those dead are
+    the combatants (not so in "gunmen attack leaves 5 dead")."""
+    names = {v.name for v in victims}
+    if not names & COMBATANTS or names & CIVILIAN_CLASSES:
+        return False
+    people = [v for v in victims if v.name == "people"]
+    fighters = [v for v in victims if v.name in COMBATANTS]
+    return bool(people) and all(
+        _is_act_word(ctx, v)
+        and any(-_TOLL_REACH <= v.first - f.last <= _TOLL_REACH for f in fighters)
+        for v in people
+    )
+
+
+def _is_act_word(ctx: _Context, hit: Hit) -> bool:
+    return any(h.role == "act" and _overlaps(h, hit) for h in ctx.by_role.get("act", ()))
+
+
+def _perpetrator(ctx: _Context, act: Hit, perps: list[Hit], victims: list[Hit]) -> str:
+    """Who did it: the noun after "by" first ("soldiers killed by rebels": rebels), never a
+    word that is also the victim."""
+    candidates = [p for p in perps if not any(_overlaps(p, v) for v in victims)]
+    candidates.sort(key=lambda p: not _agent(ctx, act, p))
+    return ctx.words(candidates[0].first, candidates[0].last) if candidates else ""
+
+
+def _grade(
+    ctx: _Context,
+    act: Hit,
+    *,
+    kind: str,
+    civilian: bool,
+    people: bool,
+    displaced_people: bool,
+    combatants: bool,
+    targets: set[str],
+    armed: bool,
+    labelled: bool,
+) -> Grade | None:
+    """Whether the act is a violation (an event), a risk-factor mention, or neither."""
+    cue = _cue_names(ctx, act)
+    natural = "disaster" in cue and (not armed or _died_in_disaster(ctx, act))
+    if kind == "atrocity" or kind in {"sexual", "torture"}:
+        return "violation"
+    if kind == "lethal":
+        if natural:
+            return None
+        if civilian or targets:
+            return "violation"
+        if people:
+            return None if "market" in cue else "violation"
+        return "risk" if combatants else None
+    if kind == "death":  # deaths are an event where the text shows they were inflicted
+        if natural or not (armed or labelled or _violent(ctx, act)):
+            return None
+        if civilian or targets or people:
+            return "violation"
+        return "risk" if combatants else None
+    if kind == "injury":
+        if civilian or targets:
+            return None if natural else "violation"
+        return "risk" if (combatants or people) and not natural else None
+    if kind == "attack":
+        if civilian or targets or labelled or (armed and people):
+            return "violation"
+        if natural:
+            return None
+        return "risk" if (armed or combatants or _placed(ctx, act)) else None
+    if kind in {"abduction", "disappearance"}:
+        return "violation" if civilian or people else None
+    if kind == "expulsion":  # of a population; expelling journalists or diplomats is not
+        return "violation" if displaced_people or labelled else None
+    if kind == "detention":
+        if _largest_count(ctx, act) >= MASS_DETENTION:
+            return "violation"
+        return "risk" if civilian else None
+    if kind == "siege":
+        if civilian or targets:
+            return "violation"
+        return "violation" if _placed(ctx, act, towns_only=True) and "market" not in cue else None
+    if kind == "obstruction":
+        return "violation" if "aid" in targets and "market" not in cue else None
+    if kind in {"looting", "arson"}:
+        return "violation" if civilian or targets else None
+    return None
+
+
+_VIOLENT_KINDS = frozenset({"attack", "lethal", "atrocity"})
+
+
+def _violent(ctx: _Context, act: Hit) -> bool:
+    """Another act in the segment says the harm was done by someone ("strike … 12 dead")."""
+    seg = ctx.segments[act.first]
+    lexicon_acts = event_lexicon().acts
+    return any(
+        h.role == "act"
+        and h is not act
+        and ctx.segments[h.first] == seg
+        and lexicon_acts[h.name].kind in _VIOLENT_KINDS
+        for h in ctx.hits
+    )
+
+
+_QUALIFIED_REACH = 2  # tokens from a demonym to the noun it qualifies ("Iranian security chief")
+_TOLL_REACH = 3  # tokens between a combatant noun and the word reporting its death
+_MANNER_REACH = 6  # tokens from a death to the disaster that caused it ("killed in a crash")
+
+
+def _died_in_disaster(ctx: _Context, act: Hit) -> bool:
+    """A disaster right after a death, no other act between: "six killed in plane crash",
+    "dead after tanker crash" (even where soldiers or the military are named)."""
+    seg = ctx.segments[act.first]
+    for cue in ctx.by_role.get("cue", ()):
+        if cue.name != "disaster" or ctx.segments[cue.first] != seg:
+            continue
+        if act.last < cue.first <= act.last + _MANNER_REACH and not any(
+            h.role == "act" and act.last < h.first < cue.first for h in ctx.hits
+        ):
+            return True
+    return False
+
+
+def _cue_names(ctx: _Context, act: Hit) -> set[str]:
+    return {h.name for h in ctx.in_context(act, "cue", frozenset({"disaster", "market"}))}
+
+
+def _placed(ctx: _Context, act: Hit, *, towns_only: bool = False) -> bool:
+    """A known place in the act's segment ("strikes on Tehran"); with `towns_only`, a town or
+    region rather than a country ("the siege of El Fasher", not "Iran's oil blockade")."""
+    seg = ctx.segments[act.first]
+    starts = [t.start for t in ctx.tokens]
+    for place in ctx.places:
+        if towns_only and not place.town:
+            continue
+        before = [i for i, s in enumerate(starts) if s <= place.start]
+        if ctx.segments[before[-1] if before else 0] == seg:
+            return True
+    return False
+
+
+def _people_named(ctx: _Context, act: Hit) -> Place | None:
+    """A demonym used as a noun right next to the act: "Palestinian killed", "kills Syrians"
+    (not "Iranian officials killed": there the officials are the victims)."""
+    before = ctx.tokens[act.first - 1] if act.first else None
+    after = ctx.tokens[act.last + 1] if act.last + 1 < len(ctx.tokens) else None
+    for place in ctx.places:
+        if not place.people:
+            continue
+        if before is not None and before.start <= place.start < before.end + 1:
+            # "soldat malien mort": an adjective after its noun, the soldier died
+            return None if _modifies(ctx, act.first - 1, after=False) else place
+        if after is not None and after.start <= place.start < after.end:
+            return None if _modifies(ctx, act.last + 1) else place
+    return None
+
+
+def _modifies(ctx: _Context, index: int, *, after: bool = True) -> bool:
+    """The demonym at token `index` qualifies a noun with a role in the lexicon: the next
+    word ("Israeli military") or, `after=False`, the word before ("soldat malien")."""
+    if after:  # "Iranian officers", "Iranian security chief"
+        return any(index < h.first <= index + _QUALIFIED_REACH for h in ctx.hits)
+    return any(h.last == index - 1 for h in ctx.hits)
+
+
+def _largest_count(ctx: _Context, act: Hit) -> int:
+    seg = ctx.segments[act.first]
+    return max((n.value for n in ctx.numbers if ctx.segments[n.first] == seg), default=0)
+
+
+def _codes(
+    act_codes: Sequence[str], grade: Grade, classes: set[str], targets: set[str], kind: str
+) -> tuple[str, ...]:
+    class_codes = [c for name in sorted(classes | targets) for c in CLASS_CODES.get(name, ())]
+    if grade == "risk" and kind == "detention":
+        return tuple(dict.fromkeys(class_codes or act_codes))
+    if grade == "risk":
+        return ("RF1", "RF8") if "official" in classes else ("RF1",)
+    return tuple(dict.fromkeys([*act_codes, *class_codes]))
+
+
+def _phrase(ctx: _Context, act: Hit) -> str:
+    """The act as written, with an adjacent count ("killed 12", "12 killed")."""
+    first, last = act.first, act.last
+    seg = ctx.segments[act.first]
+    for n in ctx.numbers:
+        if ctx.segments[n.first] == seg and _next_to(ctx, act, n):
+            first, last = min(first, n.first), max(last, n.last)
+    return ctx.words(first, last)
+
+
+_RANK = {"info": 0, "watch": 1, "warning": 2, "critical": 3}
+
+
+def _strongest_per_span(events: list[Event]) -> list[Event]:
+    """Violations before risk mentions; the strongest first; overlapping duplicates once."""
+    ordered = sorted(
+        events,
+        key=lambda e: (e.grade != "violation", -_RANK[e.severity()], -(e.count or 0), e.start),
+    )
+    kept: list[Event] = []
+    for event in ordered:
+        if any(k.grade == event.grade and k.start <= event.start < k.end for k in kept):
+            continue
+        kept.append(event)
+    return kept
+
+
+def event_record(event: Event, *, mass_casualty: int, critical_casualties: int) -> dict[str, Any]:
+    """The event as stored with its match (`kind: "event"` evidence) and shown by `tocsin why`
+    and `tocsin match`."""
+    return {
+        "kind": "event",
+        "act": event.act,
+        "act_kind": event.kind,
+        "grade": event.grade,
+        "severity": event.severity(
+            mass_casualty=mass_casualty, critical_casualties=critical_casualties
+        ),
+        "codes": list(event.codes),
+        "field": event.field,
+        "start": event.start,
+        "end": event.end,
+        "phrase": event.phrase,
+        "victims": list(event.victims),
+        "victim_words": list(event.victim_words),
+        "targets": list(event.targets),
+        "target_words": list(event.target_words),
+        "perpetrator": event.perpetrator,
+        "count": event.count,
+        "labels": list(event.labels),
+    }

@@ -1,0 +1,191 @@
+"""Words and their comparison keys, from maintained morphology.
+
+A text is cut into word tokens (offsets into the original string); each token gets a *key* that
+the inflected forms of one word share, so a lexicon written in base forms matches any form:
+
+    en fr         simplemma lemma, then Snowball stem: "shot" → "shoot", "tuent" → "tuer" → "tu"
+                  (Snowball alone misses irregular English verbs and French "-ent" plurals)
+    es pt         Snowball stemmer (PyStemmer): "mataron", "matando" → "mat"
+    ru            pymorphy3 lemma (every parse): "убиты", "убили" → "убить"; "детей" → "ребёнок"
+    ar            clitics stripped (و ف ب ل ك + ال, the same rule as the automaton's), then a
+                  lexicon stem matches as a prefix: "المدنيين" → "مدنيين" ⊇ "مدني"
+
+Keys are folded (case, diacritics) so "tués" and "tues" (a feed that dropped its accents) agree.
+Lookups are memoised per language: a stream repeats its vocabulary.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+import Stemmer
+
+from bot.matching.normalize import fold
+from bot.matching.scan import ARABIC_PREFIXES
+
+SNOWBALL = {"en": "english", "fr": "french", "es": "spanish", "pt": "portuguese"}
+LEMMATISED = frozenset({"en", "fr"})  # simplemma first; its Spanish and Portuguese are too big
+LANGUAGES = ("en", "fr", "es", "pt", "ar", "ru")
+_WORD = re.compile(r"[^\W_](?:[^\W_]|[\u0300-\u036f\u064b-\u065f\u0670])*")
+_FRENCH_ELISION = re.compile(r"^(?:l|d|j|s|n|m|c|qu)(?=[aeiouyhâàéèêëîïôûœ])")
+_MIN_ARABIC_STEM = 2
+_CACHE_LIMIT = 200_000
+
+
+class Token(NamedTuple):
+    """One word of the original text: `text[start:end]`, and its keys (usually one).
+
+    A named tuple rather than a frozen dataclass: one is made per word, on the hot path.
+    """
+
+    start: int
+    end: int
+    text: str
+    keys: tuple[str, ...]
+
+
+@lru_cache(maxsize=len(SNOWBALL))
+def _stemmer(lang: str) -> Any:
+    return Stemmer.Stemmer(SNOWBALL[lang])
+
+
+@lru_cache(maxsize=1)
+def russian_analyzer() -> Any:
+    """pymorphy3's analyser, loaded on first use (~28 MB)."""
+    import pymorphy3
+
+    return pymorphy3.MorphAnalyzer()
+
+
+def russian_lexeme(lemma: str) -> tuple[str, ...]:
+    """Every form of a Russian lemma in pymorphy3's dictionary (folded), the lemma first."""
+    parses = russian_analyzer().parse(lemma)
+    forms = [fold(f.word) for p in parses[:2] for f in p.lexeme]
+    return tuple(dict.fromkeys([fold(lemma), *forms]))
+
+
+def strip_arabic_clitics(word: str) -> str:
+    """ "والمدنيين" → "مدنيين": the longest known prefix that leaves a word of 3+ letters."""
+    for size in (4, 3, 2, 1):
+        head = word[:size]
+        if len(word) - size >= 3 and head in ARABIC_PREFIXES:
+            return word[size:]
+    return word
+
+
+@lru_cache(maxsize=2)
+def _irregular(lang: str) -> dict[str, str]:
+    """The entries of simplemma's dictionary for `lang` whose Snowball stem differs from
+    their lemma's ("children" → "child", "fled" → "flee", "pris" → "prendre"). For every
+    other word the stem of the lemma is the stem of the word, so this small table (9,000
+    English and 25,000 French words, a few MB) gives the same keys as the whole dictionary
+    (~40 MB for the two), which is read once here and let go."""
+    from simplemma.strategies.dictionaries import DefaultDictionaryFactory
+
+    words = DefaultDictionaryFactory(cache_max_size=0).get_dictionary(lang)
+    stem = _stemmer(lang).stemWord
+    return {word: lemma for word, lemma in words.items() if stem(word) != stem(lemma)}
+
+
+def _lemmatizer(lang: str) -> Callable[[str], str]:
+    """simplemma's dictionary lemma of a lower-case word where it matters to the stem (its
+    dictionary lookup, as simplemma does it: the word, then the word capitalised)."""
+    irregular = _irregular(lang)
+
+    def lemma(word: str) -> str:
+        return irregular.get(word) or irregular.get(word.capitalize()) or word
+
+    return lemma
+
+
+def _latin_keys(lang: str) -> Callable[[str], tuple[str, ...]]:
+    stem = _stemmer(lang).stemWord
+    lemma = _lemmatizer(lang) if lang in LEMMATISED else None
+
+    def keys(word: str) -> tuple[str, ...]:
+        lower = word.lower()
+        first = fold(stem(lemma(lower) if lemma else lower))
+        if lang == "fr" and (bare := _FRENCH_ELISION.sub("", lower)) != lower and len(bare) > 2:
+            # "lhôpital": a feed that lost the apostrophe
+            return (first, fold(stem(lemma(bare) if lemma else bare)))
+        return (first,)
+
+    return keys
+
+
+def _russian_keys(word: str) -> tuple[str, ...]:
+    forms = dict.fromkeys(fold(p.normal_form) for p in russian_analyzer().parse(word.lower()))
+    return tuple(forms) or (fold(word),)
+
+
+def _arabic_keys(word: str) -> tuple[str, ...]:
+    folded = fold(word)
+    bare = strip_arabic_clitics(folded)
+    return (bare, folded) if bare != folded else (folded,)
+
+
+def _plain_keys(word: str) -> tuple[str, ...]:
+    return (fold(word),)
+
+
+@lru_cache(maxsize=len(LANGUAGES) + 1)
+def _key_function(lang: str) -> Callable[[str], tuple[str, ...]]:
+    if lang in SNOWBALL:
+        return _latin_keys(lang)
+    if lang == "ru":
+        return _russian_keys
+    if lang == "ar":
+        return _arabic_keys
+    return _plain_keys
+
+
+class _Memo(dict[str, tuple[str, ...]]):
+    """word → keys for one language, cleared when it grows past `_CACHE_LIMIT` entries."""
+
+    def __init__(self, compute: Callable[[str], tuple[str, ...]]) -> None:
+        super().__init__()
+        self.compute = compute
+
+    def __missing__(self, word: str) -> tuple[str, ...]:
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()
+        value = self[word] = self.compute(word)
+        return value
+
+
+@lru_cache(maxsize=len(LANGUAGES) + 1)
+def _memo(lang: str) -> _Memo:
+    return _Memo(_key_function(lang))
+
+
+def word_keys(word: str, lang: str) -> tuple[str, ...]:
+    """The keys of one word in `lang` (any other language: the folded word)."""
+    return _memo(lang if lang in LANGUAGES else "")[word]
+
+
+def tokenize(text: str, lang: str) -> list[Token]:
+    """Every word of `text` with its keys in `lang`."""
+    memo = _memo(lang if lang in LANGUAGES else "")
+    out: list[Token] = []
+    append = out.append
+    for m in _WORD.finditer(text):
+        word = m.group()
+        start, end = m.span()
+        append(Token(start, end, word, memo[word]))
+    return out
+
+
+def lexicon_key(word: str, lang: str) -> str:
+    """The key a lexicon entry (a base form) is stored under: its first key. An Arabic entry
+    loses only its article ("المدنيين" → "مدنيين"): its first letter may be a root letter that
+    looks like a clitic ("كمين", an ambush, is not "ك" + "مين")."""
+    if lang == "ar":
+        folded = fold(word)
+        for article in ("لل", "ال"):
+            if folded.startswith(article) and len(folded) - len(article) >= 3:
+                return folded[len(article) :]
+        return folded
+    return word_keys(word, lang)[0]
