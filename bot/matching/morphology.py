@@ -16,9 +16,9 @@ Lookups are memoised per language: a stream repeats its vocabulary.
 
 from __future__ import annotations
 
+import pickle
 import re
 from collections.abc import Callable
-import pickle
 from functools import lru_cache
 from typing import Any, NamedTuple
 
