@@ -1,7 +1,7 @@
 """Run every benchmark in turn and print their figures: `make bench`.
 
 PostgreSQL benchmarks use $TEST_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/test)
-and are skipped with a message when it cannot be reached. The quality benchmark needs ../shared.
+and are skipped with a message when it cannot be reached. The quality benchmarks need ../shared.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def main() -> int:
     failures = 0
     failures += run("bench/match_speed.py") != 0
     failures += run("bench/match_quality.py") != 0
+    failures += run("bench/event_quality.py") != 0
     failures += run("bench/ingest.py", "--feeds", "500", "--items", "50") != 0
     if postgres_ok():
         failures += run("bench/ingest.py", "--feeds", "500", "--items", "50", "--database", PG) != 0

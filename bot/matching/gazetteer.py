@@ -8,7 +8,7 @@ from functools import lru_cache
 from bot.matching.geodata import geo_data
 from bot.matching.names import CountryName, all_country_names
 from bot.matching.normalize import fold
-from bot.matching.places import major_places, needs_capital, populations
+from bot.matching.places import BIG_CITY, major_places, needs_capital, populations
 from bot.matching.settings import SituationSpec
 from bot.matching.subdivisions import subdivision_names
 from bot.matching.terms import Term, patterns
@@ -70,9 +70,6 @@ def _reserved_words() -> frozenset[str]:
 _MIN_PLACE = 4  # letters: shorter subdivision names ("Bay", "Mon", "Imo") are words elsewhere
 
 
-_BIG_CITY = 300_000  # a subdivision yields its name to a city of another country this big
-
-
 def _regions(alpha3: str, min_population: int) -> list[str]:
     """Subdivisions of `alpha3` that are not short words and not big cities of another
     country (Mozambique's Gaza province yields to Gaza; Virginia does not yield to the South
@@ -82,7 +79,7 @@ def _regions(alpha3: str, min_population: int) -> list[str]:
     for name in subdivision_names().get(alpha3, ()):
         key = fold(name)
         elsewhere = {c: n for c, n in sizes.get(key, {}).items() if c != alpha3}
-        if len(key) >= _MIN_PLACE and max(elsewhere.values(), default=0) < _BIG_CITY:
+        if len(key) >= _MIN_PLACE and max(elsewhere.values(), default=0) < BIG_CITY:
             out.append(name)
     return out
 

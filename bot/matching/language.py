@@ -130,10 +130,13 @@ def _agrees(lang: str, text: str) -> bool:
     return sum(_script(ch) == expected for ch in sample) * 10 >= len(sample)
 
 
+_SAMPLE = 300  # characters of a field read to tell its language (CLD2 is sure well before)
+
+
 def item_language(declared: str | None, title: str, summary: str = "") -> str | None:
     """The declared language when the text is in its script (en-GB → en), else detected."""
     if declared:
         code = declared.replace("_", "-").split("-")[0].strip().lower()
         if code and _agrees(code, title):
             return code
-    return detect_language(f"{title} {summary[:300]}".strip())
+    return detect_language(f"{title[:_SAMPLE]} {summary[:_SAMPLE]}".strip())

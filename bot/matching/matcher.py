@@ -42,6 +42,7 @@ from feeds.model import Item
 
 MAX_TITLE = 1_000  # characters of a title that are matched
 MAX_SUMMARY = 5_000  # characters of a summary that are matched
+MAX_HITS = 256  # names and terms read in one field: a real summary has a few dozen
 _RESOLVED_KINDS = frozenset({"country", "place", "actor"})
 _PLACE_KINDS = frozenset({"country", "place", "situation"})
 _SHARED_KINDS = frozenset({"country", "place"})
@@ -164,7 +165,7 @@ class Matcher:
 
     def _read(self, name: Field, text: Normalized) -> _Field:
         words = Words(text.text)
-        hits = scan(self.automaton, text.text)
+        hits = scan(self.automaton, text.text)[:MAX_HITS]
         if not hits:
             return _Field(name, text, words, (), (), _NOTHING, ())
         geo, indicators, excluded_slugs, triggers = _partition(hits, text)

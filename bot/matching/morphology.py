@@ -16,6 +16,7 @@ Lookups are memoised per language: a stream repeats its vocabulary.
 
 from __future__ import annotations
 
+import pickle
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -85,9 +86,14 @@ def _irregular(lang: str) -> dict[str, str]:
     (~40 MB for the two), which is read once here and let go."""
     from simplemma.strategies.dictionaries import DefaultDictionaryFactory
 
-    words = DefaultDictionaryFactory(cache_max_size=0).get_dictionary(lang)
-    stem = _stemmer(lang).stemWord
-    return {word: lemma for word, lemma in words.items() if stem(word) != stem(lemma)}
+    def pick() -> bytes:
+        words = DefaultDictionaryFactory(cache_max_size=0).get_dictionary(lang)
+        stem = _stemmer(lang).stemWord
+        return pickle.dumps({w: lemma for w, lemma in words.items() if stem(w) != stem(lemma)})
+
+    # made afresh from one buffer, the small table does not pin the memory the whole
+    # dictionary was read into
+    return dict(pickle.loads(pick()))
 
 
 def _lemmatizer(lang: str) -> Callable[[str], str]:

@@ -13,6 +13,7 @@ import pycountry
 from bot.matching.normalize import fold
 
 _MIN_LENGTH = 3
+BIG_CITY = 300_000  # a subdivision of another country yields its name to a city this big
 _MIN_ALTERNATE_LENGTH = 4
 _MIN_ARABIC_LENGTH = 3
 
@@ -63,13 +64,19 @@ def places_by_country(min_population: int) -> dict[str, tuple[str, ...]]:
 
 @lru_cache(maxsize=8)
 def populations(min_population: int) -> dict[str, dict[str, int]]:
-    """Folded name → country → population of its largest place of that name."""
+    """Folded name → country → population of its largest place of that name, for the names
+    that can clash: borne in more than one country, or by a city of `BIG_CITY` people or more
+    (a subdivision elsewhere yields to it)."""
     out: dict[str, dict[str, int]] = defaultdict(dict)
     for alpha3, population, names in _named_cities(min_population):
         for name in names:
             by_country = out[fold(name)]
             by_country[alpha3] = max(by_country.get(alpha3, 0), population)
-    return dict(out)
+    return {
+        name: sizes
+        for name, sizes in out.items()
+        if len(sizes) > 1 or max(sizes.values()) >= BIG_CITY
+    }
 
 
 def major_places(alpha3: str, *, min_population: int) -> tuple[str, ...]:
