@@ -1,9 +1,19 @@
-"""Near-duplicate titles: the same story from several sources counts as corroboration."""
+"""Near-duplicate titles: the same story from several sources counts as corroboration.
+
+`title_key` folds a title to its content words once, when the item is stored; `same_story_keys`
+compares two keys. `story_bands` is the key's MinHash LSH signature (datasketch): two keys that
+share a band are candidates, which `same_story_keys` then confirms. Titles of one story share a
+band with high probability (measured on real wire stories by `bench/stories.py`), so a new title is
+compared with a handful of candidates instead of every recent title.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import re
+from functools import cache
 
+from datasketch import MinHash
 from rapidfuzz import fuzz
 
 from bot.matching.normalize import fold
@@ -12,6 +22,9 @@ _TOKEN = re.compile(r"\w+")
 SAME_STORY_JACCARD = 0.7  # share of distinct content words in common
 SAME_STORY_SPELLING = 92.0  # rapidfuzz token_sort_ratio for near-identical spellings
 MIN_SHARED_TOKENS = 3
+BAND_ROWS = 3  # MinHash values per band: a band is (almost always) three shared content words
+BANDS = 10  # a pair with Jaccard 0.7 shares at least one band with probability 0.985
+_SEED = 20260310  # fixed forever: stored bands must stay comparable across versions and instances
 _STOPWORDS = frozenset(
     [
         "a",
@@ -95,3 +108,34 @@ def same_story_keys(key_a: str, key_b: str) -> bool:
     if len(shared) / len(words_a | words_b) >= SAME_STORY_JACCARD:
         return True
     return fuzz.token_sort_ratio(key_a, key_b) >= SAME_STORY_SPELLING
+
+
+@cache
+def _permutations() -> tuple[object, str]:
+    proto = MinHash(num_perm=BANDS * BAND_ROWS, seed=_SEED)
+    return proto.permutations, proto.scheme
+
+
+def story_bands(key: str) -> tuple[int, ...]:
+    """The LSH bands of a `title_key`: `BANDS` signed 64-bit integers (for a BIGINT column).
+
+    An empty key has no bands (it never joins a story)."""
+    words = set(key.split())
+    if not words:
+        return ()
+    permutations, scheme = _permutations()
+    minhash = MinHash(num_perm=BANDS * BAND_ROWS, permutations=permutations, scheme=scheme)
+    minhash.update_batch([w.encode() for w in words])
+    values = minhash.hashvalues
+    return tuple(
+        int.from_bytes(
+            hashlib.blake2b(
+                values[b * BAND_ROWS : (b + 1) * BAND_ROWS].tobytes(),
+                digest_size=8,
+                salt=bytes([b]),
+            ).digest(),
+            "big",
+            signed=True,
+        )
+        for b in range(BANDS)
+    )
