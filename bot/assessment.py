@@ -16,9 +16,11 @@ Both run the same function over the same state, so a replay of stored items repr
 decisions (tests/test_assessment.py proves it on SQLite and PostgreSQL).
 
 The story index: each story keeps, per LSH band of its members' title keys (`story_bands`), the
-key of its latest member that had that band. A new title is compared (`same_story_keys`) only
-with the `CANDIDATES_PER_BAND` most recently active stories of each of its bands, newest first,
-so the cost per item does not grow with the number of items in the cluster window.
+key of a recent member that had that band and when it came (rewritten once older than
+1/`REFRESH_SHARE` of the cluster window, so a story lives until its last member is that much
+older than the window, at most). A new title is compared (`same_story_keys`) only with the
+`CANDIDATES_PER_BAND` most recently active stories of each of its bands, newest first, so the
+cost per item does not grow with the number of items in the cluster window.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from bot.matching.model import MatchResult
 from bot.matching.scoring import Scored, score
 
 CANDIDATES_PER_BAND = 5
+REFRESH_SHARE = 24  # a band entry is rewritten once it is older than 1/24 of the cluster window
 SourcesOf = Callable[[Collection[int]], Mapping[int, Collection[str]]]
 
 
@@ -121,10 +124,13 @@ class StoryBook:
             (s for _, s, key in sorted(found, reverse=True) if same_story_keys(key, subject.key)),
             subject.item_id,
         )
+        fresh = subject.now - self.cluster_window / REFRESH_SHARE
         for band in bands:
-            self.bands.setdefault(band, {})[story] = BandEntry(
-                story=story, key=subject.key, seen_at=subject.now
-            )
+            entries = self.bands.setdefault(band, {})
+            entry = entries.get(story)
+            if entry is not None and entry.seen_at >= fresh:
+                continue  # recent enough: most members of a story are wire copies
+            entries[story] = BandEntry(story=story, key=subject.key, seen_at=subject.now)
             self.changed_bands.add((band, story))
         self.stories[subject.item_id] = story
         return story

@@ -23,7 +23,7 @@ from bot.assessment import Assessment, StoryBook, Subject, assess
 from bot.config import FeedSettings, Settings
 from bot.matching.cluster import title_key
 from bot.matching.matcher import Matcher
-from bot.matching.model import Evidence, MatchResult
+from bot.matching.model import Evidence
 from bot.matching.setup import indicator_name
 from bot.store.stories import load_book, lock_stories, prune, save_book, sources_of
 from bot.store.tables import Alert, Match, Subscription
@@ -73,37 +73,37 @@ class ItemWriter:
         fresh = self._fresh(session, feed_id=feed_id, items=items)
         if not fresh:
             return WriteStats()
-        ids = session.execute(
-            insert(_ITEMS).returning(_ITEMS.c.id, sort_by_parameter_order=True),
-            [_item_values(item, feed_id=feed_id, now=now) for item in fresh],
-        ).scalars()
+        keys = [title_key(item.title) for item in fresh]
+        session.execute(
+            insert(_ITEMS),
+            [
+                _item_values(item, key=key, feed_id=feed_id, now=now)
+                for item, key in zip(fresh, keys, strict=True)
+            ],
+        )
+        ids = _item_ids(session, feed_id=feed_id, guids=[item.guid for item in fresh])
         matched = []
-        for item_id, item in zip(ids, fresh, strict=True):
+        for item_id, item, key in zip(ids, fresh, keys, strict=True):
             result = self.matcher.match(item)
             if result.situations:
-                matched.append((item, self._subject(item_id, item, result, feed=feed, now=now)))
+                subject = Subject(
+                    item_id=item_id,
+                    key=key,
+                    source=item.source[:255],
+                    tier=feed.tier,
+                    result=result,
+                    now=now,
+                )
+                matched.append((item, subject))
         if not matched:
             return WriteStats(new_items=len(fresh))
         assessments = self._assess(session, [subject for _, subject in matched], now=now)
         items_by_id = {subject.item_id: (item, subject) for item, subject in matched}
         match_rows = [self._match_values(a, *items_by_id[a.item_id], now=now) for a in assessments]
-        match_ids = session.execute(
-            insert(_MATCHES).returning(_MATCHES.c.id, sort_by_parameter_order=True), match_rows
-        ).scalars()
-        alerts = self._queue(session, match_rows, list(match_ids), now=now)
+        session.execute(insert(_MATCHES), match_rows)
+        match_ids = _match_ids(session, [(m["item_id"], m["situation"]) for m in match_rows])
+        alerts = self._queue(session, match_rows, match_ids, now=now)
         return WriteStats(new_items=len(fresh), matches=len(match_rows), alerts=alerts)
-
-    def _subject(
-        self, item_id: int, item: Item, result: MatchResult, *, feed: FeedSettings, now: datetime
-    ) -> Subject:
-        return Subject(
-            item_id=item_id,
-            key=title_key(item.title),
-            source=item.source[:255],
-            tier=feed.tier,
-            result=result,
-            now=now,
-        )
 
     def _assess(
         self, session: Session, subjects: list[Subject], *, now: datetime
@@ -199,7 +199,30 @@ class ItemWriter:
         return sum(1 for a in alert_rows if a["state"] == "queued")
 
 
-def _item_values(item: Item, *, feed_id: int, now: datetime) -> dict[str, Any]:
+def _item_ids(session: Session, *, feed_id: int, guids: list[str]) -> list[int]:
+    """The ids of the items just inserted, in the order of `guids`. (A plain bulk insert and one
+    select: SQLite would insert row by row to return ids in order.)"""
+    rows = session.execute(
+        select(_ITEMS.c.guid, _ITEMS.c.id)
+        .where(_ITEMS.c.feed_id == feed_id)
+        .where(_ITEMS.c.guid.in_(guids))
+    ).all()
+    found = {guid: item_id for guid, item_id in rows}
+    return [found[guid] for guid in guids]
+
+
+def _match_ids(session: Session, keys: list[tuple[int, str]]) -> list[int]:
+    """The ids of the matches just inserted, in the order of their (item, situation) keys."""
+    rows = session.execute(
+        select(_MATCHES.c.item_id, _MATCHES.c.situation, _MATCHES.c.id).where(
+            _MATCHES.c.item_id.in_({item_id for item_id, _ in keys})
+        )
+    ).all()
+    found = {(item_id, situation): match_id for item_id, situation, match_id in rows}
+    return [found[key] for key in keys]
+
+
+def _item_values(item: Item, *, key: str, feed_id: int, now: datetime) -> dict[str, Any]:
     return {
         "feed_id": feed_id,
         "guid": item.guid,
@@ -211,7 +234,7 @@ def _item_values(item: Item, *, feed_id: int, now: datetime) -> dict[str, Any]:
         "countries": list(item.countries),
         "primary_country": item.primary_country,
         "tags": list(item.tags),
-        "title_key": title_key(item.title),
+        "title_key": key,
         "published_at": item.published,
         "fetched_at": now,
     }

@@ -5,12 +5,14 @@ the feed's transaction and under one lock (`lock_stories`), so instances take tu
 assessing and each sees the stories the others committed: several instances agree on stories,
 corroboration and novelty exactly as one would.
 
-Candidates are read with a per-band limit (`CANDIDATES_PER_BAND`, newest first): PostgreSQL
-uses a LATERAL join over the batch's bands, SQLite one index probe per band (in process).
+Candidates are read in one statement per batch, with a per-band limit (`CANDIDATES_PER_BAND`,
+newest first, each band one index range): PostgreSQL through a LATERAL join over the batch's
+bands, SQLite through a correlated subquery over `json_each` of them.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -29,21 +31,36 @@ _SEEN: Table = IndicatorSeen.__table__  # type: ignore[attr-defined]
 _ITEMS: Table = Item.__table__  # type: ignore[attr-defined]
 _LOCK_KEY = 7_405_281_113  # pg_advisory_xact_lock key of the assessment (any constant bigint)
 
-_PG_CANDIDATES = text(
-    """
-    SELECT v.band, s.story_id, s.title_key, s.seen_at
-    FROM unnest(CAST(:bands AS BIGINT[])) AS v(band)
-    CROSS JOIN LATERAL (
-        SELECT story_id, title_key, seen_at FROM story_band
-        WHERE band = v.band AND seen_at >= :since
-        ORDER BY seen_at DESC, story_id DESC LIMIT :limit
-    ) AS s
-    """
-).columns(seen_at=UTCDateTime)
-_SQLITE_CANDIDATES = text(
-    "SELECT band, story_id, title_key, seen_at FROM story_band "
-    "WHERE band = :band AND seen_at >= :since ORDER BY seen_at DESC, story_id DESC LIMIT :limit"
-).columns(seen_at=UTCDateTime)
+_PG_CANDIDATES = (
+    text(
+        """
+        SELECT v.band, s.story_id, s.title_key, s.seen_at
+        FROM unnest(CAST(:bands AS BIGINT[])) AS v(band)
+        CROSS JOIN LATERAL (
+            SELECT story_id, title_key, seen_at FROM story_band
+            WHERE band = v.band AND seen_at >= :since
+            ORDER BY seen_at DESC, story_id DESC LIMIT :limit
+        ) AS s
+        """
+    )
+    .bindparams(bindparam("since", type_=UTCDateTime))
+    .columns(seen_at=UTCDateTime)
+)
+_SQLITE_CANDIDATES = (
+    text(
+        """
+        SELECT s.band, s.story_id, s.title_key, s.seen_at
+        FROM json_each(:bands) AS v
+        JOIN story_band AS s ON s.band = v.value AND s.story_id IN (
+            SELECT t.story_id FROM story_band AS t
+            WHERE t.band = v.value AND t.seen_at >= :since
+            ORDER BY t.seen_at DESC, t.story_id DESC LIMIT :limit
+        )
+        """
+    )
+    .bindparams(bindparam("since", type_=UTCDateTime))
+    .columns(seen_at=UTCDateTime)
+)
 
 
 def lock_stories(session: Session) -> None:
@@ -72,13 +89,11 @@ def load_book(session: Session, book: StoryBook, subjects: Sequence[Subject]) ->
 
 
 def _candidates(session: Session, bands: list[int], *, since: datetime) -> Iterable[Any]:
+    """Per band, the `CANDIDATES_PER_BAND` most recent entries since `since`: one statement."""
     params = {"since": since, "limit": CANDIDATES_PER_BAND}
     if session.get_bind().dialect.name == "postgresql":
         return session.execute(_PG_CANDIDATES, {**params, "bands": bands}).all()
-    rows: list[Any] = []
-    for band in bands:
-        rows += session.execute(_SQLITE_CANDIDATES, {**params, "band": band}).all()
-    return rows
+    return session.execute(_SQLITE_CANDIDATES, {**params, "bands": json.dumps(bands)}).all()
 
 
 def sources_of(session: Session, stories: Collection[int]) -> dict[int, set[str]]:
