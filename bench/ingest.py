@@ -299,6 +299,7 @@ def main() -> None:
     parser.add_argument("--no-reader", action="store_true", help="skip lemon24/reader")
     parser.add_argument("--reader-workers", type=int, default=16)
     parser.add_argument("--profile", type=Path, help="write a cProfile of the cold poll here")
+    parser.add_argument("--profile-warm", type=Path, help="write a cProfile of the warm poll here")
     args = parser.parse_args()
 
     now = datetime.now(UTC)
@@ -351,7 +352,14 @@ def run_tocsin(args: argparse.Namespace, base: str) -> dict[str, Any]:
         else:
             first = runtime.poller.poll(force=True)
         cold = time.perf_counter() - t0
-        second = runtime.poller.poll(force=True)
+        if args.profile_warm:
+            import cProfile
+
+            with cProfile.Profile() as profile:
+                second = runtime.poller.poll(force=True)
+            profile.dump_stats(str(args.profile_warm))
+        else:
+            second = runtime.poller.poll(force=True)
     finally:
         runtime.close()
         if admin is not None:

@@ -108,12 +108,14 @@ class StoryBook:
     def candidates(self, band: int, *, now: datetime) -> list[BandEntry]:
         """The band's most recently active stories within the cluster window, newest first."""
         since = now - self.cluster_window
-        entries = [e for e in self.bands.get(band, {}).values() if e.seen_at >= since]
-        entries.sort(key=lambda e: (e.seen_at, e.story), reverse=True)
-        return entries[:CANDIDATES_PER_BAND]
+        return [e for e in _newest(self.bands.get(band, {})) if e.seen_at >= since]
 
     def join(self, subject: Subject) -> int:
-        """The story of `subject`: the newest candidate story with the same story, or a new one."""
+        """The story of `subject`: the newest candidate story with the same story, or a new one.
+
+        Each band keeps only its `CANDIDATES_PER_BAND` newest entries, which is all the
+        database returns for it (`bot.store.stories.load_book`), so a replayed book and a
+        loaded one decide alike."""
         bands = subject.bands
         found = {
             (e.seen_at, e.story, e.key)
@@ -132,6 +134,8 @@ class StoryBook:
                 continue  # recent enough: most members of a story are wire copies
             entries[story] = BandEntry(story=story, key=subject.key, seen_at=subject.now)
             self.changed_bands.add((band, story))
+            if len(entries) > CANDIDATES_PER_BAND:
+                self.bands[band] = {e.story: e for e in _newest(entries)}
         self.stories[subject.item_id] = story
         return story
 
@@ -155,6 +159,11 @@ class StoryBook:
                 self.seen[(situation, code)] = now
                 self.changed_seen.add((situation, code))
         return novel
+
+
+def _newest(entries: dict[int, BandEntry]) -> list[BandEntry]:
+    ranked = sorted(entries.values(), key=lambda e: (e.seen_at, e.story), reverse=True)
+    return ranked[:CANDIDATES_PER_BAND]
 
 
 def assess(

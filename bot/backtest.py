@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from bot.alerts import severity_rank
 from bot.assessment import Assessment, StoryBook, Subject, assess
 from bot.config import Settings
+from bot.matching.matcher import Matcher
 from bot.matching.setup import indicator_name, matcher_from_settings
 from bot.store.db import session_scope
 from bot.store.tables import Feed
@@ -67,7 +68,12 @@ class Replayed:
 
 
 def replay(
-    engine: Engine, settings: Settings, *, since: datetime, warm_up: timedelta | None = None
+    engine: Engine,
+    settings: Settings,
+    *,
+    since: datetime,
+    warm_up: timedelta | None = None,
+    matcher: Matcher | None = None,
 ) -> Iterator[Replayed]:
     """Assess the items stored since `since` in ingestion order, as ingestion did.
 
@@ -76,7 +82,7 @@ def replay(
     ingestion knew. With an unchanged config, the assessments equal the stored matches."""
     if warm_up is None:
         warm_up = max(settings.alerts.cluster_window, settings.alerts.novelty_window)
-    matcher = matcher_from_settings(settings)
+    matcher = matcher or matcher_from_settings(settings)
     book = StoryBook.for_alerts(settings.alerts)
     tiers = {f.name: f.tier for f in settings.feeds}
     for row, feed_name in _stored(engine, since=since - warm_up):
@@ -126,14 +132,17 @@ def _to_item(row: Any, feed_name: str) -> Item:
     )
 
 
-def backtest(engine: Engine, settings: Settings, *, since: datetime) -> BacktestResult:
+def backtest(
+    engine: Engine, settings: Settings, *, since: datetime, matcher: Matcher | None = None
+) -> BacktestResult:
     """Counts are of alerts at or above `[alerts] min_severity`, one per item × situation."""
+    matcher = matcher or matcher_from_settings(settings)
     matched: Counter[str] = Counter()
     alerts: Counter[str] = Counter()
     severities: dict[str, Counter[str]] = defaultdict(Counter)
     indicators: Counter[str] = Counter()
     items = 0
-    for replayed in replay(engine, settings, since=since):
+    for replayed in replay(engine, settings, since=since, matcher=matcher):
         items += 1
         for a in replayed.assessments:
             matched[a.situation] += 1
@@ -141,7 +150,6 @@ def backtest(engine: Engine, settings: Settings, *, since: datetime) -> Backtest
             if a.alerting:
                 alerts[a.situation] += 1
                 indicators.update(a.indicators)
-    matcher = matcher_from_settings(settings)
     return BacktestResult(
         since=since,
         items=items,

@@ -1,18 +1,19 @@
 """Near-duplicate titles: the same story from several sources counts as corroboration.
 
 `title_key` folds a title to its content words once, when the item is stored; `same_story_keys`
-compares two keys. `story_bands` is the key's MinHash LSH signature (datasketch): two keys that
-share a band are candidates, which `same_story_keys` then confirms. Titles of one story share a
-band with high probability (measured on real wire stories by `bench/stories.py`), so a new title is
-compared with a handful of candidates instead of every recent title.
+compares two keys. `story_bands` is the key's MinHash LSH signature: two keys that share a band
+are candidates, which `same_story_keys` then confirms. Titles of one story share a band with high
+probability (measured on real wire stories by `bench/stories.py`), so a new title is compared with
+a handful of candidates instead of every recent title. (Twelve MinHash values over a dozen words
+are a few lines; datasketch would bring SciPy into every instance for them: about 50 MB.)
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-from functools import cache
+import struct
 
-from datasketch import MinHash
 from rapidfuzz import fuzz
 
 from bot.matching.normalize import fold
@@ -23,7 +24,7 @@ SAME_STORY_SPELLING = 92.0  # rapidfuzz token_sort_ratio for near-identical spel
 MIN_SHARED_TOKENS = 3
 BAND_ROWS = 2  # MinHash values per band: a band is (almost always) two shared content words
 BANDS = 6  # a pair with Jaccard 0.7 shares a band with probability 0.98, at 0.5 with 0.82
-_SEED = 20260310  # fixed forever: stored bands must stay comparable across versions and instances
+_KEY = b"tocsin-stories-1"  # fixed: stored bands must stay comparable across versions, instances
 _STOPWORDS = frozenset(
     [
         "a",
@@ -109,32 +110,27 @@ def same_story_keys(key_a: str, key_b: str) -> bool:
     return fuzz.token_sort_ratio(key_a, key_b) >= SAME_STORY_SPELLING
 
 
-@cache
-def _permutations() -> tuple[object, str]:
-    proto = MinHash(num_perm=BANDS * BAND_ROWS, seed=_SEED)
-    return proto.permutations, proto.scheme
-
-
-# odd 64-bit multipliers that fold a band's values, and its index, into one 64-bit integer
-_FOLD = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9)[:BAND_ROWS]
-_SALTS = tuple((b + 1) * 0xD6E8FEB86659FD93 for b in range(BANDS))
-_MASK = (1 << 64) - 1
+_VALUES = struct.Struct(f"<{BANDS * BAND_ROWS}I")  # one 32-bit hash per MinHash function
 
 
 def story_bands(key: str) -> tuple[int, ...]:
     """The LSH bands of a `title_key`: `BANDS` signed 64-bit integers (for a BIGINT column).
 
-    An empty key has no bands (it never joins a story)."""
+    Each word's keyed BLAKE2b digest gives it one 32-bit value per MinHash function; the key's
+    MinHash is the smallest value of each function over its words, and a band folds
+    `BAND_ROWS` of them, with its index, into one integer. An empty key has no bands (it never
+    joins a story)."""
     words = set(key.split())
     if not words:
         return ()
-    permutations, scheme = _permutations()
-    minhash = MinHash(num_perm=BANDS * BAND_ROWS, permutations=permutations, scheme=scheme)
-    minhash.update_batch([w.encode() for w in words])
-    values = minhash.hashvalues.tolist()
+    hashes = [
+        _VALUES.unpack(hashlib.blake2b(w.encode(), digest_size=_VALUES.size, key=_KEY).digest())
+        for w in words
+    ]
+    values = [min(column) for column in zip(*hashes, strict=True)]
     bands = []
-    for b, salt in enumerate(_SALTS):
-        row = values[b * BAND_ROWS : (b + 1) * BAND_ROWS]
-        folded = (sum(v * f for v, f in zip(row, _FOLD, strict=True)) ^ salt) & _MASK
-        bands.append(folded - (1 << 64) if folded >= 1 << 63 else folded)
+    for band in range(BANDS):
+        row = values[band * BAND_ROWS : (band + 1) * BAND_ROWS]
+        folded = hashlib.blake2b(repr((band, row)).encode(), digest_size=8, key=_KEY).digest()
+        bands.append(int.from_bytes(folded, "big", signed=True))
     return tuple(bands)

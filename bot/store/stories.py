@@ -116,7 +116,7 @@ def save_book(session: Session, book: StoryBook) -> None:
         rows = [
             {"band": b, "story_id": s, "title_key": e.key, "seen_at": e.seen_at}
             for b, s in sorted(book.changed_bands)
-            if (e := book.bands[b][s])
+            if (e := book.bands[b].get(s)) is not None  # else trimmed: no longer a candidate
         ]
         stmt = insert(_BANDS)
         session.execute(
