@@ -14,7 +14,8 @@ Printed: Tocsin's cold poll (everything new: fetch, parse, store, match, assess,
 poll of the unchanged feeds (500 × 304: the poll's own time), lemon24/reader 3.26 updating the
 same feeds in the same run (its own virtualenv, bench/.reader-venv, made on first use from
 bench/requirements-reader.txt) and the ratio of throughputs, and feedparser's parse-only rate
-on the same bytes (the floor). `--profile FILE` writes a cProfile of Tocsin's cold poll.
+on the same bytes (the floor). The feeds are served from a child process. `--profile FILE`
+writes a cProfile of Tocsin's cold poll, `--profile-warm FILE` of the warm one.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import multiprocessing
 import os
 import random
 import subprocess
@@ -220,6 +222,28 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+class ChildServer:
+    """A `FeedServer` in its own process, as remote feeds would be: its threads do not compete
+    with the poller's for the interpreter lock."""
+
+    def __init__(self, bodies: list[bytes]) -> None:
+        context = multiprocessing.get_context("fork")
+        parent, child = context.Pipe()
+        self.process = context.Process(target=self._serve, args=(bodies, child), daemon=True)
+        self.process.start()
+        self.base_url: str = parent.recv()
+
+    @staticmethod
+    def _serve(bodies: list[bytes], pipe: Any) -> None:
+        server = FeedServer(bodies)
+        pipe.send(server.base_url)
+        server.serve_forever()
+
+    def shutdown(self) -> None:
+        self.process.terminate()
+        self.process.join()
+
+
 def fresh_database(base_url: str) -> tuple[str, Any]:
     admin = make_engine(base_url).execution_options(isolation_level="AUTOCOMMIT")
     name = f"tocsin_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
@@ -310,8 +334,7 @@ def main() -> None:
     else:
         bodies = [make_feed(i, args.items, now) for i in range(args.feeds)]
         titles = "SYNTHETIC titles (no --stream): figures hide hot situations"
-    httpd = FeedServer(bodies)
-    httpd.start()
+    httpd = ChildServer(bodies)
     try:
         tocsin = run_tocsin(args, httpd.base_url)
         reader = (
