@@ -1,6 +1,6 @@
 """One assessment for live ingestion and replay: story, corroboration, novelty, score, decision.
 
-    book = StoryBook(settings.alerts)                 # what the assessment remembers
+    book = StoryBook.for_alerts(settings.alerts)      # what the assessment remembers
     assessed = assess(book, subjects, settings=settings)
 
 `assess` is the only place that decides which story a matched item belongs to, how many distinct
@@ -10,24 +10,24 @@ severity, and whether it reaches `[alerts] min_severity`. It only reads and upda
 - Live (`bot.ingest`): a book is loaded from the database for each feed's batch
   (`bot.store.stories.load_book`, under a lock, so several instances see the same stories),
   assessed, and its changes are written back in the same transaction (`save_book`).
-- Replay (`bot.backtest`): one book lives in memory over all replayed items, in ingestion order.
+- Replay (`bot.backtest`): one book lives in memory over all replayed items, in ingestion order,
+  seeded with what ingestion knew when the replay starts (`bot.store.stories.seed_book`).
 
 Both run the same function over the same state, so a replay of stored items reproduces the live
 decisions (tests/test_assessment.py proves it on SQLite and PostgreSQL).
 
 The story index: each story keeps, per LSH band of its members' title keys (`story_bands`), the
-key of a recent member that had that band and when it came (rewritten once older than
-1/`REFRESH_SHARE` of the cluster window, so a story lives until its last member is that much
-older than the window, at most). A new title is compared (`same_story_keys`) only with the
-`CANDIDATES_PER_BAND` most recently active stories of each of its bands, newest first, so the
-cost per item does not grow with the number of items in the cluster window.
+key of a recent member that had that band and when it came (rewritten at most once per
+1/`REFRESH_SHARE` of the cluster window: most members are wire copies). A new title is compared
+(`same_story_keys`) only with the `CANDIDATES_PER_BAND` most recently active stories of each of
+its bands, newest first, so the cost per item does not grow with the items in the window.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
 from bot.alerts import severity_rank
@@ -37,7 +37,8 @@ from bot.matching.model import MatchResult
 from bot.matching.scoring import Scored, score
 
 CANDIDATES_PER_BAND = 5
-REFRESH_SHARE = 24  # a band entry is rewritten once it is older than 1/24 of the cluster window
+REFRESH_SHARE = 24  # a band entry is rewritten at most once per 1/24 of the cluster window
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 SourcesOf = Callable[[Collection[int]], Mapping[int, Collection[str]]]
 
 
@@ -105,39 +106,50 @@ class StoryBook:
     def for_alerts(cls, alerts: AlertSettings) -> StoryBook:
         return cls(cluster_window=alerts.cluster_window, novelty_window=alerts.novelty_window)
 
+    def refresh_period(self, when: datetime) -> int:
+        """Band entries are rewritten at most once per period (1/`REFRESH_SHARE` of the cluster
+        window, counted from the epoch, so the state never depends on where a replay starts)."""
+        return int((when - EPOCH) / (self.cluster_window / REFRESH_SHARE))
+
+    def period_start(self, when: datetime) -> datetime:
+        return EPOCH + self.refresh_period(when) * (self.cluster_window / REFRESH_SHARE)
+
     def candidates(self, band: int, *, now: datetime) -> list[BandEntry]:
         """The band's most recently active stories within the cluster window, newest first."""
         since = now - self.cluster_window
         return [e for e in _newest(self.bands.get(band, {})) if e.seen_at >= since]
 
     def join(self, subject: Subject) -> int:
-        """The story of `subject`: the newest candidate story with the same story, or a new one.
-
-        Each band keeps only its `CANDIDATES_PER_BAND` newest entries, which is all the
-        database returns for it (`bot.store.stories.load_book`), so a replayed book and a
-        loaded one decide alike."""
-        bands = subject.bands
+        """The story of `subject`: the newest candidate story with the same story, or a new one."""
         found = {
             (e.seen_at, e.story, e.key)
-            for band in bands
+            for band in subject.bands
             for e in self.candidates(band, now=subject.now)
         }
         story = next(
             (s for _, s, key in sorted(found, reverse=True) if same_story_keys(key, subject.key)),
             subject.item_id,
         )
-        fresh = subject.now - self.cluster_window / REFRESH_SHARE
-        for band in bands:
+        self.remember(subject, story)
+        return story
+
+    def remember(self, subject: Subject, story: int) -> None:
+        """Enter `subject` into the index as a member of `story`.
+
+        Each band keeps only its `CANDIDATES_PER_BAND` newest entries, which is all the
+        database returns for it (`bot.store.stories.load_book`), so a replayed book and a
+        loaded one decide alike."""
+        period = self.refresh_period(subject.now)
+        for band in subject.bands:
             entries = self.bands.setdefault(band, {})
             entry = entries.get(story)
-            if entry is not None and entry.seen_at >= fresh:
-                continue  # recent enough: most members of a story are wire copies
+            if entry is not None and self.refresh_period(entry.seen_at) == period:
+                continue  # written this refresh period: most members of a story are wire copies
             entries[story] = BandEntry(story=story, key=subject.key, seen_at=subject.now)
             self.changed_bands.add((band, story))
             if len(entries) > CANDIDATES_PER_BAND:
                 self.bands[band] = {e.story: e for e in _newest(entries)}
         self.stories[subject.item_id] = story
-        return story
 
     def corroborate(self, story: int, source: str) -> int:
         """Add `source` to the story; the number of distinct sources it now has."""

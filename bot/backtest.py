@@ -1,8 +1,9 @@
 """Replay stored items against the current config: what would each situation and indicator alert?
 
 The replay calls `bot.assessment.assess` over the stored items in ingestion order, with the clock
-each was ingested at: the same function and state as ingestion, so that with an unchanged config
-it reproduces the live decisions.
+each was ingested at, from the state ingestion had at the start (rebuilt from what it stored):
+the same function and state as ingestion, so that with an unchanged config it reproduces the
+live decisions.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, select
@@ -22,6 +23,7 @@ from bot.config import Settings
 from bot.matching.matcher import Matcher
 from bot.matching.setup import indicator_name, matcher_from_settings
 from bot.store.db import session_scope
+from bot.store.stories import seed_book
 from bot.store.tables import Feed
 from bot.store.tables import Item as ItemRow
 from feeds.model import Item
@@ -68,24 +70,17 @@ class Replayed:
 
 
 def replay(
-    engine: Engine,
-    settings: Settings,
-    *,
-    since: datetime,
-    warm_up: timedelta | None = None,
-    matcher: Matcher | None = None,
+    engine: Engine, settings: Settings, *, since: datetime, matcher: Matcher | None = None
 ) -> Iterator[Replayed]:
-    """Assess the items stored since `since` in ingestion order, as ingestion did.
-
-    The items of the `warm_up` before `since` (default: the longer of the cluster and novelty
-    windows) are assessed first and not reported, so that stories and novelty start from what
-    ingestion knew. With an unchanged config, the assessments equal the stored matches."""
-    if warm_up is None:
-        warm_up = max(settings.alerts.cluster_window, settings.alerts.novelty_window)
+    """Assess the items stored since `since` in ingestion order, as ingestion did, starting
+    from what ingestion knew at `since` (`seed_book`). With an unchanged config, the
+    assessments equal the stored matches."""
     matcher = matcher or matcher_from_settings(settings)
     book = StoryBook.for_alerts(settings.alerts)
+    with session_scope(engine) as session:
+        seed_book(session, book, since=since)
     tiers = {f.name: f.tier for f in settings.feeds}
-    for row, feed_name in _stored(engine, since=since - warm_up):
+    for row, feed_name in _stored(engine, since=since):
         item = _to_item(row, feed_name)
         result = matcher.match(item)
         assessed: list[Assessment] = []
@@ -99,8 +94,7 @@ def replay(
                 now=row.fetched_at,
             )
             assessed = assess(book, [subject], settings=settings)
-        if row.fetched_at >= since:
-            yield Replayed(item_id=row.id, title=row.title, assessments=tuple(assessed))
+        yield Replayed(item_id=row.id, title=row.title, assessments=tuple(assessed))
 
 
 def _stored(engine: Engine, *, since: datetime) -> Iterator[Any]:

@@ -144,6 +144,16 @@ def test_a_replay_of_stored_items_reproduces_the_live_decisions(
         for a in replayed
     } == stored
     assert all(stories[a.item_id] == a.story for a in replayed)
+    # from the middle: the replay starts from the state ingestion had then (seeded from storage)
+    later = [
+        a for r in replay(engine, settings, since=NOW + timedelta(hours=1)) for a in r.assessments
+    ]
+    assert len(later) == len(replayed) - 3  # the first cycle's three matches are not replayed
+    assert all(
+        (a.scored.score, a.severity, a.scored.why, _lists(a)) == stored[(a.item_id, a.situation)]
+        and stories[a.item_id] == a.story
+        for a in later
+    )
     # the scenario exercises what it claims: corroboration, novelty, a story that expired
     assert max(a.sources for a in replayed) == 3
     assert any(a.novel for a in replayed) and any(not a.novel for a in replayed)

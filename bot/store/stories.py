@@ -17,18 +17,20 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, select, text, update
+from sqlalchemy import Table, Text, bindparam, cast, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from bot.assessment import CANDIDATES_PER_BAND, BandEntry, StoryBook, Subject
-from bot.store.tables import IndicatorSeen, Item, StoryBand, StorySource
+from bot.matching.model import MatchResult
+from bot.store.tables import IndicatorSeen, Item, Match, StoryBand, StorySource
 from bot.store.types import UTCDateTime
 
 _BANDS: Table = StoryBand.__table__  # type: ignore[attr-defined]
 _SOURCES: Table = StorySource.__table__  # type: ignore[attr-defined]
 _SEEN: Table = IndicatorSeen.__table__  # type: ignore[attr-defined]
 _ITEMS: Table = Item.__table__  # type: ignore[attr-defined]
+_MATCHES: Table = Match.__table__  # type: ignore[attr-defined]
 _LOCK_KEY = 7_405_281_113  # pg_advisory_xact_lock key of the assessment (any constant bigint)
 
 _PG_CANDIDATES = (
@@ -152,6 +154,53 @@ def save_book(session: Session, book: StoryBook) -> None:
     book.changed_bands.clear()
     book.changed_sources.clear()
     book.changed_seen.clear()
+
+
+def seed_book(session: Session, book: StoryBook, *, since: datetime) -> StoryBook:
+    """Fill `book` with what ingestion knew at `since`, rebuilt from what it stored: the risk
+    factors its matches carried within the novelty window, the stories of the items it
+    assessed within the cluster window (from the start of its refresh period, entered in
+    ingestion order as it entered them), and
+    every source those stories had. A replay from here reproduces the live decisions while the
+    config is unchanged; after a config change, the history is the one ingestion saw."""
+    seen = session.execute(
+        select(
+            _MATCHES.c.situation, cast(_MATCHES.c.indicators, Text), func.max(_MATCHES.c.created_at)
+        )
+        .where(_MATCHES.c.created_at >= since - book.novelty_window)
+        .where(_MATCHES.c.created_at < since)
+        .group_by(_MATCHES.c.situation, cast(_MATCHES.c.indicators, Text))
+    ).all()
+    for situation, codes, last in seen:
+        for code in json.loads(codes or "[]"):
+            known = book.seen.get((situation, code))
+            book.seen[(situation, code)] = last if known is None else max(known, last)
+    members = session.execute(
+        select(_ITEMS.c.id, _ITEMS.c.title_key, _ITEMS.c.cluster_id, _ITEMS.c.fetched_at)
+        .where(_ITEMS.c.fetched_at >= book.period_start(since - book.cluster_window))
+        .where(_ITEMS.c.fetched_at < since)
+        .where(_ITEMS.c.cluster_id.is_not(None))
+        .order_by(_ITEMS.c.id)
+    ).all()
+    for item_id, key, story, fetched_at in members:
+        member = Subject(
+            item_id=item_id, key=key, source="", tier=0, result=MatchResult(), now=fetched_at
+        )
+        book.remember(member, story)
+    stories = {story for _, _, story, _ in members}
+    sources = session.execute(
+        select(_ITEMS.c.cluster_id, _ITEMS.c.source)
+        .where(_ITEMS.c.cluster_id.in_(stories))
+        .where(_ITEMS.c.fetched_at < since)
+        .distinct()
+    ).all()
+    for story, source in sources:
+        book.sources.setdefault(story, set()).add(source)
+    for story in stories:
+        book.sources.setdefault(story, set())
+    book.stories.clear()
+    book.changed_bands.clear()
+    return book
 
 
 def prune(session: Session, book: StoryBook, *, now: datetime) -> None:
