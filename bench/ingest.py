@@ -351,12 +351,7 @@ def main() -> None:
 def run_tocsin(args: argparse.Namespace, base: str) -> dict[str, Any]:
     import tomllib
 
-    tmp = tempfile.mkdtemp(prefix="tocsin-bench-")
-    admin = None
-    if args.database and args.database.startswith("postgresql"):
-        database, admin = fresh_database(args.database)  # dropped at the end
-    else:
-        database = args.database or f"sqlite:///{tmp}/bench.db"
+    database, admin = bench_database(args.database, prefix="tocsin-bench-")
     countries = situations_for(args.situations)
     settings = parse_settings(tomllib.loads(config_text(base, args.feeds, database, countries)))
     from rich.console import Console
@@ -366,23 +361,9 @@ def run_tocsin(args: argparse.Namespace, base: str) -> dict[str, Any]:
     try:
         runtime.poller.warm_up()
         t0 = time.perf_counter()
-        if args.profile:
-            import cProfile
-
-            with cProfile.Profile() as profile:
-                first = runtime.poller.poll(force=True)
-            profile.dump_stats(str(args.profile))
-        else:
-            first = runtime.poller.poll(force=True)
+        first = poll(runtime.poller, profile=args.profile)
         cold = time.perf_counter() - t0
-        if args.profile_warm:
-            import cProfile
-
-            with cProfile.Profile() as profile:
-                second = runtime.poller.poll(force=True)
-            profile.dump_stats(str(args.profile_warm))
-        else:
-            second = runtime.poller.poll(force=True)
+        second = poll(runtime.poller, profile=args.profile_warm)
     finally:
         runtime.close()
         if admin is not None:
@@ -395,6 +376,26 @@ def run_tocsin(args: argparse.Namespace, base: str) -> dict[str, Any]:
         "warm_totals": second.totals(),
         "situations": len(countries),
     }
+
+
+def poll(poller: Any, *, profile: Path | None) -> Any:
+    """One forced poll; with `profile`, under cProfile, its stats written there."""
+    if profile is None:
+        return poller.poll(force=True)
+    import cProfile
+
+    with cProfile.Profile() as profiler:
+        report = poller.poll(force=True)
+    profiler.dump_stats(str(profile))
+    return report
+
+
+def bench_database(url: str | None, *, prefix: str) -> tuple[str, Any]:
+    """A fresh PostgreSQL database on `url`'s server (with the admin engine that drops it), or
+    a temporary SQLite file."""
+    if url and url.startswith("postgresql"):
+        return fresh_database(url)
+    return url or f"sqlite:///{tempfile.mkdtemp(prefix=prefix)}/bench.db", None
 
 
 def report(

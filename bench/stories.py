@@ -22,7 +22,6 @@ import argparse
 import itertools
 import random
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -31,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.ingest import drop_database, fresh_database, load_stream
+from bench.ingest import bench_database, drop_database, load_stream
 from bot.assessment import StoryBook, Subject
 from bot.config import Settings, parse_settings
 from bot.ingest import ItemWriter
@@ -158,12 +157,7 @@ def write(
 def scaling(
     headlines: list[dict[str, str]], window_items: int, args: argparse.Namespace
 ) -> dict[str, Any]:
-    tmp = tempfile.mkdtemp(prefix="tocsin-stories-")
-    admin = None
-    if args.database:
-        database, admin = fresh_database(args.database)
-    else:
-        database = f"sqlite:///{tmp}/stories.db"
+    database, admin = bench_database(args.database, prefix="tocsin-stories-")
     settings = settings_for(database)
     engine = make_engine(database)
     try:

@@ -19,7 +19,6 @@ import argparse
 import json
 import random
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -30,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import text
 
-from bench.ingest import drop_database, fresh_database, load_stream
+from bench.ingest import bench_database, drop_database, load_stream
 from bot.backtest import backtest
 from bot.briefing.data import load_briefing
 from bot.briefing.schedule import Period
@@ -235,11 +234,7 @@ def main() -> None:
     titles = (
         [h["title"] for h in load_stream(args.stream)] if args.stream else ["report on the war"]
     )
-    admin = None
-    if args.database:
-        database, admin = fresh_database(args.database)
-    else:
-        database = f"sqlite:///{tempfile.mkdtemp(prefix='tocsin-year-')}/year.db"
+    database, admin = bench_database(args.database, prefix="tocsin-year-")
     settings = settings_for(database)
     engine = make_engine(database)
     try:
