@@ -211,3 +211,24 @@ def test_two_instances_at_once_agree_on_every_story(
     assert len(items) == 36 and sorted(stored)[0] > 0, stored  # both instances stored items
     stories = {(title_key(i.title)[:20], i.cluster_id) for i in items}
     assert len({story for _, story in stories}) == 3, stories
+
+
+def test_the_database_returns_each_bands_newest_stories_within_the_window(
+    engine: Engine, settings: Settings
+) -> None:
+    from bot.assessment import CANDIDATES_PER_BAND
+    from bot.store.stories import load_book
+    from bot.store.tables import StoryBand
+
+    window = settings.alerts.cluster_window
+    with session_scope(engine) as s:
+        for story in range(1, 12):  # eleven stories in band 7, one an hour
+            seen_at = NOW + timedelta(hours=story)
+            s.add(StoryBand(band=7, story_id=story, title_key="k", seen_at=seen_at))
+        s.add(StoryBand(band=8, story_id=99, title_key="k", seen_at=NOW - window))
+    probe = _subject(100, FASHER[0], "AFP", NOW + timedelta(hours=12))
+    object.__setattr__(probe, "bands", (7, 8))  # a subject whose key falls in these bands
+    with session_scope(engine) as s:
+        book = load_book(s, StoryBook.for_alerts(settings.alerts), [probe])
+    assert sorted(book.bands[7], reverse=True) == list(range(11, 11 - CANDIDATES_PER_BAND, -1))
+    assert 8 not in book.bands  # story 99 is older than the cluster window
