@@ -15,9 +15,10 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import Text, case, cast, func, select
+from sqlalchemy import Text, cast, func, select
 from sqlmodel import Session, col
 
 from bot.store.tables import Feed, Feedback, Item, Match
@@ -101,21 +102,26 @@ def situation_summary(
 ) -> Summary:
     """A few aggregate queries over one index range (match: situation, published_at)."""
     previous_start = start - (end - start)
-    current = col(Match.published_at) >= start
-    groups = session.execute(
-        _in_period(
-            select(current, col(Match.severity), _codes(), func.count(), func.min(col(Match.id))),
-            situation,
-            previous_start,
-            end,
-        ).group_by(current, col(Match.severity), _codes())
-    ).all()
     severities: dict[bool, Counter[str]] = {True: Counter(), False: Counter()}
     factors: dict[bool, Counter[str]] = {True: Counter(), False: Counter()}
-    for is_current, severity, codes, n, _ in groups:
-        severities[bool(is_current)][severity] += n
-        factors[bool(is_current)].update({code: n for code in set(json.loads(codes or "[]"))})
-    names = _names(session, [sample for *_, sample in groups])
+    samples: list[int] = []
+    for is_current, period_start, period_end in (
+        (True, start, end),
+        (False, previous_start, start),
+    ):
+        groups = session.execute(
+            _in_period(
+                select(col(Match.severity), _codes(), func.count(), func.min(col(Match.id))),
+                situation,
+                period_start,
+                period_end,
+            ).group_by(col(Match.severity), _codes())
+        ).all()
+        for severity, codes, n, sample in groups:
+            severities[is_current][severity] += n
+            factors[is_current].update(dict.fromkeys(set(json.loads(codes or "[]")), n))
+            samples.append(sample)
+    names = _names(session, samples)
     outlets = _outlets(session, situation=situation, start=start, end=end)
     sources: Counter[str] = Counter()
     for o in outlets:
@@ -151,23 +157,21 @@ def factor_history(
 ) -> tuple[FactorHit, ...]:
     """The matching reports in [start, end), grouped by risk factors within each interval that
     `boundaries` cut [start, end) into: one `FactorHit` per group, oldest first."""
-    cuts = sorted({start, *(b for b in boundaries if start < b < end)})
-    interval = case(
-        *[(col(Match.published_at) >= cut, n) for n, cut in reversed(list(enumerate(cuts)))],
-        else_=0,
-    )
-    rows = session.execute(
-        _in_period(
-            select(interval, _codes(), func.count(), func.max(col(Match.published_at))),
-            situation,
-            start,
-            end,
-        ).group_by(interval, _codes())
-    ).all()
-    hits = [
-        FactorHit(published=latest, codes=tuple(sorted(set(json.loads(codes or "[]")))), count=n)
-        for _, codes, n, latest in rows
-    ]
+    cuts = sorted({start, end, *(b for b in boundaries if start < b < end)})
+    hits = []
+    for cut_start, cut_end in pairwise(cuts):  # one index range each
+        rows = session.execute(
+            _in_period(
+                select(_codes(), func.count(), func.max(col(Match.published_at))),
+                situation,
+                cut_start,
+                cut_end,
+            ).group_by(_codes())
+        ).all()
+        hits += [
+            FactorHit(published=last, codes=tuple(sorted(set(json.loads(c or "[]")))), count=n)
+            for c, n, last in rows
+        ]
     return tuple(sorted(hits, key=lambda h: (h.published, h.codes)))
 
 
