@@ -192,7 +192,8 @@ def assess(
     corroborated, checked for novelty and scored in turn.
     """
     stories = [book.join(s) for s in subjects]
-    missing = {s for s in stories if s not in book.sources}
+    started_here = {s.item_id for s in subjects}  # new stories: no sources stored yet
+    missing = {s for s in stories if s not in book.sources and s not in started_here}
     if missing and sources_of is not None:
         for story, known in sources_of(missing).items():
             book.sources[story] = set(known)
