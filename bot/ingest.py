@@ -11,6 +11,7 @@ same function `tocsin backtest` replays them with.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -74,14 +75,15 @@ class ItemWriter:
         if not fresh:
             return WriteStats()
         keys = [title_key(item.title) for item in fresh]
-        session.execute(
-            insert(_ITEMS),
+        ids = _insert_ids(
+            session,
+            _ITEMS,
             [
                 _item_values(item, key=key, feed_id=feed_id, now=now)
                 for item, key in zip(fresh, keys, strict=True)
             ],
+            lookup=lambda: _item_ids(session, feed_id=feed_id, guids=[i.guid for i in fresh]),
         )
-        ids = _item_ids(session, feed_id=feed_id, guids=[item.guid for item in fresh])
         matched = []
         for item_id, item, key in zip(ids, fresh, keys, strict=True):
             result = self.matcher.match(item)
@@ -100,8 +102,14 @@ class ItemWriter:
         assessments = self._assess(session, [subject for _, subject in matched], now=now)
         items_by_id = {subject.item_id: (item, subject) for item, subject in matched}
         match_rows = [self._match_values(a, *items_by_id[a.item_id], now=now) for a in assessments]
-        session.execute(insert(_MATCHES), match_rows)
-        match_ids = _match_ids(session, [(m["item_id"], m["situation"]) for m in match_rows])
+        match_ids = _insert_ids(
+            session,
+            _MATCHES,
+            match_rows,
+            lookup=lambda: _match_ids(
+                session, [(m["item_id"], m["situation"]) for m in match_rows]
+            ),
+        )
         alerts = self._queue(session, match_rows, match_ids, now=now)
         return WriteStats(new_items=len(fresh), matches=len(match_rows), alerts=alerts)
 
@@ -199,9 +207,21 @@ class ItemWriter:
         return sum(1 for a in alert_rows if a["state"] == "queued")
 
 
+def _insert_ids(
+    session: Session, table: Table, rows: list[dict[str, Any]], *, lookup: Callable[[], list[int]]
+) -> list[int]:
+    """Insert `rows`; their ids, in order. PostgreSQL returns them from batched statements;
+    SQLite would insert row by row to return them in order, so it inserts in bulk and then
+    `lookup`s them (one select)."""
+    if session.get_bind().dialect.name == "postgresql":
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(session.execute(statement, rows).scalars())
+    session.execute(insert(table), rows)
+    return lookup()
+
+
 def _item_ids(session: Session, *, feed_id: int, guids: list[str]) -> list[int]:
-    """The ids of the items just inserted, in the order of `guids`. (A plain bulk insert and one
-    select: SQLite would insert row by row to return ids in order.)"""
+    """The ids of the items just inserted, in the order of `guids`."""
     rows = session.execute(
         select(_ITEMS.c.guid, _ITEMS.c.id)
         .where(_ITEMS.c.feed_id == feed_id)
