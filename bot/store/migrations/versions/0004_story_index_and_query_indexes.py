@@ -3,6 +3,9 @@
 What the assessment remembers moves from per-instance caches into the database, so that several
 instances agree on stories, corroboration and novelty (`bot.assessment`, `bot.store.stories`).
 `match.published_at` (a copy of the item's) makes a situation's period one index range.
+Single-column indexes that a composite index already starts with are dropped: with stale
+statistics PostgreSQL chose `ix_item_feed_id` over `uq_item_feed_guid` and read a feed's every
+item at each poll (bench/stories.py).
 
 Revision ID: 0004
 Revises: 0003
@@ -62,14 +65,20 @@ def upgrade() -> None:
             nullable=False,
         )
         batch_op.create_index("ix_match_situation_published", ["situation", "published_at"])
+        batch_op.drop_index("ix_match_situation")  # the composite index starts with it
+        batch_op.drop_index("ix_match_item_id")  # uq_match_item_situation starts with it
     with op.batch_alter_table("item", schema=None) as batch_op:
         batch_op.create_index("ix_item_fetched", ["fetched_at"])
+        batch_op.drop_index("ix_item_feed_id")  # uq_item_feed_guid starts with it
 
 
 def downgrade() -> None:
     with op.batch_alter_table("item", schema=None) as batch_op:
+        batch_op.create_index("ix_item_feed_id", ["feed_id"])
         batch_op.drop_index("ix_item_fetched")
     with op.batch_alter_table("match", schema=None) as batch_op:
+        batch_op.create_index("ix_match_item_id", ["item_id"])
+        batch_op.create_index("ix_match_situation", ["situation"])
         batch_op.drop_index("ix_match_situation_published")
         batch_op.drop_column("published_at")
     op.drop_table("indicator_seen")
