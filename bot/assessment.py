@@ -36,7 +36,7 @@ from bot.matching.cluster import same_story_keys, story_bands
 from bot.matching.model import MatchResult
 from bot.matching.scoring import Scored, score
 
-CANDIDATES_PER_BAND = 5
+CANDIDATES_PER_BAND = 3
 REFRESH_SHARE = 24  # a band entry is rewritten at most once per 1/24 of the cluster window
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 SourcesOf = Callable[[Collection[int]], Mapping[int, Collection[str]]]
