@@ -46,7 +46,7 @@ from bench.ingest import (  # noqa: E402
 )
 from bot.config import Settings, parse_settings  # noqa: E402
 from bot.store.db import make_engine, session_scope, upgrade  # noqa: E402
-from bot.store.tables import Alert, Item, Match  # noqa: E402
+from bot.store.tables import Item, Match, OutboxMessage  # noqa: E402
 
 SYNTHETIC = [("sudan", "SDN"), ("sahel", "BFA"), ("haiti", "HTI")]
 REAL = [("iran", "IRN"), ("israel", "ISR"), ("lebanon", "LBN")]
@@ -243,7 +243,7 @@ def run_children(
     engine = make_engine(url)
     with session_scope(engine) as s:
         items = s.exec(select(func.count()).select_from(Item)).one()
-        alerts = s.exec(select(func.count()).select_from(Alert)).one()
+        alerts = s.exec(select(func.count()).select_from(OutboxMessage)).one()
         stories = s.exec(select(func.count(func.distinct(Item.cluster_id)))).one()
         severities = dict(
             s.exec(select(Match.severity, func.count()).group_by(Match.severity)).all()

@@ -143,9 +143,10 @@ def poll(
     """Poll feeds now (all of them with --once, else only those that are due)."""
     runtime = _runtime(config, level="WARNING" if as_json else "INFO")
     try:
-        report = _poll_with_progress(runtime, force=once, quiet=as_json)
-        if deliver:
-            runtime.deliverer.drain()
+        with runtime.heartbeat.running():  # its leases live as long as this command
+            report = _poll_with_progress(runtime, force=once, quiet=as_json)
+            if deliver:
+                runtime.deliverer.drain()
     finally:
         runtime.close()
     totals = report.totals()

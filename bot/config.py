@@ -91,7 +91,7 @@ class PollingSettings(Section):
     backoff_max: Duration = timedelta(hours=6)
     allow_private_targets: bool = False
     parse_workers: int = Field(1, ge=0, le=64)
-    lease: Duration = timedelta(minutes=5)
+    lease: Duration = timedelta(seconds=15)
     tick: Duration = timedelta(seconds=15)
 
 
@@ -163,6 +163,7 @@ class AlertSettings(Section):
     retry_base: Duration = timedelta(seconds=30)
     retry_max: Duration = timedelta(hours=1)
     channel_hourly_cap: int = Field(20, ge=1)
+    lease: Duration = timedelta(seconds=15)
     cluster_window: Duration = timedelta(hours=72)
     novelty_window: Duration = timedelta(days=28)
 
@@ -193,6 +194,7 @@ class BriefingSettings(Section):
 class SlackSettings(Section):
     admin_users: list[UserId] = Field(default_factory=list)
     min_interval: Duration = timedelta(seconds=1)
+    burst: int = Field(2, ge=1, le=10)
     unfurl_links: bool = False
 
 
@@ -217,6 +219,8 @@ class Settings(Section):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
+        from bot.access import visible_in  # bot.access builds on this module
+
         problems: list[str] = []
         problems += _duplicates("feeds", [f.name for f in self.feeds], "name")
         problems += _duplicates("situations", [s.slug for s in self.situations], "slug")
@@ -229,10 +233,7 @@ class Settings(Section):
                         f"subscriptions[{i}].situations: unknown situation {slug!r}; "
                         f"define it under [[situations]] or use one of {sorted(by_slug)}"
                     )
-                elif (
-                    situation.sensitivity == "restricted"
-                    and sub.channel not in situation.allowed_channels
-                ):
+                elif not visible_in(situation, sub.channel):
                     problems.append(
                         f"subscriptions[{i}]: channel {sub.channel} may not receive restricted "
                         f"situation {slug!r}; add it to that situation's allowed_channels"

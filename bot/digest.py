@@ -1,16 +1,18 @@
 """Daily digest: the alerts a digest subscription held back (outbox state "digest"), in one message.
 
-The alert policy (`bot.alerts.decide_alerts`) puts a digest subscription's alerts in state
-"digest" instead of queueing them — except critical ones when `critical_breakthrough` is on,
-which are delivered at once as usual. At the subscription's local `[briefings] digest_time`:
+The delivery policy (`bot.outbox.policy`) puts a digest subscription's alerts in state "digest"
+instead of posting them — except critical ones when `critical_breakthrough` is on, which go out
+at once as usual. At the subscription's local `[briefings] digest_time`:
 
-    claim    a Briefing row (kind "digest", period_start = the previous digest time)
-    collect  every alert of the channel × situation still in state "digest" created before the
-             period's end (the previous 24 h, plus anything an outage left behind)
-    post     one message (continuations threaded if Slack's limits require)
-    mark     those alerts "digested" with the digest's message ts, so nothing is sent twice
+    enqueue   a `digest` outbox row, once per channel × situation × period (its dedupe key)
+    compose   when the deliverer first sends it: every alert of the channel × situation still in
+              state "digest" created before the period's end (the previous 24 h, plus anything
+              an outage left behind), one line each, most severe first; the parts and the alert
+              ids are kept with the row, so a retry sends the same digest
+    mark      when its last part is delivered, those alerts become "digested" (parent = the
+              digest, with its ts), in the same transaction: nothing is listed twice
 
-No alerts: nothing is posted and the period is recorded as "empty".
+No alerts: nothing is posted and the digest row ends "skipped".
 """
 
 from __future__ import annotations
@@ -20,17 +22,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.alerts import severity_rank
-from bot.briefing.deliver import Chart, Outcome, SlackPoster, claimed_post
 from bot.briefing.schedule import Period
 from bot.briefing.slack_view import macro, messages
-from bot.config import SituationSettings
+from bot.config import Settings, SituationSettings
+from bot.outbox.enqueue import Enqueued, enqueue, period_key
 from bot.render import Message, header, sections
-from bot.store.db import session_scope
-from bot.store.tables import Alert, Item, Match
+from bot.store.tables import Item, Match, MessageKind, MessageState, OutboxMessage
 
 TEMPLATE = "digest.slack.j2"
 MAX_LINES = 200
@@ -50,18 +50,18 @@ class DigestLine:
 def pending(session: Session, *, channel: str, situation: str, until: datetime) -> list[DigestLine]:
     """Alerts waiting for this channel's digest, most severe first, then newest first."""
     rows = session.exec(
-        select(Alert, Item, Match)
-        .join(Item, col(Item.id) == col(Alert.item_id))
-        .join(Match, col(Match.id) == col(Alert.match_id))
-        .where(Alert.channel == channel)
-        .where(Alert.situation == situation)
-        .where(Alert.state == "digest")
-        .where(col(Alert.created_at) < until)
+        select(OutboxMessage, Item, Match)
+        .join(Item, col(Item.id) == col(OutboxMessage.item_id))
+        .join(Match, col(Match.id) == col(OutboxMessage.match_id))
+        .where(OutboxMessage.channel == channel)
+        .where(OutboxMessage.situation == situation)
+        .where(OutboxMessage.state == MessageState.DIGEST)
+        .where(col(OutboxMessage.created_at) < until)
     ).all()
     lines = [
         DigestLine(
             alert_id=alert.id or 0,
-            severity=alert.severity,
+            severity=alert.severity or "",
             title=item.title,
             url=item.url,
             source=item.source,
@@ -98,49 +98,59 @@ def digest_messages(
 
 
 def mark_digested(
-    session: Session, alert_ids: Sequence[int], *, message_ts: str, now: datetime
+    session: Session, alert_ids: Sequence[int], *, digest: OutboxMessage, now: datetime
 ) -> int:
+    """The listed alerts, still waiting, become "digested" under `digest`."""
     result = session.execute(
-        update(Alert)
-        .where(col(Alert.id).in_(list(alert_ids)))
-        .where(col(Alert.state) == "digest")
-        .values(state="digested", message_ts=message_ts, delivered_at=now)
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(list(alert_ids)))
+        .where(col(OutboxMessage.state) == MessageState.DIGEST)
+        .values(
+            state=MessageState.DIGESTED,
+            parent_id=digest.id,
+            message_ts=digest.message_ts,
+            delivered_at=now,
+        )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def send_digest(
+def enqueue_digest(
+    session: Session,
     *,
-    engine: Engine,
-    poster: SlackPoster,
     channel: str,
     situation: SituationSettings,
     period: Period,
     now: datetime,
-) -> Outcome:
-    """One digest for channel × situation × period, at most once; marks its alerts digested."""
-    collected: list[DigestLine] = []
-
-    def produce() -> tuple[list[Message], Chart | None] | None:
-        with session_scope(engine) as session:
-            collected.extend(
-                pending(session, channel=channel, situation=situation.slug, until=period.end)
-            )
-        if not collected:
-            return None
-        return digest_messages(situation=situation, period=period, lines=collected), None
-
-    def mark(session: Session, ts: str) -> None:
-        mark_digested(session, [d.alert_id for d in collected], message_ts=ts, now=now)
-
-    return claimed_post(
-        engine=engine,
-        poster=poster,
+    subscription_id: int | None = None,
+) -> Enqueued:
+    """Queue the digest of channel × situation × period (once per period)."""
+    return enqueue(
+        session,
+        kind=MessageKind.DIGEST,
         channel=channel,
-        situation=situation,
-        kind="digest",
-        period=period,
+        situation=situation.slug,
         now=now,
-        produce=produce,
-        on_sent=mark,
+        dedupe_key=period_key(
+            "digest", channel=channel, situation=situation.slug, start=period.start
+        ),
+        subscription_id=subscription_id,
+        period=(period.start, period.end),
     )
+
+
+def compose_digest(session: Session, row: OutboxMessage, *, settings: Settings) -> list[Message]:
+    """The digest's messages (none when nothing waits); records the alert ids it lists."""
+    situation = settings.situation(row.situation)
+    if situation is None or row.period_start is None or row.period_end is None:
+        return []
+    lines = pending(session, channel=row.channel, situation=row.situation, until=row.period_end)
+    row.payload = {**row.payload, "alert_ids": [line.alert_id for line in lines]}
+    if not lines:
+        return []
+    period = Period(start=row.period_start, end=row.period_end)
+    return digest_messages(situation=situation, period=period, lines=lines)
+
+
+def digest_delivered(session: Session, row: OutboxMessage, *, now: datetime) -> None:
+    mark_digested(session, row.payload.get("alert_ids") or [], digest=row, now=now)

@@ -8,12 +8,12 @@ from rich.text import Text
 from sqlmodel import Session
 
 from bot.config import Settings
-from bot.store.tables import Alert, Item, Match
+from bot.store.tables import Item, Match, OutboxMessage
 
 
 def explain_alert(session: Session, alert_id: int, *, settings: Settings) -> Group | None:
-    alert = session.get(Alert, alert_id)
-    if alert is None:
+    alert = session.get(OutboxMessage, alert_id)
+    if alert is None or alert.match_id is None or alert.item_id is None:
         return None
     match = session.get(Match, alert.match_id)
     item = session.get(Item, alert.item_id)

@@ -1,6 +1,6 @@
 """Health: the outbox as the database sees it, the `/healthz` checks, the health-only server.
 
-`GET /healthz` is 503 when the database does not answer or the outbox is stuck (an alert has been
+`GET /healthz` is 503 when the database does not answer or the outbox is stuck (a message has been
 due for longer than `STUCK_AFTER`: nothing is draining it), 200 otherwise. Blocked channels are
 shown but never make Tocsin unhealthy: a person has to fix them in Slack.
 """
@@ -24,32 +24,36 @@ from bot.slack.server import (
     database_check,
     wsgi_app,
 )
-from bot.store.tables import Alert, ChannelState
+from bot.store.tables import PENDING, ChannelState, MessageState, OutboxMessage
 
 if TYPE_CHECKING:
     from wsgiref.types import WSGIApplication
 
 STUCK_AFTER = timedelta(minutes=15)
-"""An alert due for longer than this means the outbox is not draining: /healthz says 503."""
+"""A message due for longer than this means the outbox is not draining: /healthz says 503."""
 
 Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True, kw_only=True)
 class OutboxStatus:
-    depth: int  # queued + sending
+    depth: int  # queued + sending, every kind
     oldest_due_seconds: float  # 0 when nothing is due
+    held: int  # alerts the flood guard holds for their hour's roll-up
     blocked_channels: tuple[tuple[str, str], ...]  # (channel, Slack error code)
 
 
 def outbox_status(engine: Engine, *, now: datetime) -> OutboxStatus:
-    """Two aggregate queries (the outbox one uses the `ix_alert_due` index)."""
+    """Three aggregate queries (the outbox ones use the `ix_outbox_due` index)."""
     with engine.connect() as conn:
         depth, oldest = conn.execute(
-            select(func.count(), func.min(col(Alert.next_attempt_at))).where(
-                col(Alert.state).in_(("queued", "sending"))
+            select(func.count(), func.min(col(OutboxMessage.next_attempt_at))).where(
+                col(OutboxMessage.state).in_(PENDING)
             )
         ).one()
+        held = conn.execute(
+            select(func.count()).where(col(OutboxMessage.state) == MessageState.HELD)
+        ).scalar_one()
         blocked = conn.execute(
             select(col(ChannelState.channel), col(ChannelState.error))
             .where(col(ChannelState.error).is_not(None))
@@ -59,12 +63,13 @@ def outbox_status(engine: Engine, *, now: datetime) -> OutboxStatus:
     return OutboxStatus(
         depth=int(depth),
         oldest_due_seconds=max(0.0, age),
+        held=int(held),
         blocked_channels=tuple((str(c), str(e)) for c, e in blocked),
     )
 
 
 def outbox_check(engine: Engine, *, clock: Clock, stuck_after: timedelta = STUCK_AFTER) -> Check:
-    """Not ok when the oldest due alert has waited longer than `stuck_after`."""
+    """Not ok when the oldest due message has waited longer than `stuck_after`."""
 
     def check() -> tuple[bool, str]:
         status = outbox_status(engine, now=clock())

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Table, insert
 from sqlmodel import Session, col, select
 
-from bot.alerts import decide_alerts, hourly_counts
+from bot.alerts import decide_alerts
 from bot.assessment import Assessment, StoryBook, Subject, assess
 from bot.config import FeedSettings, Settings
 from bot.matching.cluster import title_key
@@ -27,15 +27,15 @@ from bot.matching.matcher import Matcher
 from bot.matching.model import Evidence
 from bot.matching.setup import indicator_name
 from bot.store.stories import load_book, lock_stories, prune, save_book, sources_of
-from bot.store.tables import Alert, Match, Subscription
 from bot.store.tables import Item as ItemRow
+from bot.store.tables import Match, MessageKind, MessageState, OutboxMessage, Subscription
 from feeds.model import Item
 
 log = logging.getLogger(__name__)
 # Core tables: bulk statements without the ORM's per-row bookkeeping
 _ITEMS: Table = ItemRow.__table__  # type: ignore[attr-defined]
 _MATCHES: Table = Match.__table__  # type: ignore[attr-defined]
-_ALERTS: Table = Alert.__table__  # type: ignore[attr-defined]
+_ALERTS: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,17 +49,15 @@ class ItemWriter:
     """Writes each feed's new items, their matches and alerts in the caller's transaction.
 
     What the assessment remembers (stories, sources, risk factors seen) is read from and written
-    to the database for each feed (`bot.store.stories`), so several instances agree. Only the
-    channels' hourly alert counts are kept per cycle (`start_cycle`)."""
+    to the database for each feed (`bot.store.stories`), so several instances agree. The first
+    write of a cycle (`start_cycle`) prunes the story index."""
 
     def __init__(self, *, settings: Settings, matcher: Matcher) -> None:
         self.settings = settings
         self.matcher = matcher
-        self._channel_counts: dict[str, int] | None = None
         self._pruned = False
 
     def start_cycle(self) -> None:
-        self._channel_counts = None
         self._pruned = False
 
     def write(
@@ -175,8 +173,6 @@ class ItemWriter:
         now: datetime,
     ) -> int:
         subscriptions = list(session.exec(select(Subscription).where(Subscription.active)).all())
-        if self._channel_counts is None:
-            self._channel_counts = hourly_counts(session, now=now)
         alert_rows = []
         for match, match_id in zip(match_rows, match_ids, strict=True):
             for d in decide_alerts(
@@ -186,7 +182,6 @@ class ItemWriter:
                 now=now,
                 subscriptions=subscriptions,
                 settings=self.settings,
-                channel_counts=self._channel_counts,
             ):
                 alert_rows.append(
                     {
@@ -196,15 +191,15 @@ class ItemWriter:
                         "channel": d.channel,
                         "situation": match["situation"],
                         "severity": match["severity"],
-                        "state": d.state,
-                        "last_error": d.reason or None,
+                        "kind": MessageKind.ALERT,
+                        "state": MessageState.QUEUED,
                         "next_attempt_at": now,
                         "created_at": now,
                     }
                 )
         if alert_rows:
             session.execute(insert(_ALERTS), alert_rows)
-        return sum(1 for a in alert_rows if a["state"] == "queued")
+        return len(alert_rows)
 
 
 def _insert_ids(

@@ -1,6 +1,10 @@
 """Prometheus metrics: counters fed by the poller, the deliverer and Slack calls; outbox gauges
 read from the database at scrape time. Served as `GET /metrics` (see `metrics_app`).
 
+    tocsin_alerts_total{event}          what happened to alerts (roots and follow-ups), including
+                                        the flood guard's held, rolled_up and broken_through
+    tocsin_messages_total{kind,event}   the same for every kind of outbox message
+
 Each `Metrics` owns a dedicated `CollectorRegistry` (never prometheus_client's global one), so
 tests build their own and see only their own counts. The process-wide instance
 (`process_metrics()`) is the default for components built without one, which is how `tocsin run`
@@ -32,16 +36,37 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 METRICS_PATH = "/metrics"
 POLL_STATUSES = ("ok", "not_modified", "error", "budget")
-ALERT_EVENTS = (
-    "queued",  # outbox rows written by a poll (the `alerts_queued` of `tocsin poll --json`)
+DELIVERY_EVENTS = (
     "delivered",
     "reconciled",  # found already posted after a crash: delivered, not re-sent
-    "retried",
+    "part",  # one part of a multi-part message (briefing, digest) sent; more follow
+    "retried",  # a real error (5xx, timeout, unreadable answer): this message backs off
+    "throttled",  # Slack answered 429: the channel pauses for Retry-After
     "failed",
     "blocked",
     "withheld",
     "muted",
-    "deferred",
+    "skipped",
+    "deferred",  # waiting for the channel's pace or a pause
+    "digest",  # waiting for the daily digest
+    "held",  # the flood guard held it (over the channel's hourly cap)
+)
+ALERT_EVENTS = (
+    "queued",  # outbox rows written by a poll (the `alerts_queued` of `tocsin poll --json`)
+    *DELIVERY_EVENTS,
+    "rolled_up",  # a held alert went into its hour's roll-up
+    "broken_through",  # a critical alert posted although its channel was over the cap
+)
+ALERT_KINDS = ("alert", "follow_up")
+MESSAGE_KINDS = (
+    "alert",
+    "follow_up",
+    "card_update",
+    "rollup",
+    "digest",
+    "briefing",
+    "briefing_on_demand",
+    "escalation",
 )
 SLACK_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _CODE = re.compile(r"[a-z0-9_]{1,64}")
@@ -58,9 +83,17 @@ class Metrics:
         self.matches = Counter("tocsin_matches", "Matches (item x situation) stored.", registry=r)
         self.alerts = Counter(
             "tocsin_alerts",
-            "Outbox events: queued by a poll; delivered, reconciled, retried, failed, blocked, "
-            "withheld, muted or deferred by the deliverer.",
+            "Alert events: queued by a poll; delivered, reconciled, retried, throttled, failed, "
+            "blocked, withheld, muted, skipped, deferred, digest, held by the deliverer; "
+            "rolled_up into a roll-up; broken_through the flood guard (critical).",
             ["event"],
+            registry=r,
+        )
+        self.messages = Counter(
+            "tocsin_messages",
+            "Outbox events by message kind (alert, follow_up, card_update, rollup, digest, "
+            "briefing, briefing_on_demand, escalation).",
+            ["kind", "event"],
             registry=r,
         )
         self.feed_failures = Counter(
@@ -99,10 +132,18 @@ class Metrics:
         if status in ("error", "budget"):
             self.feed_failures.labels(feed=feed).inc()
 
-    def record_alert(self, event: str) -> None:
-        """One outcome of the deliverer (`skipped`, another instance's alert, is not counted)."""
-        if event in ALERT_EVENTS:
+    def record_message(self, event: str, *, kind: str) -> None:
+        """One outcome of the deliverer for a message of `kind`."""
+        if event not in DELIVERY_EVENTS or kind not in MESSAGE_KINDS:
+            return
+        self.messages.labels(kind=kind, event=event).inc()
+        if kind in ALERT_KINDS:
             self.alerts.labels(event=event).inc()
+
+    def record_alert(self, event: str, *, count: int = 1) -> None:
+        """An alert event outside one delivery (`rolled_up`, `broken_through`)."""
+        if event in ALERT_EVENTS:
+            self.alerts.labels(event=event).inc(count)
 
     def record_slack_call(self, method: str, *, seconds: float, error: str | None) -> None:
         self.slack_seconds.labels(method=method).observe(seconds)
@@ -147,12 +188,17 @@ class DatabaseGauges(Collector):
         yield up
         yield GaugeMetricFamily(
             "tocsin_outbox_depth",
-            "Alerts waiting in the outbox (queued + sending).",
+            "Messages waiting in the outbox (queued + sending), every kind.",
             value=status.depth,
         )
         yield GaugeMetricFamily(
+            "tocsin_outbox_held",
+            "Alerts the flood guard holds now, to be posted in their hour's roll-up.",
+            value=status.held,
+        )
+        yield GaugeMetricFamily(
             "tocsin_outbox_oldest_due_seconds",
-            "How long the oldest due alert has been waiting (0 when none is due).",
+            "How long the oldest due message has been waiting (0 when none is due).",
             value=status.oldest_due_seconds,
         )
         yield GaugeMetricFamily(

@@ -1,6 +1,8 @@
 """One poll cycle: due feeds → fetch → parse → store (new only) → match → outbox.
 
-Feeds are claimed with a lease (`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL), fetched on a
+Feeds are claimed with a lease (`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL; `[polling]
+lease`, renewed by the instance's heartbeat in `bot.leases`, so a dead instance's feeds are taken
+over within one lease and a slow feed keeps its lease as long as its instance lives), fetched on a
 thread pool, parsed on a process pool (parsing is CPU-bound), and stored one feed per transaction
 from this thread. One broken feed never stops the others: its error is recorded on its row.
 """
@@ -29,9 +31,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.alerts import instance_id
 from bot.config import FeedSettings, Secrets, Settings
 from bot.ingest import ItemWriter
+from bot.leases import instance_id
 from bot.matching.matcher import Matcher
 from bot.metrics import Metrics, process_metrics
 from bot.store.db import session_scope

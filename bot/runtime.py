@@ -1,4 +1,5 @@
-"""Build the running parts from Settings: engine (upgraded), matcher, poller, sink, deliverer."""
+"""Build the running parts from Settings: engine (upgraded), matcher, poller, sink, deliverer,
+heartbeat."""
 
 from __future__ import annotations
 
@@ -8,15 +9,16 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.engine import Engine, make_url
 
-from bot.alerts import Deliverer
 from bot.config import Secrets, Settings
+from bot.leases import Heartbeat, instance_id
 from bot.matching.matcher import Matcher
 from bot.matching.setup import matcher_from_settings
 from bot.metrics import Metrics, process_metrics
+from bot.outbox.deliverer import Deliverer, Pace
 from bot.pipeline import Poller
 from bot.sinks import Sink
 from bot.store.db import make_engine, session_scope, upgrade
@@ -128,6 +130,7 @@ class Runtime:
     poller: Poller
     deliverer: Deliverer
     sink: Sink
+    heartbeat: Heartbeat
     metrics: Metrics = field(default_factory=process_metrics)
 
     def close(self) -> None:
@@ -151,23 +154,32 @@ def build_runtime(
     engine = engine or open_database(settings, secrets)
     matcher = matcher_from_settings(settings)
     metrics = metrics or process_metrics()
+    owner = instance_id()
     poller = Poller(
         settings=settings,
         secrets=secrets,
         engine=engine,
         matcher=matcher,
         clock=clock,
+        owner=owner,
         metrics=metrics,
     )
-    # only Slack limits how fast a channel may receive messages
-    min_interval = settings.slack.min_interval if sink.name == "slack" else timedelta(0)
     deliverer = Deliverer(
         settings=settings,
         engine=engine,
         sink=sink,
         clock=clock,
-        min_interval=min_interval,
+        owner=owner,
+        # only Slack limits how fast a channel may receive messages
+        pace=Pace.of_slack(settings) if sink.name == "slack" else None,
         metrics=metrics,
+    )
+    heartbeat = Heartbeat(
+        engine=engine,
+        owner=owner,
+        clock=clock,
+        feed_lease=settings.polling.lease,
+        message_lease=settings.alerts.lease,
     )
     return Runtime(
         settings=settings,
@@ -177,5 +189,6 @@ def build_runtime(
         poller=poller,
         deliverer=deliverer,
         sink=sink,
+        heartbeat=heartbeat,
         metrics=metrics,
     )

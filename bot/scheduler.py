@@ -1,24 +1,30 @@
 """APScheduler jobs with explicit ids, rebuilt from Settings at start-up.
 
-`poll` ticks often and polls only the feeds whose `next_poll_at` has come (each feed keeps its own
-interval and backoff in the database, so several instances share the work); `deliver` drains the
-outbox. With Slack, `brief:{channel}:{situation}` and `digest:{channel}:{situation}` jobs send
-briefings and digests, `briefings:sync` refreshes them, `briefings:catch-up` runs once at start.
+    poll                polls the feeds whose `next_poll_at` has come (each feed keeps its own
+                        interval and backoff in the database, so several instances share the
+                        work), then wakes the delivery loop
+    rollups             turns the flood guard's held alerts into their hour's roll-up
+    brief:… / digest:…  queue weekly briefings and daily digests (`bot.briefing.jobs`);
+                        `briefings:sync` refreshes them, `briefings:catch-up` runs once at start
+
+Messages are not sent from here: everything goes into the outbox, which the delivery loop
+(`bot.outbox.loop`, a thread of its own) drains at Slack's pace. The heartbeat that renews this
+instance's leases has a thread of its own too (`bot.leases.Heartbeat.running`), so a busy
+scheduler never lets a lease lapse.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.outbox.rollup import make_rollups
 from bot.runtime import Runtime, utc_now
 
 log = logging.getLogger(__name__)
-
-DELIVER_TICK = timedelta(seconds=1)  # Slack allows about one message per second per channel
+ROLLUP_EVERY_SECONDS = 30
 
 
 def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
@@ -33,12 +39,24 @@ def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
     return run
 
 
-def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
+def build_scheduler(
+    runtime: Runtime, *, wake: Callable[[], None] = lambda: None
+) -> BackgroundScheduler:
+    """The jobs; `wake` is called after each poll (to start delivering what it queued)."""
     scheduler = BackgroundScheduler(
         timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1}
     )
+
+    def poll() -> None:
+        runtime.poller.poll()
+        wake()
+
+    def rollups() -> None:
+        if make_rollups(runtime.engine, now=runtime.poller.clock(), metrics=runtime.metrics):
+            wake()
+
     scheduler.add_job(
-        _guarded("poll", runtime.poller.poll),
+        _guarded("poll", poll),
         "interval",
         seconds=runtime.settings.polling.tick.total_seconds(),
         id="poll",
@@ -46,10 +64,10 @@ def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
         next_run_time=None,
     )
     scheduler.add_job(
-        _guarded("deliver", runtime.deliverer.drain),
+        _guarded("rollups", rollups),
         "interval",
-        seconds=DELIVER_TICK.total_seconds(),
-        id="deliver",
+        seconds=ROLLUP_EVERY_SECONDS,
+        id="rollups",
         replace_existing=True,
     )
     _add_briefings(scheduler, runtime)
@@ -57,17 +75,7 @@ def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
 
 
 def _add_briefings(scheduler: BackgroundScheduler, runtime: Runtime) -> None:
-    """Weekly briefings and daily digests (`bot.briefing.jobs`); they need the Slack sink."""
+    """Weekly briefings and daily digests: queued here, delivered by the outbox to any sink."""
     from bot.briefing import jobs
-    from bot.briefing.deliver import SlackPoster
 
-    client = getattr(runtime.sink, "client", None)
-    if client is None:
-        log.info("event=briefings_disabled reason='no Slack sink (SLACK_BOT_TOKEN not set)'")
-        return
-    poster = SlackPoster(
-        client, engine=runtime.engine, unfurl_links=runtime.settings.slack.unfurl_links
-    )
-    jobs.install(
-        scheduler, engine=runtime.engine, settings=runtime.settings, poster=poster, clock=utc_now
-    )
+    jobs.install(scheduler, engine=runtime.engine, settings=runtime.settings, clock=utc_now)

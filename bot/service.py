@@ -1,4 +1,5 @@
-"""`tocsin run`: scheduler + Slack front door (HTTP or Socket Mode), stopped cleanly on SIGTERM.
+"""`tocsin run`: heartbeat + delivery loop + scheduler + Slack front door (HTTP or Socket Mode),
+stopped cleanly on SIGTERM.
 
 An HTTP server on [server].port always answers `/healthz` and `/metrics`, with or without Slack.
 SIGHUP re-reads the configuration: when it is valid, everything built from it (the matcher, the
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.outbox.loop import DeliveryLoop
 from bot.runtime import Runtime
 from bot.scheduler import build_scheduler
 
@@ -35,29 +37,39 @@ def run_forever(
 
         signal.signal(signal.SIGHUP, on_hangup)
     while True:
-        scheduler = build_scheduler(runtime)
-        scheduler.start()
-        scheduler.modify_job("poll", next_run_time=datetime.now(UTC))
-        front = start_front_door(runtime, port=port)
-        log.info(
-            "event=started sink=%s feeds=%d situations=%d",
-            runtime.sink.name,
-            len(runtime.settings.feeds),
-            len(runtime.settings.situations),
-        )
-        try:
-            wake.wait()
-        finally:
-            log.info("event=stopping reload=%s", reloading.is_set())
-            for part in front:
-                part.shutdown()
-            scheduler.shutdown(wait=True)
+        with runtime.heartbeat.running():
+            _run_until_woken(runtime, port=port, wake=wake, reloading=reloading)
         if not reloading.is_set() or reload is None:
             runtime.close()
             return
         wake.clear()
         reloading.clear()
         runtime = _reloaded(runtime, reload)
+
+
+def _run_until_woken(
+    runtime: Runtime, *, port: int | None, wake: threading.Event, reloading: threading.Event
+) -> None:
+    """Delivery loop, scheduler and Slack front door, until a signal sets `wake`."""
+    delivery = DeliveryLoop(runtime.deliverer).start()
+    scheduler = build_scheduler(runtime, wake=delivery.wake)
+    scheduler.start()
+    scheduler.modify_job("poll", next_run_time=datetime.now(UTC))
+    front = start_front_door(runtime, port=port, wake=delivery.wake)
+    log.info(
+        "event=started sink=%s feeds=%d situations=%d",
+        runtime.sink.name,
+        len(runtime.settings.feeds),
+        len(runtime.settings.situations),
+    )
+    try:
+        wake.wait()
+    finally:
+        log.info("event=stopping reload=%s", reloading.is_set())
+        for part in front:
+            part.shutdown()
+        scheduler.shutdown(wait=True)
+        delivery.shutdown()
 
 
 def _reloaded(current: Runtime, reload: Callable[[], Runtime]) -> Runtime:
@@ -71,7 +83,9 @@ def _reloaded(current: Runtime, reload: Callable[[], Runtime]) -> Runtime:
     return fresh
 
 
-def start_front_door(runtime: Runtime, *, port: int | None) -> list[Any]:
+def start_front_door(
+    runtime: Runtime, *, port: int | None, wake: Callable[[], None] | None = None
+) -> list[Any]:
     """What must be `.shutdown()` at the end: the Slack app (Socket Mode and/or HTTP) with
     `/healthz` and `/metrics`, or, without Slack credentials, a health-and-metrics-only server."""
     from bot.health import STUCK_AFTER, outbox_check, serve_health
@@ -84,7 +98,11 @@ def start_front_door(runtime: Runtime, *, port: int | None) -> list[Any]:
     routes = {METRICS_PATH: metrics_app(runtime.metrics, engine=runtime.engine, clock=clock)}
     if secrets.slack_bot_token and (secrets.slack_app_token or secrets.slack_signing_secret):
         app = build_app(
-            settings=settings, secrets=secrets, engine=runtime.engine, metrics=runtime.metrics
+            settings=settings,
+            secrets=secrets,
+            engine=runtime.engine,
+            metrics=runtime.metrics,
+            wake=wake,
         )
         app.health.add("outbox", outbox_check(runtime.engine, clock=clock, stuck_after=STUCK_AFTER))
         app.routes.update(routes)

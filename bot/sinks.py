@@ -1,63 +1,81 @@
-"""The `Sink` interface the outbox drains into, and the plain data it is given.
+"""The `Sink` interface the deliverer drains the outbox into, and the plain data it is given.
 
-DeliveryError            carries the channel; `retry_after` (seconds) when the sink was throttled
-├── RetryableError       5xx, network errors, 429: try again later with backoff
-└── ChannelError         not_in_channel, channel_not_found, is_archived, invalid_auth, ...:
-                         stop sending to that channel until someone fixes it
+A sink is transport only. It receives rendered Slack messages (`Post`: notification text and
+Block Kit JSON, new or an edit of one already posted) and files (`Upload`), and reports what
+happened. Every kind of message reaches every sink through the same deliverer, so the console and
+Slack get the same guarantees (recorded intent, reconciliation, order, policy).
+
+DeliveryError            carries the channel; this message was not delivered. Raised as itself
+│                        when the destination rejected the message (invalid_blocks …):
+│                        retrying cannot help, so it fails at once
+├── RetryableError       5xx, network errors, timeouts, an unreadable answer: it may have gone
+│                        through, so the deliverer backs off and looks before posting again
+├── RateLimitedError     429: certainly not posted; the channel pauses `retry_after` seconds
+└── ChannelError         not_in_channel, channel_not_found, is_archived, invalid_auth …: stop
+                         sending to that channel until someone fixes it
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, kw_only=True)
-class Evidence:
-    code: str
-    name: str
-    phrase: str
-    field: str
+class Post:
+    """One Slack message: posted new, or (`update_ts`) replacing one already posted.
 
+    `message_id` and `part` identify it (they travel as message metadata, which is how a sink
+    finds it again after a crash); `severity` is a hint for sinks that colour messages.
+    """
 
-@dataclass(frozen=True, kw_only=True)
-class AlertView:
-    """Everything a sink needs to show one alert. All strings are raw (unescaped) text."""
-
-    alert_id: int
+    message_id: int
+    part: int
     channel: str
-    situation: str
-    situation_name: str
-    severity: str
-    score: float
-    why: str
-    title: str
-    url: str | None
-    source: str
-    published: datetime
-    summary: str
-    language: str | None
-    evidence: tuple[Evidence, ...]
+    text: str
+    blocks: tuple[dict[str, Any], ...] = ()
     thread_ts: str | None = None
-    cluster_size: int = 1
+    broadcast: bool = False
+    update_ts: str | None = None
+    unfurl_links: bool = False
+    severity: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
-class Delivered:
-    message_ts: str | None
-    thread_ts: str | None = None
+class Upload:
+    """A file shared into a channel (a briefing's chart), in the thread of `thread_ts`."""
+
+    message_id: int
+    channel: str
+    thread_ts: str | None
+    content: bytes
+    filename: str
+    title: str
+    alt: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Posted:
+    ts: str | None
 
 
 class DeliveryError(Exception):
-    def __init__(self, message: str, *, channel: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, *, channel: str) -> None:
         super().__init__(message)
         self.channel = channel
-        self.retry_after = retry_after
 
 
 class RetryableError(DeliveryError):
     pass
+
+
+class RateLimitedError(DeliveryError):
+    """Slack said "not now": nothing was posted; wait `retry_after` seconds before the next post."""
+
+    def __init__(self, message: str, *, channel: str, retry_after: float) -> None:
+        super().__init__(message, channel=channel)
+        self.retry_after = retry_after
 
 
 class ChannelError(DeliveryError):
@@ -69,16 +87,18 @@ class ChannelError(DeliveryError):
 
 
 class Sink(Protocol):
-    """Where alerts go. `deliver` raises `DeliveryError`s; anything else is a bug."""
+    """Where messages go. `post` and `upload` raise `DeliveryError`s; anything else is a bug."""
 
     name: str
 
-    def deliver(self, alert: AlertView) -> Delivered: ...
+    def post(self, post: Post) -> Posted: ...
 
-    def find_delivered(self, alert: AlertView, *, since: datetime) -> Delivered | None:
-        """After a crash mid-send: was this alert already posted? (None when unknown/not.)"""
+    def upload(self, upload: Upload) -> None: ...
+
+    def find_posted(self, post: Post, *, since: datetime) -> Posted | None:
+        """After an attempt of unknown outcome: was this post made? (None when not, or unknown.)"""
         ...
 
-    def may_post(self, channel: str, *, restricted: bool) -> bool:
-        """False when the channel must not receive this alert (e.g. restricted in Slack Connect)."""
+    def is_ext_shared(self, channel: str) -> bool | None:
+        """Is the channel shared with another organisation? None when the sink cannot tell."""
         ...

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from bot import access
 from bot.config import CLOCK_TIME, SEVERITIES, WEEKDAYS, Settings, SituationSettings
 from bot.store.tables import AuditLog, Subscription
 
@@ -93,11 +94,7 @@ def audit(
 
 def visible_situations(settings: Settings, channel: str) -> list[SituationSettings]:
     """Public situations, and restricted ones only from their allowed channels."""
-    return [s for s in settings.situations if _may_see(s, channel)]
-
-
-def _may_see(situation: SituationSettings, channel: str) -> bool:
-    return situation.sensitivity != "restricted" or channel in situation.allowed_channels
+    return [s for s in settings.situations if access.visible_in(s, channel)]
 
 
 def resolve_situation(settings: Settings, *, channel: str, name: str) -> SituationSettings:
@@ -120,18 +117,9 @@ def check_may_subscribe(
     situation: SituationSettings, *, channel: str, ext_shared: bool | None
 ) -> None:
     """Restricted: only from `allowed_channels`, and never into a channel shared outside."""
-    if situation.sensitivity != "restricted":
-        return
-    if channel not in situation.allowed_channels:
-        raise NotAllowedError(
-            "this situation is restricted to designated channels", situation=situation.slug
-        )
-    if ext_shared is not False:
-        raise NotAllowedError(
-            "this channel is shared with other organisations (or Slack could not confirm it "
-            "is not); restricted situations are never posted here",
-            situation=situation.slug,
-        )
+    refused = access.denial(situation, channel=channel, ext_shared=ext_shared)
+    if refused is not None:
+        raise NotAllowedError(refused.reason, situation=situation.slug)
 
 
 def find(session: Session, *, channel: str, situation: str) -> Subscription | None:

@@ -37,12 +37,13 @@ from typer.testing import CliRunner
 
 from bot.cli import app as cli
 from bot.config import Secrets, Settings
+from bot.outbox.deliverer import Deliverer
 from bot.pipeline import Poller, fetch_options
 from bot.runtime import Runtime, build_runtime
 from bot.slack.app import build_app, serve
 from bot.slack.sink import SlackSink
 from bot.store.db import session_scope
-from bot.store.tables import Alert, AuditLog, Feed, Item, Subscription
+from bot.store.tables import AuditLog, Feed, Item, OutboxMessage, Subscription
 from bot.subscriptions import sync_config_subscriptions
 from feeds.fetch import Fetcher
 from tests.feedhost import FeedHost, rss
@@ -68,12 +69,14 @@ def running(engine: Engine, slack: MockSlack) -> Iterator[Running]:
         slack_signing_secret=helpers.SECRET,
         slack_api_url=slack.base_url,
     )
-    app = build_app(
-        settings=helpers.settings(), secrets=secrets, engine=engine, clock=helpers.FakeClock()
-    )
+    clock = helpers.FakeClock()
+    settings = helpers.settings()
+    app = build_app(settings=settings, secrets=secrets, engine=engine, clock=clock)
     server = serve(app, host="127.0.0.1", port=0)
+    sink = SlackSink(token="xoxb-test", base_url=slack.base_url, engine=engine, clock=clock)
+    deliverer = Deliverer(settings=settings, engine=engine, sink=sink, clock=clock, owner="t")
     try:
-        yield Running(app=app, server=server, slack=slack, engine=engine)
+        yield Running(app=app, server=server, slack=slack, engine=engine, deliverer=deliverer)
     finally:
         server.shutdown()
 
@@ -505,7 +508,7 @@ def test_sql_in_arguments_is_just_an_unknown_name(running: Running) -> None:
     assert "called `sudan'`" in reply_text(running)
     running.command("summary x'); DELETE FROM alert; -- 7d")
     assert "called `x');`" in reply_text(running)
-    assert {"subscription", "alert", "audit_log"} <= set(inspect(running.engine).get_table_names())
+    assert {"subscription", "outbox", "audit_log"} <= set(inspect(running.engine).get_table_names())
     nothing_changed_but_replies(running)
 
 
@@ -554,7 +557,7 @@ def nothing_changed_but_replies(running: Running) -> None:
     with session_scope(running.engine) as session:
         assert session.exec(select(Subscription)).all() == []
         assert session.exec(select(AuditLog)).all() == []
-        assert session.exec(select(Alert)).all() == []
+        assert session.exec(select(OutboxMessage)).all() == []
 
 
 # --- configuration -------------------------------------------------------------------------------

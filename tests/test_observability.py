@@ -33,7 +33,7 @@ from bot.scheduler import _guarded
 from bot.service import start_front_door
 from bot.slack.sink import SlackSink
 from bot.store.db import make_engine, session_scope, upgrade
-from bot.store.tables import Alert
+from bot.store.tables import OutboxMessage
 from bot.subscriptions import sync_config_subscriptions
 from tests.feedhost import FeedHost, rss
 from tests.slack import helpers
@@ -222,11 +222,13 @@ def test_each_metrics_has_its_own_registry_and_bounded_labels() -> None:
     a, b = Metrics(), Metrics()
     a.record_poll(feed="A", status="ok", new_items=3, matches=1, alerts=1)
     a.record_poll(feed="A", status="surprise", new_items=0, matches=0, alerts=0)
-    a.record_alert("skipped")  # another instance's alert: not an event of ours
+    a.record_message("skipped_lost", kind="alert")  # another instance took it: not ours
+    a.record_alert("surprise")
     a.record_slack_call("chat.postMessage", seconds=0.1, error="<script>alert(1)</script>")
     assert a.value("tocsin_items_stored_total") == 3 and b.value("tocsin_items_stored_total") == 0
     assert a.value("tocsin_polls_total", status="error") == 1  # unknown statuses fold into error
-    assert "skipped" not in {s.labels.get("event") for m in a.registry.collect() for s in m.samples}
+    events = {s.labels.get("event") for m in a.registry.collect() for s in m.samples}
+    assert not {"skipped_lost", "surprise"} & events
     errors = "tocsin_slack_errors_total"
     assert a.value(errors, method="chat.postMessage", code="other") == 1
 
@@ -266,7 +268,7 @@ def test_healthz_is_503_when_an_alert_has_been_due_too_long(engine: Engine) -> N
 def test_alerts_waiting_for_a_retry_are_not_stuck(engine: Engine) -> None:
     ids = make_alerts(engine, 1)
     with session_scope(engine) as s:
-        alert = s.get(Alert, ids[0])
+        alert = s.get(OutboxMessage, ids[0])
         assert alert is not None
         alert.next_attempt_at = T0 + timedelta(hours=1)  # backing off after a 429
     status, body = health(engine, Clock(T0 + timedelta(minutes=30)))
@@ -376,7 +378,7 @@ def test_a_slack_token_never_reaches_the_logs(
     assert logs.count("[redacted]") >= 4, logs
     lines = logs.splitlines()
     assert any("event=poll feed='Leaky' status=error" in line for line in lines)
-    assert any("event=alert_delivered" in line for line in lines)
+    assert any("event=message_delivered" in line for line in lines)
     assert any("event=channel_blocked" in line for line in lines)
     (crash,) = [line for line in lines if "event=job_failed" in line]
     assert "exc=" in crash and "Traceback" in crash and "delivery crashed with [redacted]" in crash

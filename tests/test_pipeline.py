@@ -13,7 +13,7 @@ from bot.config import Secrets, Settings, parse_settings
 from bot.pipeline import Poller
 from bot.runtime import build_runtime
 from bot.store.db import session_scope
-from bot.store.tables import Alert, Feed, Item, Match
+from bot.store.tables import Feed, Item, Match, OutboxMessage
 from bot.subscriptions import sync_config_subscriptions
 from tests.feedhost import FeedHost, rss
 from tests.test_outbox import Clock, FakeSink
@@ -89,7 +89,7 @@ def test_first_poll_stores_matches_and_queues_then_second_poll_changes_nothing(
         items = {i.guid: i for i in s.exec(select(Item)).all()}
         assert items["sudan-1"].url == "https://example.org/sudan-1"  # tracking removed
         assert "<" not in items["sudan-1"].summary and "ethnic killings" in items["sudan-1"].summary
-        [alert] = s.exec(select(Alert)).all()
+        [alert] = s.exec(select(OutboxMessage)).all()
         match = s.get(Match, alert.match_id)
         assert match is not None and match.situation == "sudan" and match.why
         assert match.indicators, "a massacre report should carry risk factors"
@@ -174,7 +174,7 @@ def test_items_already_stored_survive_a_broken_feed(
         assert p.poll(force=True).outcomes[0].status == "error"
     with session_scope(engine) as s:
         assert [i.guid for i in s.exec(select(Item)).all()] == ["sudan-1"]
-        assert len(s.exec(select(Alert)).all()) == 1
+        assert len(s.exec(select(OutboxMessage)).all()) == 1
         feed = s.exec(select(Feed)).one()
         assert feed.last_success_at == NOW and feed.last_error and feed.consecutive_failures == 1
 
@@ -194,7 +194,9 @@ def test_restart_never_duplicates_items_or_alerts(
         totals = p.poll(force=True).totals()
     assert totals["ok"] == 1 and totals["new_items"] == 0 and totals["alerts_queued"] == 0
     with session_scope(engine) as s:
-        assert len(s.exec(select(Item)).all()) == 1 and len(s.exec(select(Alert)).all()) == 1
+        assert (
+            len(s.exec(select(Item)).all()) == 1 and len(s.exec(select(OutboxMessage)).all()) == 1
+        )
 
 
 def test_same_story_from_two_sources_is_one_cluster(

@@ -167,7 +167,7 @@ host = "127.0.0.1"
             helpers.assert_inert(text)
         assert "<!channel>" not in json.dumps(message)
         assert "RF11" in json.dumps(message)  # the risk factor that fired, with its evidence
-        assert message["metadata"]["event_payload"]["alert_id"]  # type: ignore[index]
+        assert message["metadata"]["event_payload"]["message_id"]  # type: ignore[index]
     assert "xoxb-e2e-test-token" not in log_path.read_text()
 
 

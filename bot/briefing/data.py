@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from bot.access import is_restricted
 from bot.briefing.schedule import Period
 from bot.briefing.trend import Trend, decide_trend
 from bot.charts import Week
@@ -48,7 +49,7 @@ class BriefingData:
 
     @property
     def restricted(self) -> bool:
-        return self.situation.sensitivity == "restricted"
+        return is_restricted(self.situation)
 
     def factor_name(self, code: str) -> str:
         return self.summary.factor_names.get(code, code)

@@ -5,12 +5,13 @@
                 the weekly job runs on the subscription's own weekday and time if it has them
                 (`weekly_schedule`), else on `[briefings]`'s
     sync_jobs   makes the scheduler's briefing jobs equal to a plan (adds, replaces, removes)
-    run_job     sends the run at or before `now` (`latest_run`) if nobody has yet; the job the
-                scheduler fires and the start-up catch-up are the same call, and the Briefing
-                row's unique key makes it idempotent. The period starts where the previous
-                briefing ended (`run_period`), so changing a schedule never briefs a week twice
+    run_job     queues the run at or before `now` (`latest_run`) in the outbox unless someone
+                has already; the job the scheduler fires and the start-up catch-up are the same
+                call, and the outbox row's dedupe key makes it idempotent. The period starts
+                where the previous briefing ended (`run_period`), so changing a schedule never
+                briefs a week twice. The deliverer sends it like any other message
     catch_up    run_job for every planned job once (at start-up): a run missed while the bot was
-                down is sent once; a second start finds the rows and sends nothing
+                down is queued once; a second start finds the rows and queues nothing
 
 A run earlier than the subscription itself is never sent (a new subscription or the very first
 start does not produce an immediate "catch-up" briefing).
@@ -27,7 +28,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from bot.briefing.deliver import Outcome, SlackPoster, send_briefing
+from bot.briefing.deliver import enqueue_briefing
 from bot.briefing.schedule import (
     Schedule,
     ScheduleTrigger,
@@ -36,8 +37,9 @@ from bot.briefing.schedule import (
     run_period,
 )
 from bot.config import BriefingSettings, Settings
+from bot.digest import enqueue_digest
 from bot.store.db import session_scope
-from bot.store.tables import Briefing, ChannelState, Subscription
+from bot.store.tables import ChannelState, MessageKind, MessageState, OutboxMessage, Subscription
 
 log = logging.getLogger(__name__)
 PREFIXES = ("brief:", "digest:")
@@ -51,6 +53,16 @@ class PlannedJob:
     situation: str
     schedule: Schedule
     since: datetime
+    subscription_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    """queued (now in the outbox) | taken (someone queued this period) | not_due | failed."""
+
+    status: str
+    message_id: int | None = None
+    detail: str = ""
 
 
 def plan_jobs(
@@ -103,6 +115,7 @@ def _job(sub: Subscription, *, kind: str, prefix: str, schedule: Schedule) -> Pl
         situation=sub.situation,
         schedule=schedule,
         since=sub.created_at,
+        subscription_id=sub.id,
     )
 
 
@@ -113,12 +126,8 @@ def load_plan(engine: Engine, settings: Settings) -> list[PlannedJob]:
     return plan_jobs(settings, subs, zones)
 
 
-def run_job(
-    job: PlannedJob, *, engine: Engine, settings: Settings, poster: SlackPoster, now: datetime
-) -> Outcome:
-    """Send the job's most recent run (at or before `now`) unless it was sent already."""
-    from bot.digest import send_digest  # bot.digest builds on this package
-
+def run_job(job: PlannedJob, *, engine: Engine, settings: Settings, now: datetime) -> Outcome:
+    """Queue the job's most recent run (at or before `now`) unless it was queued already."""
     run_at = latest_run(job.schedule, now)
     situation = settings.situation(job.situation)
     if run_at < job.since or situation is None:
@@ -131,60 +140,51 @@ def run_job(
             status="taken" if taken else "not_due",
             detail="" if taken else "the previous briefing went out less than half a period ago",
         )
-    if job.kind == "digest":
-        return send_digest(
-            engine=engine,
-            poster=poster,
+    with session_scope(engine) as session:
+        enqueue_job = enqueue_digest if job.kind == "digest" else enqueue_briefing
+        queued = enqueue_job(
+            session,
             channel=job.channel,
             situation=situation,
             period=period,
             now=now,
+            subscription_id=job.subscription_id,
         )
-    return send_briefing(
-        engine=engine,
-        settings=settings,
-        poster=poster,
-        channel=job.channel,
-        situation=situation,
-        period=period,
-        now=now,
-    )
+    fresh = queued.created or queued.requeued
+    log.info("event=briefing_queued job=%s message=%s fresh=%s", job.id, queued.id, fresh)
+    return Outcome(status="queued" if fresh else "taken", message_id=queued.id)
+
+
+JOB_KINDS = {"weekly": MessageKind.BRIEFING, "digest": MessageKind.DIGEST}
 
 
 def reported_until(engine: Engine, *, channel: str, situation: str, kind: str) -> datetime | None:
     """Where the latest briefing of this kind ended (a failed one reported nothing)."""
     with session_scope(engine) as session:
         return session.exec(
-            select(Briefing.period_end)
-            .where(Briefing.channel == channel)
-            .where(Briefing.situation == situation)
-            .where(Briefing.kind == kind)
-            .where(col(Briefing.state) != "failed")
-            .order_by(col(Briefing.period_end).desc())
+            select(OutboxMessage.period_end)
+            .where(OutboxMessage.channel == channel)
+            .where(OutboxMessage.situation == situation)
+            .where(OutboxMessage.kind == JOB_KINDS[kind])
+            .where(col(OutboxMessage.state) != MessageState.FAILED)
+            .order_by(col(OutboxMessage.period_end).desc())
             .limit(1)
         ).first()
 
 
 def catch_up(
-    plan: Sequence[PlannedJob],
-    *,
-    engine: Engine,
-    settings: Settings,
-    poster: SlackPoster,
-    now: datetime,
+    plan: Sequence[PlannedJob], *, engine: Engine, settings: Settings, now: datetime
 ) -> dict[str, Outcome]:
     """Run every planned job once; returns each job's outcome by id."""
     outcomes = {}
     for job in plan:
         try:
-            outcomes[job.id] = run_job(
-                job, engine=engine, settings=settings, poster=poster, now=now
-            )
+            outcomes[job.id] = run_job(job, engine=engine, settings=settings, now=now)
         except Exception:  # one broken briefing never stops the others
             log.exception("event=briefing_job_failed job=%s", job.id)
             outcomes[job.id] = Outcome(status="failed", detail="unexpected error")
-    sent = sum(1 for o in outcomes.values() if o.status == "sent")
-    log.info("event=briefing_catch_up jobs=%d sent=%d", len(plan), sent)
+    queued = sum(1 for o in outcomes.values() if o.status == "queued")
+    log.info("event=briefing_catch_up jobs=%d queued=%d", len(plan), queued)
     return outcomes
 
 
@@ -224,7 +224,6 @@ def install(
     *,
     engine: Engine,
     settings: Settings,
-    poster: SlackPoster,
     clock: Callable[[], datetime],
 ) -> None:
     """Add the briefing jobs now, re-sync them every 5 minutes (subscriptions made in Slack), and
@@ -233,7 +232,7 @@ def install(
     def make_job(job: PlannedJob) -> Callable[[], object]:
         def fire() -> object:
             try:
-                return run_job(job, engine=engine, settings=settings, poster=poster, now=clock())
+                return run_job(job, engine=engine, settings=settings, now=clock())
             except Exception:
                 log.exception("event=briefing_job_failed job=%s", job.id)
                 return None
@@ -247,13 +246,7 @@ def install(
             log.exception("event=briefing_sync_failed")
 
     def start_up() -> None:
-        catch_up(
-            load_plan(engine, settings),
-            engine=engine,
-            settings=settings,
-            poster=poster,
-            now=clock(),
-        )
+        catch_up(load_plan(engine, settings), engine=engine, settings=settings, now=clock())
 
     sync()
     scheduler.add_job(

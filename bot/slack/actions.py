@@ -1,21 +1,25 @@
-"""Alert buttons: feedback (one per user per alert, changeable), mute 24 h, escalate."""
+"""Alert buttons: feedback (one per user per alert, changeable), mute 24 h, escalate.
+
+Escalate queues an `escalation` message in the outbox (once per alert and target), which the
+deliverer posts under the same rules as everything else; the person who clicked is told at once
+if the restricted-situation rule forbids the target.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 
 from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from bot.alerts import build_view
-from bot.render import Message, part, text_message
-from bot.slack.blocks import alert_message
+from bot import access
+from bot.outbox.enqueue import enqueue
+from bot.render import Message, text_message
+from bot.slack.client import SLACK_FAILURES
 from bot.slack.context import Services
-from bot.slack.sink import SLACK_FAILURES, post_message
 from bot.store.db import session_scope
-from bot.store.tables import Alert, Feedback, Item, Match, Subscription
+from bot.store.tables import Feedback, Item, Match, MessageKind, OutboxMessage, Subscription
 from bot.subscriptions import audit, mute
 
 log = logging.getLogger(__name__)
@@ -27,7 +31,7 @@ def record_feedback(services: Services, *, alert_id: int, user: str, relevant: b
     for _ in range(2):  # two quick clicks racing on the unique (alert, user): retry as update
         try:
             with session_scope(services.engine) as session:
-                alert = session.get(Alert, alert_id)
+                alert = session.get(OutboxMessage, alert_id)
                 if alert is None:
                     return text_message("action_missing.j2")
                 match = session.get(Match, alert.match_id)
@@ -54,7 +58,7 @@ def record_feedback(services: Services, *, alert_id: int, user: str, relevant: b
 def mute_situation(services: Services, *, alert_id: int, user: str) -> Message:
     now = services.clock()
     with session_scope(services.engine) as session:
-        alert = session.get(Alert, alert_id)
+        alert = session.get(OutboxMessage, alert_id)
         sub = session.get(Subscription, alert.subscription_id) if alert else None
         if sub is None:
             return text_message("action_missing.j2")
@@ -73,41 +77,50 @@ def escalate(
     channel: str,
     message_ts: str | None,
 ) -> Message:
-    """Re-post the alert to the situation's escalation channel, linking back to the original."""
+    """Queue the alert for the situation's escalation channel, linking back to the original."""
     with session_scope(services.engine) as session:
-        alert = session.get(Alert, alert_id)
-        if alert is None:
-            return text_message("action_missing.j2")
-        situation = services.settings.situation(alert.situation)
-        view = build_view(session, alert, settings=services.settings)
+        alert = session.get(OutboxMessage, alert_id)
+        slug = alert.situation if alert is not None and alert.item_id is not None else None
+    if slug is None:
+        return text_message("action_missing.j2")
+    situation = services.settings.situation(slug)
     if situation is None or situation.escalation_channel is None:
         return text_message("escalate.j2", outcome="no_channel", target=None)
     target = situation.escalation_channel
-    restricted = situation.sensitivity == "restricted"
-    if not services.channels.may_post(target, restricted=restricted):
+    ext_shared = services.channels.is_ext_shared(target) if access.needs_lookup(situation) else None
+    refused = access.denial(situation, channel=target, ext_shared=ext_shared, escalation=True)
+    if refused is not None:
         log.warning(
-            "event=escalation_refused alert=%s target=%s reason=ext_shared", alert_id, target
+            "event=escalation_refused alert=%s target=%s reason=%s", alert_id, target, refused
         )
         return text_message("escalate.j2", outcome="refused", target=target)
     permalink = _permalink(client, channel=channel, message_ts=message_ts)
-    note = part("alert.j2", "escalated", user_id=user, channel_id=channel, permalink=permalink)
-    view = dataclasses.replace(view, channel=target, thread_ts=None)
-    try:
-        post_message(client, channel=target, message=alert_message(view, actions=False, note=note))
-    except SLACK_FAILURES as exc:
-        log.error("event=escalation_failed alert=%s target=%s error=%r", alert_id, target, exc)
-        return text_message("escalate.j2", outcome="failed", target=target)
+    now = services.clock()
     with session_scope(services.engine) as session:
-        audit(
+        queued = enqueue(
             session,
-            actor=user,
-            action="escalate",
-            now=services.clock(),
-            channel=channel,
-            situation=alert.situation,
-            detail={"alert_id": alert_id, "to": target, "permalink": permalink},
+            kind=MessageKind.ESCALATION,
+            channel=target,
+            situation=slug,
+            now=now,
+            dedupe_key=f"escalation:{alert_id}:{target}",
+            parent_id=alert_id,
+            severity=alert.severity if alert else None,
+            payload={"user": user, "from_channel": channel, "permalink": permalink},
         )
-    return text_message("escalate.j2", outcome="done", target=target)
+        if queued.created:
+            audit(
+                session,
+                actor=user,
+                action="escalate",
+                now=now,
+                channel=channel,
+                situation=slug,
+                detail={"alert_id": alert_id, "to": target, "permalink": permalink},
+            )
+    services.wake()
+    outcome = "done" if queued.created or queued.requeued else "already"
+    return text_message("escalate.j2", outcome=outcome, target=target)
 
 
 def _permalink(client: WebClient, *, channel: str, message_ts: str | None) -> str | None:

@@ -15,18 +15,15 @@ from typing import TYPE_CHECKING
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_sdk import WebClient
-from slack_sdk.http_retry import default_retry_handlers
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy.engine import Engine
 
 from bot.config import Secrets, Settings
 from bot.metrics import Metrics
 from bot.slack.channels import ChannelDirectory
+from bot.slack.client import app_client
 from bot.slack.context import Services
 from bot.slack.listeners import register
 from bot.slack.server import Health, Server, channel_errors_check, database_check, wsgi_app
-from bot.slack.sink import make_client
 from bot.store.types import utcnow
 
 if TYPE_CHECKING:
@@ -44,23 +41,6 @@ class TocsinApp(App):
     http_events: bool
 
 
-def app_client(secrets: Secrets, *, metrics: Metrics | None = None) -> WebClient:
-    """The client for commands, buttons and App Home.
-
-    Unlike the sink's client it keeps slack_sdk's connection-error retry and adds one retry on
-    HTTP 429: these calls answer a person who is waiting, and none of them posts an alert.
-    """
-    if not secrets.slack_bot_token:
-        raise ValueError("the Slack app needs SLACK_BOT_TOKEN")
-    handlers = [*default_retry_handlers(), RateLimitErrorRetryHandler(max_retry_count=1)]
-    return make_client(
-        token=secrets.slack_bot_token,
-        base_url=secrets.slack_api_url,
-        retry_handlers=handlers,
-        metrics=metrics,
-    )
-
-
 def build_app(
     *,
     settings: Settings,
@@ -69,12 +49,14 @@ def build_app(
     clock: Callable[[], datetime] = utcnow,
     verify_token: bool = True,
     metrics: Metrics | None = None,
+    wake: Callable[[], None] | None = None,
 ) -> TocsinApp:
     """The Bolt app with every listener registered.
 
     HTTP mode needs SLACK_SIGNING_SECRET; without it (Socket Mode only) `/slack/events` is
     not served at all, so no unsigned request can ever reach a listener.
-    `verify_token` calls auth.test once now, so a bad token fails at start-up.
+    `verify_token` calls auth.test once now, so a bad token fails at start-up; `wake` is called
+    when a listener queues a message (the delivery loop sends it at once).
     """
     if not secrets.slack_signing_secret and not secrets.slack_app_token:
         raise ValueError("set SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode)")
@@ -91,6 +73,7 @@ def build_app(
         engine=engine,
         channels=ChannelDirectory(client=client, engine=engine, clock=clock),
         clock=clock,
+        wake=wake or (lambda: None),
     )
     register(app, services)
     app.services = services

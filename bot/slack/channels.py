@@ -1,7 +1,7 @@
-"""What Tocsin knows about a channel, cached in `ChannelState`.
+"""Is a channel shared with another organisation (Slack Connect)? Cached in `ChannelState`.
 
 `is_ext_shared` comes from conversations.info and is refreshed after `refresh`; a failed lookup
-is `None` ("unknown"), which callers treat as shared for restricted situations (fail closed).
+is `None` ("unknown"), which `bot.access` treats as shared for restricted situations (fail closed).
 """
 
 from __future__ import annotations
@@ -65,16 +65,6 @@ class ChannelDirectory:
         shared = bool(info.get("is_ext_shared") or info.get("is_pending_ext_shared"))
         self._update(channel, is_ext_shared=shared, checked_at=now)
         return shared
-
-    def may_post(self, channel: str, *, restricted: bool) -> bool:
-        """Restricted situations never go to channels shared outside (or of unknown status)."""
-        return not restricted or self.is_ext_shared(channel) is False
-
-    def record_error(self, channel: str, code: str) -> None:
-        self._update(channel, error=code[:64], error_at=self.clock())
-
-    def record_post(self, channel: str) -> None:
-        self._update(channel, last_post_at=self.clock())
 
     def _update(self, channel: str, **values: object) -> None:
         for _ in range(2):  # a concurrent first insert for the same channel: retry as an update

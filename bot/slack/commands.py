@@ -15,10 +15,12 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from bot import access
 from bot.briefing import on_demand
 from bot.briefing.jobs import digest_schedule, weekly_schedule
 from bot.briefing.schedule import Schedule, next_run
 from bot.config import SEVERITIES, WEEKDAYS, SituationSettings
+from bot.outbox.rollup import held_reports
 from bot.render import Message, text_message, unescape
 from bot.slack.context import Services
 from bot.store.db import session_scope
@@ -45,9 +47,15 @@ from bot.timezones import (
 
 log = logging.getLogger(__name__)
 MAX_ARGS = 12
-PERIODS = {"7d": timedelta(days=7), "30d": timedelta(days=30)}
+PERIODS = {
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+}
 AT = re.compile(r"^at:(?:(?P<weekday>[a-z]{3})-)?(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)$")
 AT_HELP = "write at:mon-09:00 (a weekday mon…sun and a 24-hour time) or at:09:00"
+MAX_HELD = 60  # reports the flood guard held back, listed by /tocsin summary
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,11 +105,17 @@ def _resolve(services: Services, inv: Invocation, name: str) -> SituationSetting
     """The situation, if this channel may see it: restricted ones need an allowed channel that
     Slack confirms is not shared with other organisations (users from outside never see them)."""
     situation = resolve_situation(services.settings, channel=inv.channel, name=name)
-    if situation.sensitivity == "restricted":
-        check_may_subscribe(
-            situation, channel=inv.channel, ext_shared=services.channels.is_ext_shared(inv.channel)
-        )
+    check_may_subscribe(
+        situation, channel=inv.channel, ext_shared=_ext_shared(services, situation, inv)
+    )
     return situation
+
+
+def _ext_shared(services: Services, situation: SituationSettings, inv: Invocation) -> bool | None:
+    """Slack's answer for this channel, asked only when the rule needs it."""
+    if not access.needs_lookup(situation):
+        return None
+    return services.channels.is_ext_shared(inv.channel)
 
 
 def _help(services: Services, inv: Invocation) -> Reply:
@@ -115,8 +129,7 @@ def _subscribe(services: Services, inv: Invocation) -> Reply:
         return _list(services, inv)
     situation = resolve_situation(services.settings, channel=inv.channel, name=inv.args[1])
     options = parse_options(inv.args[2:], default_severity=services.settings.alerts.min_severity)
-    restricted = situation.sensitivity == "restricted"
-    ext_shared = services.channels.is_ext_shared(inv.channel) if restricted else None
+    ext_shared = _ext_shared(services, situation, inv)
     with session_scope(services.engine) as session:
         change = subscribe(
             session,
@@ -277,42 +290,54 @@ def _timezone(services: Services, inv: Invocation) -> Reply:
 
 def _situations(services: Services, inv: Invocation) -> Reply:
     visible = visible_situations(services.settings, inv.channel)
-    if any(s.sensitivity == "restricted" for s in visible) and (
-        services.channels.is_ext_shared(inv.channel) is not False
-    ):
-        visible = [s for s in visible if s.sensitivity != "restricted"]
-    return _reply("situations.j2", situations=visible)
+    shared = None
+    if any(access.needs_lookup(s) for s in visible):
+        shared = services.channels.is_ext_shared(inv.channel)
+    followable = [
+        s for s in visible if access.denial(s, channel=inv.channel, ext_shared=shared) is None
+    ]
+    restricted = {s.slug for s in followable if access.is_restricted(s)}
+    return _reply("situations.j2", situations=followable, restricted=restricted)
 
 
 def _summary(services: Services, inv: Invocation) -> Reply:
     if len(inv.args) < 2:
-        raise UsageError("name a situation: `/tocsin summary <situation> [7d|30d]`")
+        raise UsageError("name a situation: `/tocsin summary <situation> [1h|24h|7d|30d]`")
     situation = _resolve(services, inv, inv.args[1])
     period = inv.args[2].lower() if len(inv.args) > 2 else "7d"
     if period not in PERIODS:
-        raise UsageError(f"the period must be 7d or 30d, not {inv.args[2]!r}")
+        raise UsageError(f"the period must be 1h, 24h, 7d or 30d, not {inv.args[2]!r}")
     end = services.clock()
+    start = end - PERIODS[period]
     with session_scope(services.engine) as session:
-        summary = situation_summary(
-            session, situation=situation.slug, start=end - PERIODS[period], end=end
+        summary = situation_summary(session, situation=situation.slug, start=start, end=end)
+        held = held_reports(
+            session, channel=inv.channel, situation=situation.slug, start=start, end=end
         )
-    return _reply("summary.j2", situation=situation, summary=summary, period=period)
+    return _reply(
+        "summary.j2",
+        situation=situation,
+        summary=summary,
+        period=period,
+        held=held[:MAX_HELD],
+        more_held=max(0, len(held) - MAX_HELD),
+    )
 
 
 def _brief(services: Services, inv: Invocation) -> Reply:
     if len(inv.args) < 2:
         raise UsageError("name a situation: `/tocsin brief <situation>`")
     situation = _resolve(services, inv, inv.args[1])
-    status = on_demand(
+    on_demand(
         engine=services.engine,
         settings=services.settings,
         situation=situation.slug,
         channel=inv.channel,
         user=inv.user,
         now=services.clock(),
-        client=services.channels.client,  # the app's Web API client (SLACK_API_URL honoured)
     )
-    return _reply("brief.j2", situation=situation, status=status or "requested")
+    services.wake()
+    return _reply("brief.j2", situation=situation)
 
 
 def _feeds(services: Services, inv: Invocation) -> Reply:

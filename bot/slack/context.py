@@ -1,4 +1,5 @@
-"""What listeners and service functions share: settings, database, channel cache, clock."""
+"""What listeners and service functions share: settings, database, channel cache, clock, and a
+way to wake the delivery loop when they queue a message."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ class Services:
     engine: Engine
     channels: ChannelDirectory
     clock: Callable[[], datetime]
+    wake: Callable[[], None] = lambda: None
 
     def is_admin(self, user: str) -> bool:
         return is_admin(self.settings, user)

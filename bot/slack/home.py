@@ -13,10 +13,10 @@ from slack_sdk.models.views import View
 from sqlmodel import col, select
 
 from bot.render import header, render, sections
+from bot.slack.client import SLACK_FAILURES
 from bot.slack.context import Services
-from bot.slack.sink import SLACK_FAILURES
 from bot.store.db import session_scope
-from bot.store.tables import Alert, Item, Subscription
+from bot.store.tables import Item, MessageKind, MessageState, OutboxMessage, Subscription
 
 log = logging.getLogger(__name__)
 MAX_PAGES = 5
@@ -68,11 +68,12 @@ def home_view(services: Services, *, channels: set[str] | None) -> View:
         )
         situations = sorted({s.situation for s in subs})
         rows = session.exec(
-            select(Alert, Item)
-            .join(Item, col(Item.id) == col(Alert.item_id))
-            .where(col(Alert.situation).in_(situations))
-            .where(Alert.state == "delivered")
-            .order_by(col(Alert.delivered_at).desc())
+            select(OutboxMessage, Item)
+            .join(Item, col(Item.id) == col(OutboxMessage.item_id))
+            .where(col(OutboxMessage.situation).in_(situations))
+            .where(col(OutboxMessage.kind).in_([MessageKind.ALERT, MessageKind.FOLLOW_UP]))
+            .where(OutboxMessage.state == MessageState.DELIVERED)
+            .order_by(col(OutboxMessage.delivered_at).desc())
             .limit(LATEST * 4)
         ).all()
     latest = _dedupe(rows)[:LATEST]
@@ -101,7 +102,7 @@ def _dedupe(rows: Any) -> list[HomeAlert]:
         out.append(
             HomeAlert(
                 situation=alert.situation,
-                severity=alert.severity,
+                severity=alert.severity or "",
                 title=item.title,
                 url=item.url,
                 source=item.source,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.render import Message, text_message
-from bot.slack import actions, commands, home
+from bot.slack import actions, commands, events, home
 from bot.slack.blocks import ACTION_ESCALATE, ACTION_MUTE, ACTION_NOT_RELEVANT, ACTION_RELEVANT
 from bot.slack.context import Services
 
@@ -24,6 +24,9 @@ def register(app: App, services: Services) -> None:
     app.action(ACTION_MUTE)(_on_mute(services))
     app.action(ACTION_ESCALATE)(_on_escalate(services))
     app.event("app_home_opened")(_on_home_opened(services))
+    app.event("member_joined_channel")(_on_member_joined(services))
+    app.event("channel_unarchive")(_on_unarchive(services))
+    app.event("group_unarchive")(_on_unarchive(services))
 
 
 def _send(respond: Respond, message: Message, *, in_channel: bool = False) -> None:
@@ -134,3 +137,18 @@ def _on_home_opened(services: Services) -> Any:
         client.views_publish(user_id=user, view=view)
 
     return on_home_opened
+
+
+def _on_member_joined(services: Services) -> Any:
+    def on_member_joined(event: dict[str, Any], context: BoltContext) -> None:
+        if event.get("user") and event.get("user") == context.bot_user_id:
+            events.channel_fixed(services, channel=str(event.get("channel")), why="bot invited")
+
+    return on_member_joined
+
+
+def _on_unarchive(services: Services) -> Any:
+    def on_unarchive(event: dict[str, Any]) -> None:
+        events.channel_fixed(services, channel=str(event.get("channel")), why="unarchived")
+
+    return on_unarchive

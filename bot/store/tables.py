@@ -1,11 +1,12 @@
 """SQLModel tables. Every datetime is timezone-aware UTC (see `UTCDateTime`).
 
 feed ─< item ─< match
-             └─< alert >─ subscription        (alert = the outbox: one row per subscription × item)
-alert ─< feedback;  audit_log;  channel_state;  briefing (1 per channel×situation×kind×period)
+             └─< outbox >─ subscription     (the outbox: every message that leaves Tocsin, by kind;
+                   └─< outbox (parent)        an alert is one row per subscription × item)
+outbox ─< feedback;  audit_log;  channel_state (what Tocsin knows about a channel, its pace)
 
 What the assessment remembers (`bot.assessment.StoryBook`, read and written by `bot.store.stories`;
-rows older than their window are pruned):
+band rows older than the cluster window are pruned):
 story_band (LSH band × story: the story index);  story_source (story × source: corroboration);
 indicator_seen (situation × risk factor: when last seen, for novelty)
 """
@@ -13,12 +14,17 @@ indicator_seen (situation × risk factor: when last seen, for novelty)
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from bot.store.types import UTCDateTime, utcnow
+from bot.store.types import EnumText, UTCDateTime, utcnow
+
+
+def _empty() -> dict[str, Any]:
+    return {}
 
 
 def _when(*, nullable: bool = True, index: bool = False) -> Any:
@@ -165,22 +171,105 @@ class Subscription(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
-class Alert(SQLModel, table=True):
-    """The outbox. `state`: queued → sending → delivered | failed | suppressed."""
+class MessageKind(StrEnum):
+    """What an outbox row carries: every message that leaves Tocsin is one row of one kind.
 
+    An `alert` whose story already has a root card in its channel becomes a `follow_up` when the
+    deliverer first sends it (a compact reply in the root's thread); delivering a follow-up queues
+    a `card_update` of the root (chat.update: "N sources · latest …", the story's top severity).
+    """
+
+    ALERT = "alert"  # item × subscription; the first of a story in a channel is the root card
+    FOLLOW_UP = "follow_up"  # a later source of a story: a compact reply in the root's thread
+    CARD_UPDATE = "card_update"  # chat.update of a story's root card
+    ROLLUP = "rollup"  # the flood guard's roll-up of held alerts (channel × situation × period)
+    DIGEST = "digest"  # a digest subscription's daily digest
+    BRIEFING = "briefing"  # a subscription's weekly briefing, with its chart
+    BRIEFING_ON_DEMAND = "briefing_on_demand"  # /tocsin brief, with its chart
+    ESCALATION = "escalation"  # an alert re-posted to its situation's escalation channel
+
+
+class MessageState(StrEnum):
+    """Where an outbox row is. The one definition of the delivery state machine:
+
+        queued ─► sending ─► delivered
+          ▲  │       ├─► queued     429: the CHANNEL pauses for Retry-After (no attempt counted);
+          │  │       │              5xx, timeout, unreadable answer: this message backs off and,
+          │  │       │              since it may have gone through, is looked up before re-posting;
+          │  │       │              a briefing, digest or roll-up also goes back here between parts
+          │  │       ├─► failed     attempts spent, or Slack rejected the message itself
+          │  │       └─► blocked    the channel refused it (archived, bot removed, token revoked)
+          │  ├─► blocked    the channel is known to be broken   ── channel fixed ──► queued
+          │  ├─► withheld   restricted situation: channel not allowed, or shared outside
+          │  ├─► muted      its subscription is muted or has ended
+          │  ├─► skipped    nothing to send (empty digest, card update superseded, situation gone)
+          │  ├─► digest     waits for the daily digest          ── digest posted ──► digested
+          │  └─► held       over the channel's hourly cap       ── roll-up made ──► rolled_up
+          └─ (a new row starts here; `bot.outbox.policy.decide` picks every arrow out of queued)
+
+    `queued` and `sending` are pending (the deliverer works on them); `blocked`, `digest` and
+    `held` wait for an event; the others are final. Nothing is ever deleted.
+    """
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    WITHHELD = "withheld"
+    MUTED = "muted"
+    SKIPPED = "skipped"
+    DIGEST = "digest"
+    DIGESTED = "digested"
+    HELD = "held"
+    ROLLED_UP = "rolled_up"
+
+
+PENDING = (MessageState.QUEUED, MessageState.SENDING)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """The outbox: one row per message that leaves Tocsin, whatever its kind.
+
+    Alerts are unique per subscription × item; briefings, digests, roll-ups and escalations carry
+    a `dedupe_key` (e.g. `briefing:C123:sudan:2026-11-23T09:00:00+00:00`), which is how instances
+    and restarts agree that a period is sent once. `body` keeps the rendered parts of a
+    multi-part message from its first attempt, so a retry sends the same parts; `parts_sent`
+    counts the parts Slack has confirmed.
+    """
+
+    __tablename__ = "outbox"
     __table_args__ = (
-        UniqueConstraint("subscription_id", "item_id", name="uq_alert_subscription_item"),
-        Index("ix_alert_due", "state", "next_attempt_at"),
+        UniqueConstraint("subscription_id", "item_id", name="uq_outbox_subscription_item"),
+        UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+        Index("ix_outbox_channel_queue", "channel", "state", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    subscription_id: int = Field(foreign_key="subscription.id", index=True)
-    item_id: int = Field(foreign_key="item.id", index=True)
-    match_id: int = Field(foreign_key="match.id")
-    channel: str = Field(max_length=32, index=True)
+    kind: MessageKind = Field(
+        default=MessageKind.ALERT,
+        sa_column=Column(EnumText(MessageKind, 24), nullable=False, default=MessageKind.ALERT),
+    )
+    state: MessageState = Field(
+        default=MessageState.QUEUED,
+        sa_column=Column(EnumText(MessageState, 16), nullable=False, default=MessageState.QUEUED),
+    )
+    channel: str = Field(max_length=32)
     situation: str = Field(max_length=64)
-    severity: str = Field(max_length=16)
-    state: str = Field(default="queued", max_length=16)
+    severity: str | None = Field(default=None, max_length=16)
+    subscription_id: int | None = Field(default=None, foreign_key="subscription.id", index=True)
+    item_id: int | None = Field(default=None, foreign_key="item.id", index=True)
+    match_id: int | None = Field(default=None, foreign_key="match.id")
+    parent_id: int | None = Field(default=None, foreign_key="outbox.id", index=True)
+    dedupe_key: str | None = Field(default=None, max_length=200)
+    payload: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, default=_empty)
+    )
+    body: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    period_start: datetime | None = _when()
+    period_end: datetime | None = _when()
+    parts_sent: int = 0
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     last_error: str | None = Field(default=None, sa_type=Text)
@@ -196,7 +285,7 @@ class Feedback(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("alert_id", "user", name="uq_feedback_alert_user"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    alert_id: int = Field(foreign_key="alert.id", index=True)
+    alert_id: int = Field(foreign_key="outbox.id", index=True)
     user: str = Field(max_length=32)
     relevant: bool
     situation: str = Field(max_length=64, index=True)
@@ -225,21 +314,8 @@ class ChannelState(SQLModel, table=True):
     checked_at: datetime | None = _when()
     error: str | None = Field(default=None, max_length=64)
     error_at: datetime | None = _when()
-    last_post_at: datetime | None = _when()
     timezone: str | None = Field(default=None, max_length=64)
-
-
-class Briefing(SQLModel, table=True):
-    __table_args__ = (
-        UniqueConstraint("channel", "situation", "kind", "period_start", name="uq_briefing_period"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    channel: str = Field(max_length=32)
-    situation: str = Field(max_length=64)
-    kind: str = Field(default="weekly", max_length=16)
-    period_start: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    period_end: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    state: str = Field(default="claimed", max_length=16)
-    message_ts: str | None = Field(default=None, max_length=32)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    paused_until: datetime | None = _when()  # Slack answered 429: nothing goes here before this
+    slot_at: datetime | None = _when()  # pacing (GCRA): when the next post is due, theoretically
+    cap_hour: datetime | None = _when()  # the UTC clock hour that `cap_count` counts
+    cap_count: int = 0  # top-level alerts posted in `cap_hour` (the flood guard)

@@ -1,11 +1,13 @@
-"""Column types: datetimes are stored and returned timezone-aware in UTC on every backend."""
+"""Column types: datetimes are stored and returned timezone-aware in UTC on every backend; enums
+are stored as their plain string values and come back as enum members."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -30,6 +32,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class EnumText(TypeDecorator[StrEnum]):
+    """A `StrEnum` as a VARCHAR (no database enum type, so adding a value needs no migration).
+
+    A value the enum does not know raises on the way in and on the way out: the enum in the code
+    is the one definition of what may be stored.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: StrEnum | str | None, dialect: Dialect) -> Any:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> StrEnum | None:
+        return None if value is None else self.enum(value)
 
 
 def utcnow() -> datetime:

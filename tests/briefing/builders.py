@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings, parse_settings
 from bot.store.db import session_scope
-from bot.store.tables import Alert, Subscription
+from bot.store.tables import MessageState, OutboxMessage, Subscription
 from tests.slack.helpers import add_match
 
 # Monday 6 May 2024 09:00 UTC: a weekly briefing time with the default settings
@@ -118,14 +118,14 @@ def digest_alert(
     channel: str = CHANNEL,
     situation: str = "sudan",
     severity: str = "warning",
-    state: str = "digest",
+    state: MessageState = MessageState.DIGEST,
     title: str = "Attack on a displacement camp",
 ) -> int:
     item_id, match_id = add_report(
         engine, published=created, situation=situation, severity=severity, title=title
     )
     with session_scope(engine) as session:
-        alert = Alert(
+        alert = OutboxMessage(
             subscription_id=subscription_id,
             item_id=item_id,
             match_id=match_id,

@@ -1,4 +1,5 @@
-"""Golden files: compare with tests/briefing/golden/<name>; UPDATE_GOLDEN=1 rewrites them."""
+"""Golden files: compare with <folder>/<name> (tests/briefing/golden/ unless told otherwise);
+UPDATE_GOLDEN=1 rewrites them."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from pathlib import Path
 GOLDEN = Path(__file__).parent / "golden"
 
 
-def check(name: str, actual: str) -> None:
-    path = GOLDEN / name
+def check(name: str, actual: str, *, folder: Path = GOLDEN) -> None:
+    path = folder / name
     if os.environ.get("UPDATE_GOLDEN") == "1" or not path.exists():
         path.write_text(actual, encoding="utf-8")
         if os.environ.get("UPDATE_GOLDEN") != "1":

@@ -10,7 +10,7 @@ from bot.briefing.data import load_briefing, novel_factors, source_diversity, we
 from bot.briefing.schedule import Period
 from bot.config import FeedSettings
 from bot.store.db import session_scope
-from bot.store.tables import Alert, Feedback
+from bot.store.tables import Feedback, OutboxMessage
 from bot.summary import FactorCount, FactorHit, Outlet
 from tests.briefing import builders
 
@@ -68,7 +68,7 @@ def test_load_briefing(engine: Engine) -> None:
     sub = builders.subscription(engine)
     alert = builders.digest_alert(engine, subscription_id=sub, created=END - timedelta(days=2))
     with session_scope(engine) as session:
-        match_alert = session.get(Alert, alert)
+        match_alert = session.get(OutboxMessage, alert)
         assert match_alert is not None
         for user, relevant in (("U1", True), ("U2", True), ("U3", False)):
             session.add(

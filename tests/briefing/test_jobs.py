@@ -1,4 +1,5 @@
-"""Jobs per subscription with explicit ids; catch-up after downtime sends once, then never again."""
+"""Jobs per subscription with explicit ids; catch-up after downtime queues once, then never again;
+the deliverer sends what they queue."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.briefing.deliver import SlackPoster
 from bot.briefing.jobs import (
     PlannedJob,
     catch_up,
@@ -21,10 +21,12 @@ from bot.briefing.jobs import (
     sync_jobs,
 )
 from bot.briefing.schedule import ScheduleTrigger, next_run
+from bot.outbox.deliverer import Deliverer
 from bot.store.db import session_scope
-from bot.store.tables import Briefing, ChannelState, Subscription
+from bot.store.tables import ChannelState, MessageKind, OutboxMessage, Subscription
 from bot.subscriptions import sync_config_subscriptions
 from tests.briefing import builders
+from tests.slack.helpers import FakeClock
 from tests.slack.mock_slack import MockSlack
 
 SETTINGS = builders.settings(briefings={"timezone": "Europe/London"})
@@ -71,29 +73,38 @@ def test_sync_adds_replaces_and_removes_jobs() -> None:
     assert job.trigger.schedule.timezone == "Europe/London"
 
 
-def briefings(engine: Engine) -> list[Briefing]:
+def briefings(engine: Engine) -> list[OutboxMessage]:
     with session_scope(engine) as session:
-        return list(session.exec(select(Briefing)).all())
+        return list(
+            session.exec(
+                select(OutboxMessage).where(
+                    OutboxMessage.kind.in_([MessageKind.BRIEFING, MessageKind.DIGEST])  # type: ignore[attr-defined]
+                )
+            ).all()
+        )
 
 
 def test_catch_up_sends_a_missed_briefing_once(
-    engine: Engine, slack: MockSlack, poster: SlackPoster
+    engine: Engine, slack: MockSlack, deliverer: Deliverer, clock: FakeClock
 ) -> None:
+    clock.now = WEDNESDAY
     builders.week_of_reports(engine)
     builders.subscription(engine, channel="C1")
     builders.subscription(engine, channel="C2", created=WEDNESDAY - timedelta(hours=1))
     plan = load_plan(engine, SETTINGS)
-    first = catch_up(plan, engine=engine, settings=SETTINGS, poster=poster, now=WEDNESDAY)
+    first = catch_up(plan, engine=engine, settings=SETTINGS, now=WEDNESDAY)
     assert {k: o.status for k, o in first.items()} == {
-        "brief:C1:sudan": "sent",
+        "brief:C1:sudan": "queued",
         "brief:C2:sudan": "not_due",  # subscribed after Monday's run: no instant catch-up
     }
     (row,) = briefings(engine)
     # Monday 09:00 in London is 08:00 UTC (BST); the period is the week before it
     assert row.period_end == datetime(2024, 5, 6, 8, tzinfo=UTC)
     assert row.period_start == datetime(2024, 4, 29, 8, tzinfo=UTC)
-    second = catch_up(plan, engine=engine, settings=SETTINGS, poster=poster, now=WEDNESDAY)
-    assert second["brief:C1:sudan"].status == "taken"  # a second start sends nothing
+    deliverer.drain()
+    second = catch_up(plan, engine=engine, settings=SETTINGS, now=WEDNESDAY)
+    assert second["brief:C1:sudan"].status == "taken"  # a second start queues nothing
+    deliverer.drain()
     assert len(slack.calls("chat.postMessage")) == 1
 
 
@@ -105,16 +116,14 @@ def test_channel_time_zone_from_the_database(engine: Engine) -> None:
     assert job.schedule.timezone == "America/New_York"
 
 
-def test_install_adds_jobs_and_the_start_up_catch_up(
-    engine: Engine, poster: SlackPoster, slack: MockSlack
-) -> None:
+def test_install_adds_jobs_and_the_start_up_catch_up(engine: Engine) -> None:
     builders.subscription(engine, channel="C1", digest=True)
     scheduler = BackgroundScheduler(timezone="UTC")
-    install(scheduler, engine=engine, settings=SETTINGS, poster=poster, clock=lambda: WEDNESDAY)
+    install(scheduler, engine=engine, settings=SETTINGS, clock=lambda: WEDNESDAY)
     ids = sorted(j.id for j in scheduler.get_jobs())
     assert ids == ["brief:C1:sudan", "briefings:catch-up", "briefings:sync", "digest:C1:sudan"]
     scheduler.get_job("briefings:catch-up").func()
-    assert {b.kind for b in briefings(engine)} == {"weekly", "digest"}
+    assert {b.kind for b in briefings(engine)} == {"briefing", "digest"}
 
 
 def test_plan_uses_each_subscriptions_own_weekday_time_and_zone() -> None:
@@ -173,7 +182,11 @@ def test_config_briefing_day_and_time_reach_the_plan(engine: Engine) -> None:
 
 
 def test_a_changed_schedule_is_resynced_without_a_double_briefing(
-    engine: Engine, slack: MockSlack, poster: SlackPoster, request: pytest.FixtureRequest
+    engine: Engine,
+    slack: MockSlack,
+    deliverer: Deliverer,
+    clock: FakeClock,
+    request: pytest.FixtureRequest,
 ) -> None:
     """Monday's 09:00 briefing went out; at 09:30 the channel moves it to 10:00. The job is
     replaced at the next sync; its 10:00 run (and a restart's catch-up) sends nothing; a week
@@ -187,11 +200,12 @@ def test_a_changed_schedule_is_resynced_without_a_double_briefing(
     request.addfinalizer(scheduler.shutdown)
 
     def make_job(job: PlannedJob) -> Callable[[], object]:
-        return lambda: run_job(job, engine=engine, settings=settings, poster=poster, now=clock)
+        return lambda: run_job(job, engine=engine, settings=settings, now=clock())
 
-    clock = monday_9
+    clock.now = monday_9
     sync_jobs(scheduler, load_plan(engine, settings), make_job=make_job)
-    assert scheduler.get_job("brief:C1:sudan").func().status == "sent"
+    assert scheduler.get_job("brief:C1:sudan").func().status == "queued"
+    deliverer.drain()
     with session_scope(engine) as session:
         row = session.get(Subscription, sub_id)
         assert row is not None
@@ -200,15 +214,16 @@ def test_a_changed_schedule_is_resynced_without_a_double_briefing(
     sync_jobs(scheduler, load_plan(engine, settings), make_job=make_job)
     job = scheduler.get_job("brief:C1:sudan")
     assert job.trigger.schedule.time == "10:00"
-    clock = monday_9 + timedelta(hours=1)
+    clock.now = monday_9 + timedelta(hours=1)
     assert job.func().status == "not_due"
-    restart = catch_up(
-        load_plan(engine, settings), engine=engine, settings=settings, poster=poster, now=clock
-    )
+    restart = catch_up(load_plan(engine, settings), engine=engine, settings=settings, now=clock())
     assert restart["brief:C1:sudan"].status == "not_due"
+    deliverer.drain()
     assert len(slack.calls("chat.postMessage")) == 1
-    clock = monday_9 + timedelta(days=7, hours=1)
-    assert scheduler.get_job("brief:C1:sudan").func().status == "sent"
+    clock.now = monday_9 + timedelta(days=7, hours=1)
+    assert scheduler.get_job("brief:C1:sudan").func().status == "queued"
+    deliverer.drain()
+    assert len(slack.calls("chat.postMessage")) == 2
     periods = sorted((b.period_start, b.period_end) for b in briefings(engine))
     assert periods == [
         (monday_9 - timedelta(days=7), monday_9),

@@ -19,7 +19,8 @@ def test_brief_posts_the_last_7_days_into_the_channel(running: Running) -> None:
     )
     builders.add_report(running.engine, published=helpers.T0 - timedelta(days=9))  # not this week
     running.command("brief sudan")
-    assert "posted in this channel (last 7 days)" in reply_text(running)
+    assert "is on its way to this channel" in reply_text(running)
+    assert running.deliver().delivered == 1  # the briefing, then its chart
     (post,) = running.slack.calls("chat.postMessage")
     assert post.body["channel"] == helpers.PUBLIC
     blocks = post.body["blocks"]
@@ -39,5 +40,6 @@ def test_summary_answers_from_the_same_aggregation(running: Running) -> None:
 
 def test_restricted_brief_is_refused_outside_allowed_channels(running: Running) -> None:
     running.command("brief drc-east")
-    assert "posted" not in reply_text(running)
+    assert "on its way" not in reply_text(running)
+    assert not running.deliver().counts
     assert not running.slack.calls("chat.postMessage")

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings, parse_settings
 from bot.store.db import session_scope
-from bot.store.tables import Alert, Feed, Item, Match, Subscription
+from bot.store.tables import Feed, Item, Match, OutboxMessage, Subscription
 
 SITUATION = "sudan"
 
@@ -21,7 +21,14 @@ def outbox_settings(**alerts: object) -> Settings:
     return parse_settings(
         {
             "situations": [{"slug": SITUATION, "name": "Sudan", "countries": ["SDN"]}],
-            "alerts": {"retry_base": "1s", "retry_max": "5s", "max_attempts": 50, **alerts},
+            # no flood guard here: these measure delivery itself (tests/test_outbox.py has it)
+            "alerts": {
+                "retry_base": "1s",
+                "retry_max": "5s",
+                "max_attempts": 50,
+                "channel_hourly_cap": 1_000_000,
+                **alerts,
+            },
         }
     )
 
@@ -86,7 +93,7 @@ def seed_outbox(
         alerts = []
         for item, match in zip(items, matches, strict=True):
             for channel in channels:
-                alert = Alert(
+                alert = OutboxMessage(
                     subscription_id=subs[channel].id or 0,
                     item_id=item.id or 0,
                     match_id=match.id or 0,
@@ -107,4 +114,4 @@ def outbox_states(engine: Engine) -> dict[int, str]:
     from sqlmodel import select
 
     with session_scope(engine) as s:
-        return {a.id or 0: a.state for a in s.exec(select(Alert)).all()}
+        return {a.id or 0: a.state for a in s.exec(select(OutboxMessage)).all()}

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from subprocess import Popen
-from typing import IO, Any
+from typing import IO
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -28,9 +28,9 @@ from sqlmodel import select
 
 from bot.runtime import utc_now
 from bot.store.db import session_scope
-from bot.store.tables import Alert
+from bot.store.tables import MessageKind, OutboxMessage
 from tests.reliability.outbox import channel_names, seed_outbox
-from tests.slack.mock_slack import MockSlack
+from tests.slack.mock_slack import Call, MockSlack
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -97,7 +97,7 @@ def kill_mid_request(child: Child, slack: MockSlack, *, after: int, deadline: fl
     """SIGKILL the child once Slack has accepted `after` posts, before it answers the last one."""
     fired = threading.Event()
 
-    def on_accept(_body: dict[str, Any]) -> None:
+    def on_accept(_call: Call) -> None:
         if not fired.is_set() and len(slack.accepted()) >= after:
             fired.set()
             child.kill()
@@ -169,21 +169,25 @@ def test_every_alert_posted_exactly_once_across_sigkills(
     assert last.proc.returncode == 0, last.err.read_text()[-3000:]
     assert [c.proc.returncode for c in children[:-1]] == [-signal.SIGKILL] * KILLS
     accepted = slack.accepted()
-    posted = Counter(m["metadata"]["event_payload"]["alert_id"] for m in accepted)
+    posted = Counter(m["metadata"]["event_payload"]["message_id"] for m in accepted)
     duplicated = {alert_id: n for alert_id, n in posted.items() if n > 1}
     lost = set(ids) - set(posted)
     twice = [
         {k: m.get(k) for k in ("channel", "ts", "thread_ts", "metadata")}
         for m in accepted
-        if m["metadata"]["event_payload"]["alert_id"] in duplicated
+        if m["metadata"]["event_payload"]["message_id"] in duplicated
     ]
     assert not duplicated, f"posted more than once: {duplicated}: {twice}"
     assert not lost, f"never posted: {sorted(lost)[:20]} … ({len(lost)})"
     assert set(posted) == set(ids)
-    by_alert = {m["metadata"]["event_payload"]["alert_id"]: m for m in accepted}
+    by_alert = {m["metadata"]["event_payload"]["message_id"]: m for m in accepted}
     with session_scope(pg_engine) as s:
-        alerts = s.exec(select(Alert)).all()
+        rows = s.exec(select(OutboxMessage)).all()
+    alerts = [r for r in rows if r.kind in (MessageKind.ALERT, MessageKind.FOLLOW_UP)]
     assert {a.state for a in alerts} == {"delivered"}
+    assert len(alerts) == len(ids)
+    updates = [r for r in rows if r.kind == MessageKind.CARD_UPDATE]  # story cards: edits only
+    assert {u.state for u in updates} <= {"delivered", "skipped"} and updates
     for alert in alerts:  # what we recorded is what Slack shows, reconciled ones included
         message = by_alert[alert.id]
         assert alert.message_ts == message["ts"], alert.id

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,14 +21,15 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from bot.alerts import Deliverer
 from bot.config import Secrets, Settings, parse_settings
+from bot.leases import Heartbeat
 from bot.matching.setup import matcher_from_settings
+from bot.outbox.deliverer import Deliverer
 from bot.pipeline import Poller, PollReport, fetch_options
 from bot.runtime import utc_now
 from bot.slack.sink import SlackSink
 from bot.store.db import make_engine, session_scope
-from bot.store.tables import Alert, Feed, Item
+from bot.store.tables import PENDING, Feed, Item, MessageState, OutboxMessage
 from bot.subscriptions import sync_config_subscriptions
 from feeds.fetch import Fetcher
 from feeds.model import FeedSpec, Fetched, NotModified, Validators
@@ -164,7 +166,7 @@ def test_concurrent_instances_poll_each_feed_once_per_interval(
         assert s.exec(select(func.count()).select_from(Item)).one() == FEEDS * 4
         guids = s.exec(select(Item.feed_id, Item.guid)).all()
         assert len(set(guids)) == len(guids) == FEEDS * 4
-        alerts = s.exec(select(Alert.item_id, Alert.subscription_id)).all()
+        alerts = s.exec(select(OutboxMessage.item_id, OutboxMessage.subscription_id)).all()
         assert len(alerts) == len(set(alerts)) > 0
         assert all(f.lease_owner is None for f in s.exec(select(Feed)).all())
 
@@ -225,17 +227,17 @@ def deliverers(
 
 
 def assert_posted_once(slack: MockSlack, engine: Engine, ids: list[int]) -> None:
-    posted = Counter(m["metadata"]["event_payload"]["alert_id"] for m in slack.accepted())
+    posted = Counter(m["metadata"]["event_payload"]["message_id"] for m in slack.accepted())
     assert {i: n for i, n in posted.items() if n > 1} == {}
     assert sorted(posted) == sorted(ids)
     with session_scope(engine) as s:
-        assert {a.state for a in s.exec(select(Alert)).all()} == {"delivered"}
+        assert {a.state for a in s.exec(select(OutboxMessage)).all()} == {"delivered"}
 
 
 @pytest.mark.parametrize(
     ("lease", "batch"),
     [
-        pytest.param(timedelta(minutes=2), 10, id="long-lease"),
+        pytest.param(timedelta(minutes=2), 4, id="long-lease"),
         # a batch takes longer than the lease: others take over alerts still waiting in it
         pytest.param(timedelta(milliseconds=150), 20, id="lease-shorter-than-a-batch"),
     ],
@@ -244,20 +246,24 @@ def test_concurrent_deliverers_post_each_alert_once(
     pg_url: str, pg_engine: Engine, lease: timedelta, batch: int
 ) -> None:
     slack = MockSlack(post_delay=(0.002, 0.01), realtime_ts=True)
-    ids = seed_outbox(pg_engine, channels=channel_names(6), per_channel=60, now=utc_now())
+    ids = seed_outbox(pg_engine, channels=channel_names(12), per_channel=30, now=utc_now())
     team = deliverers(pg_url, slack, count=INSTANCES, lease=lease, batch=batch)
 
     def drain_until_empty(d: Deliverer) -> dict[str, Any]:
+        """Drain; when the channel heads are all leased by the others, wait a little."""
         totals: Counter[str] = Counter()
-        for _ in range(200):
+        give_up = time.monotonic() + 60
+        while time.monotonic() < give_up:
             report = d.drain()
-            totals.update({k: v for k, v in vars(report).items() if v})
+            totals.update(report.counts)
             with session_scope(d.engine) as s:
                 left = s.exec(
-                    select(func.count()).where(col(Alert.state).in_(["queued", "sending"]))
+                    select(func.count()).where(col(OutboxMessage.state).in_(PENDING))
                 ).one()
             if not left:
                 break
+            if not report.counts:
+                time.sleep(0.01)
         return dict(totals)
 
     try:
@@ -269,3 +275,71 @@ def test_concurrent_deliverers_post_each_alert_once(
     assert_posted_once(slack, pg_engine, ids)
     assert sum(t.get("delivered", 0) + t.get("reconciled", 0) for t in totals) == len(ids)
     assert sum(1 for t in totals if t.get("delivered")) >= 2, f"one instance did it all: {totals}"
+
+
+def test_a_live_instance_keeps_its_feeds_by_heartbeat_and_a_dead_one_loses_them(
+    host: FeedHost, pg_url: str, pg_engine: Engine
+) -> None:
+    """Leases are short; the heartbeat of a live instance renews them however long its work
+    takes. When the heartbeat stops (the instance died), the others take over after one lease."""
+    clock = Clock(utc_now())
+    serve_feeds(host, clock)
+    settings = settings_for(host, pg_url)
+    lease = settings.polling.lease
+    dying = make_poller(
+        settings, pg_url, clock, owner="dies", fetcher=DyingFetcher(fetch_options(settings))
+    )
+    survivor = make_poller(settings, pg_url, clock, owner="lives")
+    heartbeat = Heartbeat(
+        engine=pg_engine, owner="dies", clock=clock, feed_lease=lease, message_lease=lease
+    )
+    try:
+        with pytest.raises(InstanceDied):
+            dying.poll()
+        held = {f.name for f in feeds_of(pg_engine, "dies")}
+        assert held
+        for _ in range(4):  # alive for four leases: nobody takes its feeds
+            clock.advance(seconds=lease.total_seconds() * 0.9)
+            assert heartbeat.beat()[0] == len(held)
+            assert not {o.feed for o in survivor.poll().outcomes} & held
+        clock.advance(seconds=lease.total_seconds() + 0.1)  # no heartbeat: it is dead
+        assert held <= {o.feed for o in survivor.poll().outcomes}
+        assert heartbeat.beat() == (0, 0)  # and it cannot take them back
+    finally:
+        for p in (dying, survivor):
+            p.close()
+            p.engine.dispose()
+    assert requests_per_feed(host) == Counter({f"/feed{n}.xml": 1 for n in range(FEEDS)})
+
+
+def feeds_of(engine: Engine, owner: str) -> list[Feed]:
+    with session_scope(engine) as s:
+        return [f for f in s.exec(select(Feed)).all() if f.lease_owner == owner]
+
+
+def test_a_dead_instances_messages_are_taken_over_after_one_lease(
+    pg_url: str, pg_engine: Engine, slack: MockSlack
+) -> None:
+    clock = Clock(utc_now())
+    ids = seed_outbox(pg_engine, channels=channel_names(2), per_channel=2, now=clock())
+    settings = outbox_settings()
+    lease = settings.alerts.lease
+    sink = SlackSink(token="xoxb-test", base_url=slack.base_url, engine=pg_engine, clock=clock)
+    dead = Deliverer(settings=settings, engine=pg_engine, sink=sink, clock=clock, owner="dead")
+    survivor = Deliverer(settings=settings, engine=pg_engine, sink=sink, clock=clock, owner="ok")
+    heartbeat = Heartbeat(
+        engine=pg_engine, owner="dead", clock=clock, feed_lease=lease, message_lease=lease
+    )
+    taken = dead._claim()  # it leased the heads of both channels, then died
+    assert len(taken) == 2
+    with session_scope(pg_engine) as s:  # … mid-send of the first one
+        row = s.get(OutboxMessage, taken[0])
+        assert row is not None
+        row.state, row.attempts = MessageState.SENDING, 1
+    clock.advance(seconds=lease.total_seconds() * 0.9)
+    assert heartbeat.beat()[1] == 2  # while it lived, its leases were renewed
+    clock.advance(seconds=lease.total_seconds() * 0.9)
+    assert survivor.drain().counts == {}  # still within the renewed lease
+    clock.advance(seconds=lease.total_seconds() * 0.2)
+    assert survivor.drain().delivered == len(ids)
+    assert_posted_once(slack, pg_engine, ids)

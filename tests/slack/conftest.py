@@ -1,4 +1,5 @@
-"""Fixtures: the mock Slack server, a fake clock, settings, and the app served on port 0."""
+"""Fixtures: the mock Slack server, a fake clock, settings, and the app served on port 0, with a
+deliverer that drains the outbox into the same mock Slack (what `tocsin run`'s loop does)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.config import Secrets, Settings
+from bot.outbox.deliverer import Deliverer, DrainReport
 from bot.slack.app import TocsinApp, build_app, serve
 from bot.slack.server import Server
+from bot.slack.sink import SlackSink
 from tests.slack import helpers
 from tests.slack.mock_slack import MockSlack
 
@@ -31,6 +34,7 @@ class Running:
     server: Server
     slack: MockSlack
     engine: Engine
+    deliverer: Deliverer
     replies_seen: int = 0
 
     @property
@@ -40,6 +44,10 @@ class Running:
     def command(self, text: str, **kwargs: str) -> helpers.Response:
         body = helpers.command_body(text, response_url=self.slack.response_url(), **kwargs)
         return helpers.post(self.events_url, body)
+
+    def deliver(self) -> DrainReport:
+        """Drain the outbox into the mock Slack (the delivery loop's work, done now)."""
+        return self.deliverer.drain()
 
     def reply(self) -> dict:
         """The next deferred reply posted to response_url (waits for it)."""
@@ -58,7 +66,9 @@ def running(
     )
     app = build_app(settings=settings, secrets=secrets, engine=engine, clock=clock)
     server = serve(app, host="127.0.0.1", port=0)
+    sink = SlackSink(token="xoxb-test", base_url=slack.base_url, engine=engine, clock=clock)
+    deliverer = Deliverer(settings=settings, engine=engine, sink=sink, clock=clock, owner="test")
     try:
-        yield Running(app=app, server=server, slack=slack, engine=engine)
+        yield Running(app=app, server=server, slack=slack, engine=engine, deliverer=deliverer)
     finally:
         server.shutdown()

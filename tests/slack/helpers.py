@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from bot.config import Settings, parse_settings
 from bot.store.db import session_scope
-from bot.store.tables import Alert, Feed, Item, Match, Subscription
+from bot.store.tables import Feed, Item, Match, OutboxMessage, Subscription
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 T0 = datetime(2024, 5, 6, 12, 0, tzinfo=UTC)
@@ -282,7 +282,7 @@ def make_alert(
             sub = Subscription(channel=channel, situation=situation, origin="config")
             session.add(sub)
             session.flush()
-        alert = Alert(
+        alert = OutboxMessage(
             subscription_id=sub.id,
             item_id=item_id,
             match_id=match_id,
@@ -292,6 +292,8 @@ def make_alert(
             state=state,
             message_ts="1700000000.000001" if state == "delivered" else None,
             delivered_at=published if state == "delivered" else None,
+            created_at=published,
+            next_attempt_at=published,
         )
         session.add(alert)
         session.flush()

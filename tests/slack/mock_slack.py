@@ -10,14 +10,20 @@ slack.uploads["F1"]                      # bytes sent by files_upload_v2 (files.
                                          # completeUploadExternal)
 
 Like Slack, it keeps the messages it accepted: conversations.history / conversations.replies answer
-from them (metadata only with include_all_metadata), so "did that post go through before the
-crash?" has a real answer. Options for reliability tests and benchmarks:
+from them (metadata only with include_all_metadata; a reply posted with reply_broadcast is in the
+channel's history too), so "did that post go through before the crash?" has a real answer.
+chat.update replaces a kept message (message_not_found when there is none). Options for
+reliability tests and benchmarks:
 
 MockSlack(post_delay=(0.005, 0.02))      # each accepted chat.postMessage answers 5–20 ms late
 MockSlack(channel_rate=1.0)              # 429 + Retry-After when a channel gets 2 posts within 1 s
+MockSlack(ratelimit_every=7)             # every 7th post to a channel: 429, Retry-After: 1
 MockSlack(realtime_ts=True)              # message ts from the wall clock (history `oldest` works)
-slack.accepted()                         # every message accepted, in order
-slack.on_accept = callback               # called with each accepted post before it is answered
+slack.accepted()                         # every message accepted, in order (as updated since)
+slack.updates()                          # every chat.update accepted, in order
+slack.on_accept = callback               # called with each accepted post (its Call: method,
+                                         # body, headers) before it is answered
+slack.garble(times=1)                    # the next post is kept, but answered with a non-JSON body
 """
 
 from __future__ import annotations
@@ -61,6 +67,7 @@ class MockSlack:
         *,
         post_delay: tuple[float, float] = (0.0, 0.0),
         channel_rate: float | None = None,
+        ratelimit_every: int | None = None,
         realtime_ts: bool = False,
         seed: int = 0,
     ) -> None:
@@ -72,12 +79,16 @@ class MockSlack:
         self.uploads: dict[str, bytes] = {}  # file id → bytes posted to its upload URL
         self._messages: list[dict[str, Any]] = []  # accepted chat.postMessage, in order
         self._last_post: dict[str, float] = {}  # channel → monotonic time of its last accepted post
+        self._posts_seen: dict[str, int] = {}  # channel → chat.postMessage calls so far
+        self._updates: list[dict[str, Any]] = []  # accepted chat.update bodies, in order
         self._last_ts = 0.0
         self.post_delay = post_delay
         self.channel_rate = channel_rate
+        self.ratelimit_every = ratelimit_every
         self.realtime_ts = realtime_ts
         self._random = random.Random(seed)
-        self.on_accept: Callable[[dict[str, Any]], None] | None = None
+        self.on_accept: Callable[[Call], None] | None = None
+        self._garble = 0  # accepted posts still to answer with an unreadable body
         handler = type("Handler", (_Handler,), {"mock": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
@@ -112,6 +123,19 @@ class MockSlack:
             queue = self._canned.setdefault(method, deque())
             queue.append(Canned(status=status, body=body, headers=headers or {}, times=times))
 
+    def garble(self, *, times: int = 1) -> None:
+        """Keep the next `times` posts but answer each with a body that is not JSON (a proxy's
+        error page), so the client cannot know that they went through."""
+        with self._lock:
+            self._garble += times
+
+    def _garbled(self, canned: Canned) -> Canned:
+        with self._lock:
+            if canned.status != 200 or self._garble <= 0:
+                return canned
+            self._garble -= 1
+        return Canned(status=200, body="<html>502 Bad Gateway</html>")
+
     def _answer(self, method: str, body: dict[str, Any]) -> Canned:
         with self._lock:
             queue = self._canned.get(method)
@@ -124,22 +148,22 @@ class MockSlack:
                 return canned
             if method == "chat.postMessage":
                 return self._post_message(body)
+            if method == "chat.update":
+                return self._update(body)
             return Canned(body=self._default(method, body))
 
     def _post_message(self, body: dict[str, Any]) -> Canned:
         """Accept (and keep) a message, or answer 429 when the channel is over `channel_rate`."""
         channel = str(body.get("channel"))
         now = time.monotonic()
+        seen = self._posts_seen[channel] = self._posts_seen.get(channel, 0) + 1
+        if self.ratelimit_every and seen % self.ratelimit_every == 0:
+            return _ratelimited("1")
         if self.channel_rate:
             last = self._last_post.get(channel)
             gap = 1.0 / self.channel_rate
             if last is not None and now - last < gap:
-                retry_after = str(max(1, math.ceil(gap - (now - last))))
-                return Canned(
-                    status=429,
-                    body={"ok": False, "error": "ratelimited"},
-                    headers={"Retry-After": retry_after},
-                )
+                return _ratelimited(str(max(1, math.ceil(gap - (now - last)))))
         self._last_post[channel] = now
         ts = self._next_ts()
         message: dict[str, Any] = {
@@ -149,12 +173,24 @@ class MockSlack:
             "text": body.get("text", ""),
             "bot_id": "BBOT",
         }
-        for key in ("thread_ts", "metadata", "blocks"):
+        for key in ("thread_ts", "metadata", "blocks", "reply_broadcast"):
             if body.get(key):
                 message[key] = body[key]
         self._messages.append(message)
         answer = {key: value for key, value in message.items() if key != "metadata"}
         return Canned(body={"ok": True, "channel": channel, "ts": ts, "message": answer})
+
+    def _update(self, body: dict[str, Any]) -> Canned:
+        """chat.update: replace a kept message's text, blocks and metadata."""
+        channel, ts = str(body.get("channel")), str(body.get("ts"))
+        found = next((m for m in self._messages if m["channel"] == channel and m["ts"] == ts), None)
+        if found is None:
+            return Canned(body={"ok": False, "error": "message_not_found"})
+        for key in ("text", "blocks", "metadata"):
+            if key in body:
+                found[key] = body[key]
+        self._updates.append(dict(body))
+        return Canned(body={"ok": True, "channel": channel, "ts": ts, "text": body.get("text")})
 
     def _next_ts(self) -> str:
         if not self.realtime_ts:
@@ -186,7 +222,8 @@ class MockSlack:
             found = [
                 m
                 for m in reversed(self._messages)
-                if m["channel"] == channel and m.get("thread_ts") in (None, m["ts"])
+                if m["channel"] == channel
+                and (m.get("thread_ts") in (None, m["ts"]) or m.get("reply_broadcast"))
             ]
         found = [m for m in found if float(m["ts"]) > oldest]
         start = int(body.get("cursor") or 0)
@@ -248,6 +285,11 @@ class MockSlack:
         with self._lock:
             return [dict(m) for m in self._messages if channel is None or m["channel"] == channel]
 
+    def updates(self) -> list[dict[str, Any]]:
+        """The chat.update calls that were accepted, in order."""
+        with self._lock:
+            return [dict(u) for u in self._updates]
+
     def clear(self) -> None:
         with self._lock:
             self._calls.clear()
@@ -277,6 +319,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         data = self.rfile.read(length)
+        if len(data) < length:  # the client died mid-request: Slack never acts on a cut body
+            return
         if self.path.startswith("/upload/"):  # files_upload_v2 step 2: raw bytes, not a form
             file_id = self.path[len("/upload/") :]
             self.mock.uploads[file_id] = data
@@ -295,10 +339,13 @@ class _Handler(BaseHTTPRequestHandler):
             method = "upload"
         else:
             method = self.path
-        self.mock._record(Call(method=method, body=body, headers=dict(self.headers), raw=raw))
+        call = Call(method=method, body=body, headers=dict(self.headers), raw=raw)
+        self.mock._record(call)
         canned = self.mock._answer(method, body)
         if method == "chat.postMessage" and canned.status == 200 and self.mock.on_accept:
-            self.mock.on_accept(body)
+            self.mock.on_accept(call)
+        if method == "chat.postMessage":
+            canned = self.mock._garbled(canned)
         delay = self.mock._delay(method, canned.status)
         if delay:
             time.sleep(delay)
@@ -313,6 +360,14 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(ConnectionError):  # the client died waiting for its answer
             self.end_headers()
             self.wfile.write(data)
+
+
+def _ratelimited(retry_after: str) -> Canned:
+    return Canned(
+        status=429,
+        body={"ok": False, "error": "ratelimited"},
+        headers={"Retry-After": retry_after},
+    )
 
 
 def _parse(raw: str, content_type: str) -> dict[str, Any]:

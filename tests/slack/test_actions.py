@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
 from bot.slack.blocks import ACTION_ESCALATE, ACTION_MUTE, ACTION_NOT_RELEVANT, ACTION_RELEVANT
 from bot.store.db import session_scope
-from bot.store.tables import AuditLog, Feedback, Subscription
+from bot.store.tables import AuditLog, Feedback, MessageKind, OutboxMessage, Subscription
 from tests.slack import helpers
 from tests.slack.conftest import Running
 from tests.slack.helpers import (
@@ -78,9 +79,10 @@ def test_mute_sets_muted_until_for_that_channel_and_situation(running: Running) 
 def test_escalate_reposts_with_a_link_back(running: Running) -> None:
     alert_id = helpers.make_alert(running.engine, title="Camp attacked <!channel>")
     click(running, ACTION_ESCALATE, alert_id, message_ts="1700000000.000777")
-    assert f"Escalated to <#{ESCALATION}>" in running.reply()["text"]
+    assert f"Escalating to <#{ESCALATION}>" in running.reply()["text"]
     permalink = running.slack.calls("chat.getPermalink")[0].body
     assert (permalink["channel"], permalink["message_ts"]) == (PUBLIC, "1700000000.000777")
+    assert running.deliver().delivered == 1  # through the outbox, like every message
     (post,) = running.slack.calls("chat.postMessage")
     body = post.body
     assert body["channel"] == ESCALATION
@@ -98,6 +100,26 @@ def test_escalate_reposts_with_a_link_back(running: Running) -> None:
     with session_scope(running.engine) as session:
         entry = session.exec(select(AuditLog)).one()
         assert entry.action == "escalate" and entry.detail["to"] == ESCALATION
+    click(running, ACTION_ESCALATE, alert_id)  # a second click posts nothing more
+    assert "already been escalated" in running.reply()["text"]
+    assert not running.deliver().counts
+    assert len(running.slack.calls("chat.postMessage")) == 1
+
+
+def test_an_escalation_into_a_channel_slack_refuses_is_blocked_and_logged(
+    running: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    alert_id = helpers.make_alert(running.engine)
+    running.slack.on("chat.postMessage", body={"ok": False, "error": "not_in_channel"})
+    click(running, ACTION_ESCALATE, alert_id)
+    running.reply()
+    assert running.deliver().blocked == 1
+    with session_scope(running.engine) as session:
+        escalation = session.exec(
+            select(OutboxMessage).where(OutboxMessage.kind == MessageKind.ESCALATION)
+        ).one()
+        assert (escalation.state, escalation.last_error) == ("blocked", "not_in_channel")
+    assert any("event=channel_blocked" in r.getMessage() for r in caplog.records)
 
 
 def test_escalate_refused_into_ext_shared_channel_for_restricted(running: Running) -> None:
@@ -107,6 +129,7 @@ def test_escalate_refused_into_ext_shared_channel_for_restricted(running: Runnin
     alert_id = helpers.make_alert(running.engine, channel=ALLOWED, situation="drc-east")
     click(running, ACTION_ESCALATE, alert_id, channel=ALLOWED)
     assert "Not escalated" in running.reply()["text"]
+    assert not running.deliver().counts
     assert running.slack.calls("chat.postMessage") == []
 
 

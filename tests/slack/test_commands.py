@@ -255,13 +255,13 @@ def test_summary(running: Running) -> None:
     assert "|Now &lt;!here&gt;>" in text
     assert "*Sources*: Radio Dabanga (1)" in text
     running.command("summary sudan 1y")
-    assert "the period must be 7d or 30d" in text_of(running.reply())
+    assert "the period must be 1h, 24h, 7d or 30d" in text_of(running.reply())
 
 
 def test_brief_posts_a_briefing_now(running: Running) -> None:
     running.command("brief sudan")  # bot.briefing.on_demand; see tests/briefing/test_on_demand.py
     text = text_of(running.reply())
-    assert "Briefing for *Sudan*: posted in this channel" in text
+    assert "A briefing on *Sudan* (the last 7 days) is on its way to this channel" in text
 
 
 def test_restricted_summary_and_listing_are_hidden_in_ext_shared_channels(running: Running) -> None:

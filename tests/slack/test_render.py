@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
 from bot import render
+from bot.outbox.compose import as_post
+from bot.outbox.rollup import rollup_message
+from bot.outbox.views import AlertView, Evidence, Report, Story
 from bot.render import esc, link, safe_url, unescape
-from bot.sinks import AlertView, Evidence
-from bot.slack.blocks import alert_message
+from bot.slack.blocks import alert_message, follow_up_message
 from bot.slack.sink import SlackSink
 from bot.store.db import make_engine, upgrade
 from tests.slack.helpers import T0, FakeClock, assert_inert, mrkdwn_texts
@@ -175,6 +177,28 @@ def test_no_unescaped_angle_bracket_from_untrusted_input(
     assert all(found == href for found in links)
 
 
+@given(title=untrusted, source=untrusted, url=urls, latest=untrusted, latest_url=urls)
+def test_story_cards_follow_ups_and_roll_ups_are_inert(
+    title: str, source: str, url: str | None, latest: str, latest_url: str | None
+) -> None:
+    report = Report(title=latest, url=latest_url, source=source, published=T0, severity="watch")
+    story = Story(
+        root_id=1, root_ts="1.1", sources=2, reports=2, top_severity="critical", latest=report
+    )
+    alert = view(title=title, source=source, url=url)
+    messages = [
+        alert_message(alert, story=story),
+        follow_up_message(alert, rose_from="watch"),
+        rollup_message(
+            name=source, slug="sudan", reports=[report] * 7, period=(T0, T0), hourly_cap=20
+        ),
+    ]
+    allowed = {expected_href(url), expected_href(latest_url)}
+    for message in messages:
+        for text in [message.text, *mrkdwn_texts(message.block_dicts())]:
+            assert set(assert_inert(text)) <= allowed
+
+
 @pytest.fixture(scope="module")
 def module_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('render') / 'db.sqlite'}")
@@ -206,7 +230,7 @@ def test_payload_received_by_slack_is_inert(
     sink = SlackSink(
         token="xoxb-t", base_url=module_slack.base_url, engine=module_engine, clock=FakeClock()
     )
-    sink.deliver(
+    message = alert_message(
         view(
             title=title,
             summary=summary,
@@ -215,6 +239,7 @@ def test_payload_received_by_slack_is_inert(
             evidence=(Evidence(code="X", name="n", phrase=phrase, field="title"),),
         )
     )
+    sink.post(as_post(message, message_id=1, part=0, channel="C1"))
     (call,) = module_slack.calls("chat.postMessage")
     for text in [call.body["text"], *mrkdwn_texts(call.body["blocks"])]:
         assert all(found == expected_href(url) for found in assert_inert(text))

@@ -34,9 +34,8 @@ def upgrade() -> None:
         sa.Column("seen_at", bot.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("band", "story_id"),
     )
-    with op.batch_alter_table("story_band", schema=None) as batch_op:
-        batch_op.create_index("ix_story_band_recent", ["band", "seen_at", "story_id"])
-        batch_op.create_index("ix_story_band_seen", ["seen_at"])
+    op.create_index("ix_story_band_recent", "story_band", ["band", "seen_at", "story_id"])
+    op.create_index("ix_story_band_seen", "story_band", ["seen_at"])
     op.create_table(
         "story_source",
         sa.Column("story_id", sa.Integer(), nullable=False),
@@ -50,40 +49,36 @@ def upgrade() -> None:
         sa.Column("last_at", bot.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("situation", "code"),
     )
-    with op.batch_alter_table("match", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("published_at", bot.store.types.UTCDateTime(timezone=True), nullable=True)
-        )
+    # plain ALTERs and index statements: rebuilding `match` or `item` on SQLite would drop tables
+    # that the outbox's foreign keys point at
+    op.add_column("match", sa.Column("published_at", bot.store.types.UTCDateTime(timezone=True)))
     op.execute(
         "UPDATE match SET published_at = "
         "(SELECT item.published_at FROM item WHERE item.id = match.item_id)"
     )
-    with op.batch_alter_table("match", schema=None) as batch_op:
-        batch_op.alter_column(
+    if op.get_bind().dialect.name != "sqlite":  # SQLite cannot add NOT NULL in place
+        op.alter_column(
+            "match",
             "published_at",
             existing_type=bot.store.types.UTCDateTime(timezone=True),
             nullable=False,
         )
-        batch_op.create_index("ix_match_situation_published", ["situation", "published_at"])
-        batch_op.drop_index("ix_match_situation")  # the composite index starts with it
-        batch_op.drop_index("ix_match_item_id")  # uq_match_item_situation starts with it
-    with op.batch_alter_table("item", schema=None) as batch_op:
-        batch_op.create_index("ix_item_fetched", ["fetched_at"])
-        batch_op.drop_index("ix_item_feed_id")  # uq_item_feed_guid starts with it
+    op.create_index("ix_match_situation_published", "match", ["situation", "published_at"])
+    op.drop_index("ix_match_situation", table_name="match")  # the composite index leads with it
+    op.drop_index("ix_match_item_id", table_name="match")  # uq_match_item_situation leads with it
+    op.create_index("ix_item_fetched", "item", ["fetched_at"])
+    op.drop_index("ix_item_feed_id", table_name="item")  # uq_item_feed_guid leads with it
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("item", schema=None) as batch_op:
-        batch_op.create_index("ix_item_feed_id", ["feed_id"])
-        batch_op.drop_index("ix_item_fetched")
-    with op.batch_alter_table("match", schema=None) as batch_op:
-        batch_op.create_index("ix_match_item_id", ["item_id"])
-        batch_op.create_index("ix_match_situation", ["situation"])
-        batch_op.drop_index("ix_match_situation_published")
-        batch_op.drop_column("published_at")
+    op.create_index("ix_item_feed_id", "item", ["feed_id"])
+    op.drop_index("ix_item_fetched", table_name="item")
+    op.create_index("ix_match_item_id", "match", ["item_id"])
+    op.create_index("ix_match_situation", "match", ["situation"])
+    op.drop_index("ix_match_situation_published", table_name="match")
+    op.drop_column("match", "published_at")  # SQLite ≥ 3.35 drops a column in place
     op.drop_table("indicator_seen")
     op.drop_table("story_source")
-    with op.batch_alter_table("story_band", schema=None) as batch_op:
-        batch_op.drop_index("ix_story_band_seen")
-        batch_op.drop_index("ix_story_band_recent")
+    op.drop_index("ix_story_band_seen", table_name="story_band")
+    op.drop_index("ix_story_band_recent", table_name="story_band")
     op.drop_table("story_band")
