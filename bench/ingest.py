@@ -1,17 +1,32 @@
-"""Ingestion benchmark: N feeds × M items served on loopback through fetch → parse → store → match.
+"""Ingestion benchmark on real headlines, side by side with lemon24/reader, in one run.
 
-    .venv/bin/python bench/ingest.py [--feeds 500] [--items 50] [--database URL]
+    .venv/bin/python bench/ingest.py --stream ../shared/corpus/headlines-stream/gdelt-2026-03.jsonl
+        [--feeds 500] [--items 50] [--situations iran|many] [--database URL] [--no-reader]
+        [--profile FILE]
 
-Prints items/s for the first (everything new) poll, the wall time of a second poll where nothing
-changed, and feedparser's parse-only time for the same bytes, with the ratio between them.
+The stream's headlines are dealt in order to N loopback feeds × M items (25,000 by default, so
+the 9,753 real headlines recur in two or three feeds each, as wire stories do; each item names
+its real outlet in <source>), with their skew kept: about a third mention Iran. `--situations
+iran` watches one situation (Iran), `many` watches 40 countries. Without `--stream`, synthetic
+titles are used (they hide the cost of hot situations: use them only when ../shared is absent).
+
+Printed: Tocsin's cold poll (everything new: fetch, parse, store, match, assess, queue), the warm
+poll of the unchanged feeds (500 × 304: the poll's own time), lemon24/reader 3.26 updating the
+same feeds in the same run (its own virtualenv, bench/.reader-venv, made on first use from
+bench/requirements-reader.txt) and the ratio of throughputs, and feedparser's parse-only rate
+on the same bytes (the floor). The feeds are served from a child process. `--profile FILE`
+writes a cProfile of Tocsin's cold poll, `--profile-warm FILE` of the warm one.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
+import multiprocessing
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import threading
@@ -56,6 +71,85 @@ EVENTS = [
     "floods hit",
     "elections postponed in",
 ]
+
+
+BENCH = Path(__file__).resolve().parent
+READER_VENV = BENCH / ".reader-venv"
+# Countries for `--situations many`: the places in the news of March 2026 and watched crises
+MANY = [
+    "IRN",
+    "ISR",
+    "LBN",
+    "USA",
+    "IRQ",
+    "SYR",
+    "YEM",
+    "SAU",
+    "ARE",
+    "QAT",
+    "KWT",
+    "BHR",
+    "OMN",
+    "JOR",
+    "EGY",
+    "TUR",
+    "PAK",
+    "AFG",
+    "IND",
+    "CHN",
+    "RUS",
+    "UKR",
+    "SDN",
+    "SSD",
+    "SOM",
+    "ETH",
+    "COD",
+    "CAF",
+    "MLI",
+    "BFA",
+    "NER",
+    "NGA",
+    "HTI",
+    "MMR",
+    "VEN",
+    "COL",
+    "CUB",
+    "GBR",
+    "FRA",
+    "DEU",
+]
+
+
+def load_stream(path: Path) -> list[dict[str, str]]:
+    """The stream's headlines, oldest first."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return sorted(rows, key=lambda r: r["timestamp"])
+
+
+def stream_feeds(
+    headlines: list[dict[str, str]], *, feeds: int, items: int, now: datetime
+) -> list[bytes]:
+    """Deal the headlines in order to `feeds` × `items`; dates keep their order within 47 h."""
+    total = feeds * items
+    bodies = []
+    for i in range(feeds):
+        entries = []
+        for j in range(items):
+            n = i * items + j
+            h = headlines[n % len(headlines)]
+            when = format_datetime(now - timedelta(hours=47) * (1 - n / total))
+            entries.append(
+                f"<item><title>{escape(h['title'])}</title><link>{escape(h['url'])}</link>"
+                f"<guid>{escape(h['id'])}-{i}</guid><pubDate>{when}</pubDate>"
+                f'<source url="https://{escape(h["source_name"])}/">'
+                f"{escape(h['source_name'])}</source></item>"
+            )
+        bodies.append(
+            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>Stream feed {i}</title><link>https://example.org/{i}</link>"
+            f"{''.join(entries)}</channel></rss>".encode()
+        )
+    return bodies
 
 
 def make_feed(index: int, items: int, now: datetime) -> bytes:
@@ -128,6 +222,28 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+class ChildServer:
+    """A `FeedServer` in its own process, as remote feeds would be: its threads do not compete
+    with the poller's for the interpreter lock."""
+
+    def __init__(self, bodies: list[bytes]) -> None:
+        context = multiprocessing.get_context("fork")
+        parent, child = context.Pipe()
+        self.process = context.Process(target=self._serve, args=(bodies, child), daemon=True)
+        self.process.start()
+        self.base_url: str = parent.recv()
+
+    @staticmethod
+    def _serve(bodies: list[bytes], pipe: Any) -> None:
+        server = FeedServer(bodies)
+        pipe.send(server.base_url)
+        server.serve_forever()
+
+    def shutdown(self) -> None:
+        self.process.terminate()
+        self.process.join()
+
+
 def fresh_database(base_url: str) -> tuple[str, Any]:
     admin = make_engine(base_url).execution_options(isolation_level="AUTOCOMMIT")
     name = f"tocsin_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
@@ -143,7 +259,11 @@ def drop_database(admin: Any, url: str) -> None:
     admin.dispose()
 
 
-def config_text(base: str, feeds: int, database: str) -> str:
+def situations_for(kind: str) -> list[str]:
+    return {"iran": ["IRN"], "many": MANY}[kind]
+
+
+def config_text(base: str, feeds: int, database: str, countries: list[str]) -> str:
     lines = [
         f'[database]\nurl = "{database}"\n',
         "[polling]\nallow_private_targets = true\nconcurrency = 32\nparse_workers = 1\n",
@@ -151,75 +271,169 @@ def config_text(base: str, feeds: int, database: str) -> str:
     ]
     for i in range(feeds):
         lines.append(f'[[feeds]]\nname = "bench {i}"\nurl = "{base}/{i}.xml"\ninterval = "15m"\n')
-    for slug, country in [("sudan", "SDN"), ("sahel", "BFA"), ("haiti", "HTI"), ("myanmar", "MMR")]:
+    for country in countries:
+        slug = country.lower()
         lines.append(
             f'[[situations]]\nslug = "{slug}"\nname = "{slug}"\ncountries = ["{country}"]\n'
         )
-    lines.append('[[subscriptions]]\nchannel = "C0BENCH001"\nsituations = ["sudan", "sahel"]\n')
+    slugs = ", ".join(f'"{c.lower()}"' for c in countries)
+    lines.append(f'[[subscriptions]]\nchannel = "C0BENCH001"\nsituations = [{slugs}]\n')
     return "\n".join(lines)
 
 
-def main() -> None:
-    import tomllib
+def reader_python() -> Path | None:
+    """bench/.reader-venv's python, made on first use; None (with a message) if pip fails."""
+    python = READER_VENV / "bin" / "python"
+    if not python.exists():
+        print("creating bench/.reader-venv (reader 3.26, once) …", flush=True)
+        try:
+            subprocess.run([sys.executable, "-m", "venv", str(READER_VENV)], check=True)
+            subprocess.run(
+                [str(python), "-m", "pip", "install", "--quiet", "-r", "requirements-reader.txt"],
+                check=True,
+                cwd=BENCH,
+            )
+        except subprocess.CalledProcessError as exc:
+            print(f"(reader unavailable: {exc}; its figures are skipped)")
+            return None
+    return python
 
-    parser = argparse.ArgumentParser(description=__doc__)
+
+def run_reader(base: str, feeds: int, workers: int) -> dict[str, Any] | None:
+    python = reader_python()
+    if python is None:
+        return None
+    out = subprocess.run(
+        [str(python), str(BENCH / "reader_run.py"), base, str(feeds), str(workers)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--stream", type=Path, help="a headlines-stream JSONL file")
     parser.add_argument("--feeds", type=int, default=500)
     parser.add_argument("--items", type=int, default=50)
+    parser.add_argument("--situations", choices=["iran", "many"], default="iran")
     parser.add_argument("--database", default=None, help="default: a temporary SQLite file")
+    parser.add_argument("--no-reader", action="store_true", help="skip lemon24/reader")
+    parser.add_argument("--reader-workers", type=int, default=16)
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the cold poll here")
+    parser.add_argument("--profile-warm", type=Path, help="write a cProfile of the warm poll here")
     args = parser.parse_args()
 
     now = datetime.now(UTC)
-    bodies = [make_feed(i, args.items, now) for i in range(args.feeds)]
-    httpd = FeedServer(bodies)
-    httpd.start()
-    base = httpd.base_url
-    tmp = tempfile.mkdtemp(prefix="tocsin-bench-")
-    admin = None
-    if args.database and args.database.startswith("postgresql"):
-        database, admin = fresh_database(args.database)  # dropped at the end
+    if args.stream:
+        headlines = load_stream(args.stream)
+        bodies = stream_feeds(headlines, feeds=args.feeds, items=args.items, now=now)
+        titles = f"real headlines from {args.stream.name}"
     else:
-        database = args.database or f"sqlite:///{tmp}/bench.db"
-    settings = parse_settings(tomllib.loads(config_text(base, args.feeds, database)))
-    from rich.console import Console
-
-    sink = ConsoleSink(Console(file=open("/dev/null", "w")))  # noqa: SIM115
-    runtime = build_runtime(settings=settings, secrets=Secrets(), sink=sink)
+        bodies = [make_feed(i, args.items, now) for i in range(args.feeds)]
+        titles = "SYNTHETIC titles (no --stream): figures hide hot situations"
+    httpd = ChildServer(bodies)
     try:
-        tw = time.perf_counter()
-        runtime.poller.warm_up()
-        print(f"parser pool start: {time.perf_counter() - tw:.2f} s (once per process)")
-        t0 = time.perf_counter()
-        first = runtime.poller.poll(force=True)
-        t1 = time.perf_counter()
-        second = runtime.poller.poll(force=True)
-        t2 = time.perf_counter()
+        tocsin = run_tocsin(args, httpd.base_url)
+        reader = (
+            None if args.no_reader else run_reader(httpd.base_url, args.feeds, args.reader_workers)
+        )
     finally:
-        runtime.close()
         httpd.shutdown()
-        if admin is not None:
-            drop_database(admin, database)
-
     t_parse = time.perf_counter()
     parsed = sum(len(feedparser.parse(b).entries) for b in bodies)
     parse_only = time.perf_counter() - t_parse
+    report(args, titles, tocsin, reader, parsed=parsed, parse_only=parse_only)
 
-    totals = first.totals()
+
+def run_tocsin(args: argparse.Namespace, base: str) -> dict[str, Any]:
+    import tomllib
+
+    database, admin = bench_database(args.database, prefix="tocsin-bench-")
+    countries = situations_for(args.situations)
+    settings = parse_settings(tomllib.loads(config_text(base, args.feeds, database, countries)))
+    from rich.console import Console
+
+    sink = ConsoleSink(Console(file=open(os.devnull, "w")))  # noqa: SIM115
+    runtime = build_runtime(settings=settings, secrets=Secrets(), sink=sink)
+    try:
+        runtime.poller.warm_up()
+        t0 = time.perf_counter()
+        first = poll(runtime.poller, profile=args.profile)
+        cold = time.perf_counter() - t0
+        second = poll(runtime.poller, profile=args.profile_warm)
+    finally:
+        runtime.close()
+        if admin is not None:
+            drop_database(admin, database)
+    return {
+        "database": database.split(":")[0],
+        "cold": cold,
+        "totals": first.totals(),
+        "warm": second.seconds,
+        "warm_totals": second.totals(),
+        "situations": len(countries),
+    }
+
+
+def poll(poller: Any, *, profile: Path | None) -> Any:
+    """One forced poll; with `profile`, under cProfile, its stats written there."""
+    if profile is None:
+        return poller.poll(force=True)
+    import cProfile
+
+    with cProfile.Profile() as profiler:
+        report = poller.poll(force=True)
+    profiler.dump_stats(str(profile))
+    return report
+
+
+def bench_database(url: str | None, *, prefix: str) -> tuple[str, Any]:
+    """A fresh PostgreSQL database on `url`'s server (with the admin engine that drops it), or
+    a temporary SQLite file."""
+    if url and url.startswith("postgresql"):
+        return fresh_database(url)
+    return url or f"sqlite:///{tempfile.mkdtemp(prefix=prefix)}/bench.db", None
+
+
+def report(
+    args: argparse.Namespace,
+    titles: str,
+    tocsin: dict[str, Any],
+    reader: dict[str, Any] | None,
+    *,
+    parsed: int,
+    parse_only: float,
+) -> None:
+    totals, warm = tocsin["totals"], tocsin["warm_totals"]
     items = totals["new_items"]
-    print(f"feeds={args.feeds} items/feed={args.items} database={database.split(':')[0]}")
+    rate = items / tocsin["cold"]
     print(
-        f"first poll:  {t1 - t0:7.2f} s  {items} new items  {items / (t1 - t0):8.0f} items/s  "
+        f"{args.feeds} feeds × {args.items} items, {titles}; {tocsin['situations']} situation(s) "
+        f"({args.situations}); database {tocsin['database']}"
+    )
+    print(
+        f"tocsin cold poll:  {tocsin['cold']:7.2f} s  {items} new items  {rate:7.0f} items/s  "
         f"matches={totals['matches']} alerts={totals['alerts_queued']} errors={totals['errors']}"
     )
-    t2nd = second.totals()
     print(
-        f"second poll: {t2 - t1:7.2f} s  "
-        f"not_modified={t2nd['not_modified']} new={t2nd['new_items']}"
+        f"tocsin warm poll:  {tocsin['warm']:7.2f} s  (the poll's own time; "
+        f"not_modified={warm['not_modified']} new={warm['new_items']})"
     )
+    if reader is not None:
+        reader_rate = reader["entries"] / reader["cold"]
+        print(
+            f"reader 3.26 cold:  {reader['cold']:7.2f} s  {reader['entries']} entries  "
+            f"{reader_rate:7.0f} items/s  (update_feeds(workers={reader['workers']}); "
+            f"warm {reader['warm']:.2f} s)"
+        )
+        print(f"tocsin ÷ reader throughput: {rate / reader_rate:5.2f}×")
     print(
         f"feedparser parse-only (1 core, same bytes): {parse_only:7.2f} s  "
-        f"{parsed / parse_only:8.0f} items/s"
+        f"{parsed / parse_only:7.0f} items/s (the floor)"
     )
-    print(f"ratio full pipeline / parse-only time: {(t1 - t0) / parse_only:5.2f}")
 
 
 if __name__ == "__main__":

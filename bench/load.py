@@ -3,12 +3,16 @@
     .venv/bin/python bench/load.py [--feeds 2000] [--items 10] [--latency 0.1] [--instances 1,3]
                                    [--concurrency 64] [--parse-workers 1]
                                    [--database-url postgresql://postgres@127.0.0.1:5432/test]
+                                   [--stream ../shared/corpus/headlines-stream/gdelt-2026-03.jsonl]
 
 Each scenario gets a fresh PostgreSQL database (dropped afterwards) with every feed due. Every
 instance is a separate process running `Poller.poll()` once; they start together. A loopback
 server (threads, backlog 1024) answers each feed after sleeping `--latency`. Printed per scenario:
 wall time until every feed is polled, feeds/s, items stored, and the peak RSS of each instance (its
 own process, and with its parse workers). Targets on 2 cores: ≤ 30 s per cycle, ≤ 300 MB/instance.
+With `--stream`, the feeds carry real headlines (`bench.ingest.stream_feeds`; situations Iran,
+Israel and Lebanon), and the table shows the stories and alerts each scenario made: several
+instances must agree with one.
 """
 
 from __future__ import annotations
@@ -32,14 +36,30 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
-from bench.ingest import FeedServer, drop_database, fresh_database, make_feed  # noqa: E402
+from bench.ingest import (  # noqa: E402
+    FeedServer,
+    drop_database,
+    fresh_database,
+    load_stream,
+    make_feed,
+    stream_feeds,
+)
 from bot.config import Settings, parse_settings  # noqa: E402
 from bot.store.db import make_engine, session_scope, upgrade  # noqa: E402
-from bot.store.tables import Item, OutboxMessage  # noqa: E402
+from bot.store.tables import Item, Match, OutboxMessage  # noqa: E402
+
+SYNTHETIC = [("sudan", "SDN"), ("sahel", "BFA"), ("haiti", "HTI")]
+REAL = [("iran", "IRN"), ("israel", "ISR"), ("lebanon", "LBN")]
 
 
 def raw_settings(
-    *, base: str, feeds: int, database: str, concurrency: int, parse_workers: int
+    *,
+    base: str,
+    feeds: int,
+    database: str,
+    concurrency: int,
+    parse_workers: int,
+    situations: list[tuple[str, str]],
 ) -> dict[str, Any]:
     return {
         "database": {"url": database},
@@ -53,10 +73,11 @@ def raw_settings(
             {"name": f"load {i}", "url": f"{base}/{i}.xml", "interval": "15m"} for i in range(feeds)
         ],
         "situations": [
-            {"slug": slug, "name": slug, "countries": [country]}
-            for slug, country in [("sudan", "SDN"), ("sahel", "BFA"), ("haiti", "HTI")]
+            {"slug": slug, "name": slug, "countries": [country]} for slug, country in situations
         ],
-        "subscriptions": [{"channel": "C0LOAD0001", "situations": ["sudan", "sahel", "haiti"]}],
+        "subscriptions": [
+            {"channel": "C0LOAD0001", "situations": [slug for slug, _ in situations]}
+        ],
     }
 
 
@@ -176,6 +197,7 @@ def scenario(args: argparse.Namespace, server: FeedServer, instances: int) -> di
             database=url,
             concurrency=args.concurrency,
             parse_workers=args.parse_workers,
+            situations=REAL if args.stream else SYNTHETIC,
         )
         prepare(parse_settings(raw))
         with tempfile.TemporaryDirectory() as tmp:
@@ -222,6 +244,10 @@ def run_children(
     with session_scope(engine) as s:
         items = s.exec(select(func.count()).select_from(Item)).one()
         alerts = s.exec(select(func.count()).select_from(OutboxMessage)).one()
+        stories = s.exec(select(func.count(func.distinct(Item.cluster_id)))).one()
+        severities = dict(
+            s.exec(select(Match.severity, func.count()).group_by(Match.severity)).all()
+        )
     engine.dispose()
     wall = max(r["finished"] for r in results) - started
     return {
@@ -231,6 +257,8 @@ def run_children(
         "requests": server.hits - hits_before,
         "items": items,
         "alerts": alerts,
+        "stories": stories,
+        "severities": severities,
         "errors": sum(r["errors"] for r in results),
         "share": [len(r["polled"]) for r in results],
         "rss_main": [r["maxrss_mb"] for r in results],
@@ -251,6 +279,7 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     )
     print(header)
     print("-" * len(header))
+    rows_by_severity = []
     for r in rows:
         share = "/".join(str(n) for n in r["share"])
         main = "/".join(f"{m:.0f}" for m in r["rss_main"])
@@ -261,6 +290,11 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
             f"{r['requests']:>8}  {r['items']:>7}  {r['alerts']:>6}  {r['errors']:>6}  "
             f"{share:<20}  {main:<22}  {tree:<24}  {pss}"
         )
+        rows_by_severity.append(
+            f"{r['instances']:>9}  stories {r['stories']}  matches by severity "
+            + ", ".join(f"{k} {v}" for k, v in sorted(r["severities"].items()))
+        )
+    print("\n".join(rows_by_severity))
 
 
 def main() -> None:
@@ -275,6 +309,7 @@ def main() -> None:
         "--database-url",
         default=os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
     )
+    parser.add_argument("--stream", type=Path, help="a headlines-stream JSONL file")
     parser.add_argument("--instance", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--owner", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -282,7 +317,11 @@ def main() -> None:
         run_instance(args.instance, args.owner)
         return
     now = datetime.now(UTC)
-    server = FeedServer([make_feed(i, args.items, now) for i in range(args.feeds)], args.latency)
+    if args.stream:
+        bodies = stream_feeds(load_stream(args.stream), feeds=args.feeds, items=args.items, now=now)
+    else:
+        bodies = [make_feed(i, args.items, now) for i in range(args.feeds)]
+    server = FeedServer(bodies, args.latency)
     server.start()
     rows = []
     try:

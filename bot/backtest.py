@@ -1,23 +1,36 @@
-"""Replay stored items against the current config: what would each situation and indicator alert?"""
+"""Replay stored items against the current config: what would each situation and indicator alert?
+
+The replay calls `bot.assessment.assess` over the stored items in ingestion order, with the clock
+each was ingested at, from the state ingestion had at the start (rebuilt from what it stored):
+the same function and state as ingestion, so that with an unchanged config it reproduces the
+live decisions.
+"""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Table, select
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
 
 from bot.alerts import severity_rank
+from bot.assessment import Assessment, StoryBook, Subject, assess
 from bot.config import Settings
-from bot.matching.cluster import same_story
-from bot.matching.scoring import score
+from bot.matching.matcher import Matcher
 from bot.matching.setup import indicator_name, matcher_from_settings
 from bot.store.db import session_scope
+from bot.store.stories import seed_book
 from bot.store.tables import Feed
 from bot.store.tables import Item as ItemRow
 from feeds.model import Item
+
+DEFAULT_TIER = 2  # a feed no longer in the config
+_ITEMS: Table = ItemRow.__table__  # type: ignore[attr-defined]
+_FEEDS: Table = Feed.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,7 +60,57 @@ class BacktestResult:
     indicators: tuple[IndicatorCount, ...]
 
 
-def to_item(row: ItemRow, feed_name: str) -> Item:
+@dataclass(frozen=True, kw_only=True)
+class Replayed:
+    """One stored item as the current config assesses it (no assessment: it matches nothing)."""
+
+    item_id: int
+    title: str
+    assessments: tuple[Assessment, ...]
+
+
+def replay(
+    engine: Engine, settings: Settings, *, since: datetime, matcher: Matcher | None = None
+) -> Iterator[Replayed]:
+    """Assess the items stored since `since` in ingestion order, as ingestion did, starting
+    from what ingestion knew at `since` (`seed_book`). With an unchanged config, the
+    assessments equal the stored matches."""
+    matcher = matcher or matcher_from_settings(settings)
+    book = StoryBook.for_alerts(settings.alerts)
+    with session_scope(engine) as session:
+        seed_book(session, book, since=since)
+    tiers = {f.name: f.tier for f in settings.feeds}
+    for row, feed_name in _stored(engine, since=since):
+        item = _to_item(row, feed_name)
+        result = matcher.match(item)
+        assessed: list[Assessment] = []
+        if result.situations:
+            subject = Subject(
+                item_id=row.id,
+                key=row.title_key,
+                source=row.source,
+                tier=tiers.get(feed_name, DEFAULT_TIER),
+                result=result,
+                now=row.fetched_at,
+            )
+            assessed = assess(book, [subject], settings=settings)
+        yield Replayed(item_id=row.id, title=row.title, assessments=tuple(assessed))
+
+
+def _stored(engine: Engine, *, since: datetime) -> Iterator[Any]:
+    columns = [c for c in _ITEMS.c if c.name not in ("cluster_id", "feed_id")]
+    query = (
+        select(*columns, _FEEDS.c.name.label("feed_name"))
+        .join(_FEEDS, _FEEDS.c.id == _ITEMS.c.feed_id)
+        .where(_ITEMS.c.fetched_at >= since)
+        .order_by(_ITEMS.c.id)
+    )
+    with session_scope(engine) as session:
+        for row in session.execute(query.execution_options(yield_per=2000)):
+            yield row, row.feed_name
+
+
+def _to_item(row: Any, feed_name: str) -> Item:
     return Item(
         feed=feed_name,
         guid=row.guid,
@@ -63,47 +126,27 @@ def to_item(row: ItemRow, feed_name: str) -> Item:
     )
 
 
-def backtest(engine: Engine, settings: Settings, *, since: datetime) -> BacktestResult:
+def backtest(
+    engine: Engine, settings: Settings, *, since: datetime, matcher: Matcher | None = None
+) -> BacktestResult:
     """Counts are of alerts at or above `[alerts] min_severity`, one per item × situation."""
-    matcher = matcher_from_settings(settings)
+    matcher = matcher or matcher_from_settings(settings)
     matched: Counter[str] = Counter()
     alerts: Counter[str] = Counter()
     severities: dict[str, Counter[str]] = defaultdict(Counter)
     indicators: Counter[str] = Counter()
-    stories: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    seen: dict[str, set[str]] = defaultdict(set)
-    floor = severity_rank(settings.alerts.min_severity)
-    with session_scope(engine) as session:
-        feeds = {f.id: f.name for f in session.exec(select(Feed)).all()}
-        rows = session.exec(
-            select(ItemRow)
-            .where(col(ItemRow.published_at) >= since)
-            .order_by(col(ItemRow.published_at))
-        ).all()
-    for row in rows:
-        feed_name = feeds.get(row.feed_id, "")
-        feed = settings.feed(feed_name)
-        result = matcher.match(to_item(row, feed_name))
-        for slug in result.situations:
-            matched[slug] += 1
-            codes = result.indicators
-            sources = {s for t, s in stories[slug] if same_story(t, row.title)} | {row.source}
-            stories[slug].append((row.title, row.source))
-            scored = score(
-                result,
-                tier=feed.tier if feed else 2,
-                corroborating_sources=len(sources),
-                novel_indicators=frozenset(codes) - seen[slug],
-                thresholds=settings.alerts.thresholds,
-            )
-            seen[slug].update(codes)
-            severities[slug][scored.severity] += 1
-            if severity_rank(scored.severity) >= floor:
-                alerts[slug] += 1
-                indicators.update(codes)
+    items = 0
+    for replayed in replay(engine, settings, since=since, matcher=matcher):
+        items += 1
+        for a in replayed.assessments:
+            matched[a.situation] += 1
+            severities[a.situation][a.severity] += 1
+            if a.alerting:
+                alerts[a.situation] += 1
+                indicators.update(a.indicators)
     return BacktestResult(
         since=since,
-        items=len(rows),
+        items=items,
         situations=tuple(
             SituationCount(
                 slug=s.slug,

@@ -1,30 +1,34 @@
-"""Store new items, match them, and queue their alerts — all in the caller's transaction.
+"""Store new items, match them, assess them and queue their alerts — in the caller's transaction.
 
 An item's matches and the alerts they cause are written in the same transaction as the item, so a
 crash either keeps all three or none, and the unique keys (feed + guid, item + situation,
 subscription + item) make a replay harmless. Rows are inserted in bulk (one statement per table
 per feed), which keeps a poll of thousands of items fast on SQLite and PostgreSQL alike.
+Matched items go through `bot.assessment.assess` (story, corroboration, novelty, score), the
+same function `tocsin backtest` replays them with.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, insert
 from sqlmodel import Session, col, select
 
 from bot.alerts import decide_alerts
+from bot.assessment import Assessment, StoryBook, Subject, assess
 from bot.config import FeedSettings, Settings
-from bot.matching.cluster import same_story_keys, title_key
+from bot.matching.cluster import title_key
 from bot.matching.events import event_record
 from bot.matching.language import item_language
 from bot.matching.matcher import Matcher
-from bot.matching.model import Evidence, MatchResult
-from bot.matching.scoring import score
+from bot.matching.model import Evidence
 from bot.matching.setup import indicator_name
+from bot.store.stories import load_book, lock_stories, prune, save_book, sources_of
 from bot.store.tables import Item as ItemRow
 from bot.store.tables import Match, MessageKind, MessageState, OutboxMessage, Subscription
 from feeds.model import Item
@@ -43,28 +47,20 @@ class WriteStats:
     alerts: int = 0
 
 
-@dataclass
-class _StoryRef:
-    item_id: int
-    cluster_id: int
-    key: str
-    source: str
-
-
 class ItemWriter:
-    """Per-cycle caches (recent stories, recent indicators) make clustering and novelty cheap."""
+    """Writes each feed's new items, their matches and alerts in the caller's transaction.
+
+    What the assessment remembers (stories, sources, risk factors seen) is read from and written
+    to the database for each feed (`bot.store.stories`), so several instances agree. The first
+    write of a cycle (`start_cycle`) prunes the story index."""
 
     def __init__(self, *, settings: Settings, matcher: Matcher) -> None:
         self.settings = settings
         self.matcher = matcher
-        self._stories: dict[str, list[_StoryRef]] = {}
-        self._sources: dict[tuple[str, int], set[str]] = {}
-        self._seen_indicators: dict[str, set[str]] = {}
+        self._pruned = False
 
     def start_cycle(self) -> None:
-        self._stories.clear()
-        self._sources.clear()
-        self._seen_indicators.clear()
+        self._pruned = False
 
     def write(
         self,
@@ -79,51 +75,63 @@ class ItemWriter:
         if not fresh:
             return WriteStats()
         fresh = [with_language(item) for item in fresh]
-        ids = session.execute(
-            insert(_ITEMS).returning(_ITEMS.c.id, sort_by_parameter_order=True),
-            [_item_values(item, feed_id=feed_id, now=now) for item in fresh],
-        ).scalars()
+        keys = [title_key(item.title) for item in fresh]
+        ids = _insert_ids(
+            session,
+            _ITEMS,
+            [
+                _item_values(item, key=key, feed_id=feed_id, now=now)
+                for item, key in zip(fresh, keys, strict=True)
+            ],
+            lookup=lambda: _item_ids(session, feed_id=feed_id, guids=[i.guid for i in fresh]),
+        )
         matched = []
-        for item_id, item in zip(ids, fresh, strict=True):
+        for item_id, item, key in zip(ids, fresh, keys, strict=True):
             result = self.matcher.match(item)
             if result.situations:
-                matched.append((item_id, item, result))
+                subject = Subject(
+                    item_id=item_id,
+                    key=key,
+                    source=item.source[:255],
+                    tier=feed.tier,
+                    result=result,
+                    now=now,
+                )
+                matched.append((item, subject))
         if not matched:
             return WriteStats(new_items=len(fresh))
-        subscriptions = list(session.exec(select(Subscription).where(Subscription.active)).all())
-        match_rows: list[dict[str, Any]] = []
-        published: list[datetime] = []
-        clusters: dict[int, int] = {}
-        for item_id, item, result in matched:
-            for situation in result.situations:
-                cluster = self._cluster(session, situation, item_id=item_id, item=item, now=now)
-                clusters.setdefault(item_id, cluster)
-                match_rows.append(
-                    self._match_values(
-                        session,
-                        item_id=item_id,
-                        item=item,
-                        feed=feed,
-                        result=result,
-                        situation=situation,
-                        cluster=cluster,
-                        now=now,
-                    )
-                )
-                published.append(item.published)
-        session.execute(
-            update(_ITEMS)
-            .where(_ITEMS.c.id == bindparam("item"))
-            .values(cluster_id=bindparam("cluster")),
-            [{"item": i, "cluster": c} for i, c in clusters.items()],
+        assessments = self._assess(session, [subject for _, subject in matched], now=now)
+        items_by_id = {subject.item_id: (item, subject) for item, subject in matched}
+        match_rows = [self._match_values(a, *items_by_id[a.item_id], now=now) for a in assessments]
+        match_ids = _insert_ids(
+            session,
+            _MATCHES,
+            match_rows,
+            lookup=lambda: _match_ids(
+                session, [(m["item_id"], m["situation"]) for m in match_rows]
+            ),
         )
-        match_ids = session.execute(
-            insert(_MATCHES).returning(_MATCHES.c.id, sort_by_parameter_order=True), match_rows
-        ).scalars()
-        alerts = self._queue(
-            session, match_rows, list(match_ids), published, subscriptions, now=now
-        )
+        alerts = self._queue(session, match_rows, match_ids, now=now)
         return WriteStats(new_items=len(fresh), matches=len(match_rows), alerts=alerts)
+
+    def _assess(
+        self, session: Session, subjects: list[Subject], *, now: datetime
+    ) -> list[Assessment]:
+        """Assess under the lock, with the book loaded from and saved to the database."""
+        lock_stories(session)
+        book = StoryBook.for_alerts(self.settings.alerts)
+        if not self._pruned:
+            prune(session, book, now=now)
+            self._pruned = True
+        load_book(session, book, subjects)
+        assessments = assess(
+            book,
+            subjects,
+            settings=self.settings,
+            sources_of=lambda stories: sources_of(session, stories),
+        )
+        save_book(session, book)
+        return assessments
 
     def _fresh(self, session: Session, *, feed_id: int, items: list[Item]) -> list[Item]:
         if not items:
@@ -139,35 +147,16 @@ class ItemWriter:
         return [i for i in items if i.guid not in known]
 
     def _match_values(
-        self,
-        session: Session,
-        *,
-        item_id: int,
-        item: Item,
-        feed: FeedSettings,
-        result: MatchResult,
-        situation: str,
-        cluster: int,
-        now: datetime,
+        self, assessed: Assessment, item: Item, subject: Subject, *, now: datetime
     ) -> dict[str, Any]:
-        sources = self._sources[(situation, cluster)]
-        indicators = result.indicators
-        seen = self._recent_indicators(session, situation=situation, now=now)
-        scored = score(
-            result,
-            tier=feed.tier,
-            corroborating_sources=len(sources),
-            novel_indicators=frozenset(indicators) - seen,
-            thresholds=self.settings.alerts.thresholds,
-        )
-        seen.update(indicators)
+        situation, scored = assessed.situation, assessed.scored
         return {
-            "item_id": item_id,
+            "item_id": assessed.item_id,
             "situation": situation,
-            "indicators": list(indicators),
+            "indicators": list(subject.result.indicators),
             "evidence": [
                 _evidence_json(e, self.matcher)
-                for e in result.evidence
+                for e in subject.result.evidence
                 if e.kind == "indicator" or e.key == situation
             ]
             + [
@@ -176,12 +165,13 @@ class ItemWriter:
                     mass_casualty=self.settings.alerts.thresholds.mass_casualty,
                     critical_casualties=self.settings.alerts.thresholds.critical_casualties,
                 )
-                for e in result.events
+                for e in subject.result.events
             ],
             "breakdown": [list(pair) for pair in scored.breakdown],
             "score": scored.score,
             "severity": scored.severity,
             "why": scored.why,
+            "published_at": item.published,
             "created_at": now,
         }
 
@@ -190,17 +180,16 @@ class ItemWriter:
         session: Session,
         match_rows: list[dict[str, Any]],
         match_ids: list[int],
-        published: list[datetime],
-        subscriptions: list[Subscription],
         *,
         now: datetime,
     ) -> int:
+        subscriptions = list(session.exec(select(Subscription).where(Subscription.active)).all())
         alert_rows = []
-        for match, match_id, when in zip(match_rows, match_ids, published, strict=True):
+        for match, match_id in zip(match_rows, match_ids, strict=True):
             for d in decide_alerts(
                 situation=match["situation"],
                 severity=match["severity"],
-                published=when,
+                published=match["published_at"],
                 now=now,
                 subscriptions=subscriptions,
                 settings=self.settings,
@@ -223,54 +212,40 @@ class ItemWriter:
             session.execute(insert(_ALERTS), alert_rows)
         return len(alert_rows)
 
-    def _cluster(
-        self, session: Session, situation: str, *, item_id: int, item: Item, now: datetime
-    ) -> int:
-        """Attach the item to an earlier story of the same situation, or start a new one."""
-        stories = self._stories.get(situation)
-        if stories is None:
-            stories = self._stories[situation] = self._load_stories(session, situation, now)
-            for story in stories:
-                self._sources.setdefault((situation, story.cluster_id), set()).add(story.source)
-        key = title_key(item.title)
-        cluster = next(
-            (s.cluster_id for s in reversed(stories) if same_story_keys(s.key, key)), item_id
+
+def _insert_ids(
+    session: Session, table: Table, rows: list[dict[str, Any]], *, lookup: Callable[[], list[int]]
+) -> list[int]:
+    """Insert `rows`; their ids, in order. PostgreSQL returns them from batched statements;
+    SQLite would insert row by row to return them in order, so it inserts in bulk and then
+    `lookup`s them (one select)."""
+    if session.get_bind().dialect.name == "postgresql":
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(session.execute(statement, rows).scalars())
+    session.execute(insert(table), rows)
+    return lookup()
+
+
+def _item_ids(session: Session, *, feed_id: int, guids: list[str]) -> list[int]:
+    """The ids of the items just inserted, in the order of `guids`."""
+    rows = session.execute(
+        select(_ITEMS.c.guid, _ITEMS.c.id)
+        .where(_ITEMS.c.feed_id == feed_id)
+        .where(_ITEMS.c.guid.in_(guids))
+    ).all()
+    found = {guid: item_id for guid, item_id in rows}
+    return [found[guid] for guid in guids]
+
+
+def _match_ids(session: Session, keys: list[tuple[int, str]]) -> list[int]:
+    """The ids of the matches just inserted, in the order of their (item, situation) keys."""
+    rows = session.execute(
+        select(_MATCHES.c.item_id, _MATCHES.c.situation, _MATCHES.c.id).where(
+            _MATCHES.c.item_id.in_({item_id for item_id, _ in keys})
         )
-        stories.append(_StoryRef(item_id=item_id, cluster_id=cluster, key=key, source=item.source))
-        self._sources.setdefault((situation, cluster), set()).add(item.source)
-        return cluster
-
-    def _load_stories(self, session: Session, situation: str, now: datetime) -> list[_StoryRef]:
-        since = now - self.settings.alerts.cluster_window
-        rows = session.exec(
-            select(
-                col(ItemRow.id),
-                col(ItemRow.cluster_id),
-                col(ItemRow.title_key),
-                col(ItemRow.source),
-            )
-            .join(Match, col(Match.item_id) == col(ItemRow.id))
-            .where(Match.situation == situation)
-            .where(col(Match.created_at) >= since)
-            .order_by(col(ItemRow.id))
-        ).all()
-        return [
-            _StoryRef(item_id=i, cluster_id=c or i, key=k, source=s)
-            for i, c, k, s in rows
-            if i is not None
-        ]
-
-    def _recent_indicators(self, session: Session, *, situation: str, now: datetime) -> set[str]:
-        seen = self._seen_indicators.get(situation)
-        if seen is None:
-            since = now - self.settings.alerts.novelty_window
-            rows = session.exec(
-                select(Match.indicators)
-                .where(Match.situation == situation)
-                .where(col(Match.created_at) >= since)
-            ).all()
-            seen = self._seen_indicators[situation] = {code for codes in rows for code in codes}
-        return seen
+    ).all()
+    found = {(item_id, situation): match_id for item_id, situation, match_id in rows}
+    return [found[key] for key in keys]
 
 
 def with_language(item: Item) -> Item:
@@ -281,7 +256,7 @@ def with_language(item: Item) -> Item:
     return item if language == item.language else replace(item, language=language)
 
 
-def _item_values(item: Item, *, feed_id: int, now: datetime) -> dict[str, Any]:
+def _item_values(item: Item, *, key: str, feed_id: int, now: datetime) -> dict[str, Any]:
     return {
         "feed_id": feed_id,
         "guid": item.guid,
@@ -293,7 +268,7 @@ def _item_values(item: Item, *, feed_id: int, now: datetime) -> dict[str, Any]:
         "countries": list(item.countries),
         "primary_country": item.primary_country,
         "tags": list(item.tags),
-        "title_key": title_key(item.title),
+        "title_key": key,
         "published_at": item.published,
         "fetched_at": now,
     }

@@ -47,6 +47,7 @@ from feeds.rss import parse_items
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+UNCHANGED_BATCH = 100  # unchanged feeds recorded per transaction
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -179,12 +180,24 @@ class Poller:
         started = time.monotonic()
         self._sync_feeds()
         self.writer.start_cycle()
-        outcomes = []
+        outcomes: list[FeedOutcome] = []
+        unchanged: list[_Retrieved] = []  # 304s are recorded many per transaction
+
+        def done(stored: list[FeedOutcome]) -> None:
+            outcomes.extend(stored)
+            for outcome in stored:
+                if on_feed_done is not None:
+                    on_feed_done(outcome)
+
         for retrieved in self._retrieve(force=force):
-            outcome = self._store(retrieved)
-            outcomes.append(outcome)
-            if on_feed_done is not None:
-                on_feed_done(outcome)
+            if isinstance(retrieved.outcome, NotModified):
+                unchanged.append(retrieved)
+                if len(unchanged) >= UNCHANGED_BATCH:
+                    done(self._store_unchanged(unchanged))
+                    unchanged = []
+            else:
+                done([self._store(retrieved)])
+        done(self._store_unchanged(unchanged))
         return PollReport(outcomes=tuple(outcomes), seconds=time.monotonic() - started)
 
     def due_count(self, *, force: bool = False) -> int:
@@ -376,6 +389,36 @@ class Poller:
                 self._parse_pool = ProcessPoolExecutor(workers, mp_context=context)
         return self._parse_pool
 
+    def _store_unchanged(self, batch: list[_Retrieved]) -> list[FeedOutcome]:
+        """Record unchanged feeds (304 or same body) in one transaction."""
+        if not batch:
+            return []
+        now = self.clock()
+        by_name = {r.feed.name: r for r in batch}
+        results = []
+        with session_scope(self.engine) as session:
+            rows = session.exec(
+                select(Feed).where(col(Feed.name).in_(by_name)).with_for_update()
+            ).all()
+            for row in rows:
+                retrieved = by_name[row.name]
+                outcome = retrieved.outcome
+                assert isinstance(outcome, NotModified)
+                if row.lease_owner not in (None, self.owner):
+                    log.warning("event=lease_lost feed=%r owner=%s", row.name, row.lease_owner)
+                    result = FeedOutcome(feed=row.name, status="error", error="lease lost")
+                else:
+                    self._record_success(
+                        row, retrieved.feed, now, status=f"not_modified:{outcome.reason}"
+                    )
+                    row.etag = outcome.etag or row.etag
+                    row.last_modified = outcome.last_modified or row.last_modified
+                    row.lease_owner = None
+                    row.lease_expires_at = None
+                    result = FeedOutcome(feed=row.name, status="not_modified")
+                results.append((retrieved, result))
+        return [self._finish(retrieved, result) for retrieved, result in results]
+
     def _store(self, retrieved: _Retrieved) -> FeedOutcome:
         feed = retrieved.feed
         now = self.clock()
@@ -388,11 +431,6 @@ class Poller:
                 return FeedOutcome(feed=feed.name, status="error", error="lease lost")
             if isinstance(outcome, FeedError):
                 result = self._record_failure(row, feed, outcome, now)
-            elif isinstance(outcome, NotModified):
-                self._record_success(row, feed, now, status=f"not_modified:{outcome.reason}")
-                row.etag = outcome.etag or row.etag
-                row.last_modified = outcome.last_modified or row.last_modified
-                result = FeedOutcome(feed=feed.name, status="not_modified")
             elif isinstance(outcome, list):
                 stats = self.writer.write(
                     session, feed=feed, feed_id=row.id or 0, items=outcome, now=now
@@ -411,10 +449,14 @@ class Poller:
                     matches=stats.matches,
                     alerts=stats.alerts,
                 )
-            else:  # a Fetched body always goes through the parser first
-                raise TypeError(f"unparsed outcome for feed {feed.name!r}: {type(outcome)}")
+            else:  # a Fetched body goes through the parser, a NotModified to _store_unchanged
+                raise TypeError(f"unexpected outcome for feed {feed.name!r}: {type(outcome)}")
             row.lease_owner = None
             row.lease_expires_at = None
+        return self._finish(retrieved, result)
+
+    def _finish(self, retrieved: _Retrieved, result: FeedOutcome) -> FeedOutcome:
+        feed = retrieved.feed
         seconds = time.monotonic() - retrieved.started
         result = dataclasses.replace(result, seconds=round(seconds, 3))
         self.metrics.record_poll(

@@ -1,21 +1,25 @@
-"""What happened in a situation over a period: one query, then pure aggregation.
+"""What happened in a situation over a period: aggregate queries, one index range each.
 
 Counts by risk factor (with the previous period of the same length, for a trend), the top items,
 the sources and the feedback received. `/tocsin summary` renders it; briefings (`bot.briefing`)
 build on it, adding `factor_history` (the weeks before, for the chart and novelty).
-Periods are half-open, [start, end), on the item's publication time.
+Periods are half-open, [start, end), on the item's publication time (`match.published_at`, a
+copy of the item's, indexed with the situation), and the database does the counting, so a
+period costs the same whether the situation has a thousand stored reports or a million.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlalchemy import Text, cast, func, select
+from sqlmodel import Session, col
 
 from bot.store.tables import Feed, Feedback, Item, Match
 
@@ -67,10 +71,12 @@ class Outlet:
 
 @dataclass(frozen=True, kw_only=True)
 class FactorHit:
-    """One matching report in a factor history: when, and which risk factors it carried."""
+    """`count` matching reports with the same risk factors, the latest published at `published`
+    (see `factor_history`)."""
 
     published: datetime
     codes: tuple[str, ...]
+    count: int = 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,78 +100,134 @@ class Summary:
 def situation_summary(
     session: Session, *, situation: str, start: datetime, end: datetime, top: int = TOP_ITEMS
 ) -> Summary:
+    """A few aggregate queries over one index range (match: situation, published_at)."""
     previous_start = start - (end - start)
-    rows = session.exec(
-        select(Match, Item, Feed.name)
-        .join(Item, col(Item.id) == col(Match.item_id))
-        .join(Feed, col(Feed.id) == col(Item.feed_id))
-        .where(Match.situation == situation)
-        .where(col(Item.published_at) >= previous_start)
-        .where(col(Item.published_at) < end)
-    ).all()
-    feed_of = {i.id: feed for _, i, feed in rows}
-    current = [(m, i) for m, i, _ in rows if i.published_at >= start]
-    previous = [(m, i) for m, i, _ in rows if i.published_at < start]
-    feedback = dict(
-        session.exec(
-            select(Feedback.relevant, func.count())
-            .where(Feedback.situation == situation)
-            .where(col(Feedback.created_at) >= start)
-            .where(col(Feedback.created_at) < end)
-            .group_by(col(Feedback.relevant))
+    severities: dict[bool, Counter[str]] = {True: Counter(), False: Counter()}
+    factors: dict[bool, Counter[str]] = {True: Counter(), False: Counter()}
+    samples: list[int] = []
+    for is_current, period_start, period_end in (
+        (True, start, end),
+        (False, previous_start, start),
+    ):
+        groups = session.execute(
+            _in_period(
+                select(col(Match.severity), _codes(), func.count(), func.min(col(Match.id))),
+                situation,
+                period_start,
+                period_end,
+            ).group_by(col(Match.severity), _codes())
         ).all()
-    )
-    names = _names(m.evidence for m, _ in current + previous)
+        for severity, codes, n, sample in groups:
+            severities[is_current][severity] += n
+            factors[is_current].update(dict.fromkeys(set(json.loads(codes or "[]")), n))
+            samples.append(sample)
+    names = _names(session, samples)
+    outlets = _outlets(session, situation=situation, start=start, end=end)
+    sources: Counter[str] = Counter()
+    for o in outlets:
+        sources[o.source] += o.count
     return Summary(
         situation=situation,
         start=start,
         end=end,
-        matches=len(current),
-        previous_matches=len(previous),
-        factors=_factors(current, previous, names),
-        top_items=_top(current, top),
+        matches=sum(severities[True].values()),
+        previous_matches=sum(severities[False].values()),
+        factors=_factors(factors[True], factors[False], names),
+        top_items=_top(session, situation=situation, start=start, end=end, top=top),
         sources=tuple(
-            SourceCount(source=s or "(unknown)", count=n)
-            for s, n in Counter(i.source for _, i in current).most_common(TOP_SOURCES)
+            SourceCount(source=s, count=n)
+            for s, n in sorted(sources.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_SOURCES]
         ),
-        severities=dict(Counter(m.severity for m, _ in current)),
-        relevant=int(feedback.get(True, 0)),
-        not_relevant=int(feedback.get(False, 0)),
-        previous_severities=dict(Counter(m.severity for m, _ in previous)),
-        outlets=tuple(
-            Outlet(source=source or "(unknown)", feed=feed, language=language, count=n)
-            for (source, feed, language), n in sorted(
-                Counter((i.source, feed_of[i.id], i.language) for _, i in current).items(),
-                key=lambda kv: (-kv[1], kv[0][0], kv[0][1], kv[0][2] or ""),
-            )
-        ),
+        severities=dict(severities[True]),
+        relevant=_feedback(session, situation=situation, start=start, end=end, relevant=True),
+        not_relevant=_feedback(session, situation=situation, start=start, end=end, relevant=False),
+        previous_severities=dict(severities[False]),
+        outlets=outlets,
         factor_names=names,
     )
 
 
 def factor_history(
-    session: Session, *, situation: str, start: datetime, end: datetime
+    session: Session,
+    *,
+    situation: str,
+    start: datetime,
+    end: datetime,
+    boundaries: Iterable[datetime] = (),
 ) -> tuple[FactorHit, ...]:
-    """Every matching report in [start, end) with its risk factors, oldest first."""
-    rows = session.exec(
-        select(Item.published_at, Match.indicators)
-        .join(Item, col(Item.id) == col(Match.item_id))
-        .where(Match.situation == situation)
-        .where(col(Item.published_at) >= start)
-        .where(col(Item.published_at) < end)
-        .order_by(col(Item.published_at))
+    """The matching reports in [start, end), grouped by risk factors within each interval that
+    `boundaries` cut [start, end) into: one `FactorHit` per group, oldest first."""
+    cuts = sorted({start, end, *(b for b in boundaries if start < b < end)})
+    hits = []
+    for cut_start, cut_end in pairwise(cuts):  # one index range each
+        rows = session.execute(
+            _in_period(
+                select(_codes(), func.count(), func.max(col(Match.published_at))),
+                situation,
+                cut_start,
+                cut_end,
+            ).group_by(_codes())
+        ).all()
+        hits += [
+            FactorHit(published=last, codes=tuple(sorted(set(json.loads(c or "[]")))), count=n)
+            for c, n, last in rows
+        ]
+    return tuple(sorted(hits, key=lambda h: (h.published, h.codes)))
+
+
+def _in_period(query: Any, situation: str, start: datetime, end: datetime) -> Any:
+    return (
+        query.where(col(Match.situation) == situation)
+        .where(col(Match.published_at) >= start)
+        .where(col(Match.published_at) < end)
+    )
+
+
+def _codes() -> Any:
+    """A match's risk factors as text (a JSON list), so that equal lists group together."""
+    return cast(Match.indicators, Text)
+
+
+def _outlets(
+    session: Session, *, situation: str, start: datetime, end: datetime
+) -> tuple[Outlet, ...]:
+    keys = (col(Item.source), col(Feed.name), col(Item.language))
+    rows = session.execute(
+        _in_period(
+            select(*keys, func.count())
+            .select_from(Match)
+            .join(Item, col(Item.id) == col(Match.item_id))
+            .join(Feed, col(Feed.id) == col(Item.feed_id)),
+            situation,
+            start,
+            end,
+        ).group_by(*keys)
     ).all()
-    return tuple(
-        FactorHit(published=published, codes=tuple(sorted(set(codes or ()))))
-        for published, codes in rows
+    outlets = [
+        Outlet(source=source or "(unknown)", feed=feed, language=language, count=n)
+        for source, feed, language, n in rows
+    ]
+    return tuple(sorted(outlets, key=lambda o: (-o.count, o.source, o.feed, o.language or "")))
+
+
+def _feedback(
+    session: Session, *, situation: str, start: datetime, end: datetime, relevant: bool
+) -> int:
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(Feedback)
+            .where(col(Feedback.situation) == situation)
+            .where(col(Feedback.relevant) == relevant)
+            .where(col(Feedback.created_at) >= start)
+            .where(col(Feedback.created_at) < end)
+        ).scalar_one()
     )
 
 
 def _factors(
-    current: list[tuple[Match, Item]], previous: list[tuple[Match, Item]], names: dict[str, str]
+    now_counts: Counter[str], then_counts: Counter[str], names: dict[str, str]
 ) -> tuple[FactorCount, ...]:
-    now_counts = Counter(code for m, _ in current for code in set(m.indicators))
-    then_counts = Counter(code for m, _ in previous for code in set(m.indicators))
     codes = sorted(now_counts.keys() | then_counts.keys(), key=lambda c: (-now_counts[c], c))
     return tuple(
         FactorCount(code=c, name=names.get(c, c), count=now_counts[c], previous=then_counts[c])
@@ -173,9 +235,13 @@ def _factors(
     )
 
 
-def _names(evidence_lists: Iterable[list[dict[str, Any]]]) -> dict[str, str]:
+def _names(session: Session, sample_ids: Iterable[int | None]) -> dict[str, str]:
+    """Risk factor names, from the evidence of one sample match per group."""
+    ids = sorted({i for i in sample_ids if i is not None})
     names: dict[str, str] = {}
-    for evidence in evidence_lists:
+    if not ids:
+        return names
+    for (evidence,) in session.execute(select(col(Match.evidence)).where(col(Match.id).in_(ids))):
         for e in evidence:
             code = e.get("key") or e.get("code")
             if code and e.get("name"):
@@ -183,16 +249,33 @@ def _names(evidence_lists: Iterable[list[dict[str, Any]]]) -> dict[str, str]:
     return names
 
 
-def _top(current: list[tuple[Match, Item]], top: int) -> tuple[TopItem, ...]:
-    ranked = sorted(current, key=lambda mi: (-mi[0].score, -mi[1].published_at.timestamp()))
+def _top(
+    session: Session, *, situation: str, start: datetime, end: datetime, top: int
+) -> tuple[TopItem, ...]:
+    rows = session.execute(
+        _in_period(
+            select(
+                *(col(c) for c in (Match.severity, Match.score, Item.title, Item.url)),
+                col(Item.source),
+                col(Item.published_at),
+            )
+            .select_from(Match)
+            .join(Item, col(Item.id) == col(Match.item_id)),
+            situation,
+            start,
+            end,
+        )
+        .order_by(col(Match.score).desc(), col(Match.published_at).desc(), col(Match.id))
+        .limit(top)
+    ).all()
     return tuple(
         TopItem(
-            title=i.title,
-            url=i.url,
-            source=i.source,
-            severity=m.severity,
-            score=m.score,
-            published=i.published_at,
+            title=title,
+            url=url,
+            source=source,
+            severity=severity,
+            score=score,
+            published=published,
         )
-        for m, i in ranked[:top]
+        for severity, score, title, url, source, published in rows
     )

@@ -111,7 +111,7 @@ def test_migration_0003_adds_and_removes_the_briefing_schedule_columns(engine: E
     with session_scope(engine) as s:
         s.add(Subscription(channel="C1", situation="sudan", briefing_weekday="fri"))
     assert {"briefing_weekday", "briefing_time"} <= columns()
-    assert current_revision(engine) == "0005"  # the downgrade to 0002 passes through 0005
+    assert current_revision(engine) == "0005"  # the downgrade to 0002 passes through 0005, 0004
     command.downgrade(alembic_config(engine), "0002")
     assert not {"briefing_weekday", "briefing_time"} & columns()
     assert "timezone" in columns()
@@ -120,3 +120,52 @@ def test_migration_0003_adds_and_removes_the_briefing_schedule_columns(engine: E
     with session_scope(engine) as s:
         (row,) = s.exec(select(Subscription)).all()
     assert (row.situation, row.briefing_weekday, row.briefing_time) == ("sudan", None, None)
+
+
+def test_migration_0004_fills_match_published_from_the_item(engine: Engine) -> None:
+    from alembic import command
+
+    from bot.store.db import alembic_config
+
+    feed_id = _feed(engine)
+    when = datetime(2026, 3, 10, 6, 15, tzinfo=UTC)
+    command.downgrade(alembic_config(engine), "0003")
+    assert "published_at" not in {c["name"] for c in inspect(engine).get_columns("match")}
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO item (feed_id, guid, title, summary, source, countries, tags, "
+                "title_key, published_at, fetched_at) VALUES (:f, 'g', 't', '', '', '[]', '[]', "
+                "'t', :p, :p)"
+            ),
+            {"f": feed_id, "p": when.replace(tzinfo=None)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO match (item_id, situation, indicators, evidence, breakdown, score, "
+                "severity, why, created_at) SELECT id, 'sudan', '[]', '[]', '[]', 0, 'info', '', "
+                ":p FROM item"
+            ),
+            {"p": when.replace(tzinfo=None)},
+        )
+    upgrade(engine, "0004")
+    assert current_revision(engine) == "0004"
+    tables = set(inspect(engine).get_table_names())
+    assert {"story_band", "story_source", "indicator_seen"} <= tables
+    upgrade(engine)
+    with session_scope(engine) as s:
+        (match,) = s.exec(select(Match)).all()
+    assert match.published_at == when
+
+
+def test_a_match_written_without_published_at_takes_its_items(engine: Engine) -> None:
+    feed_id = _feed(engine)
+    when = datetime(2026, 3, 10, 6, 15, tzinfo=UTC)
+    with session_scope(engine) as s:
+        item = Item(feed_id=feed_id, guid="g", title="t", published_at=when)
+        s.add(item)
+        s.flush()
+        s.add(Match(item_id=item.id or 0, situation="sudan", severity="watch"))
+    with session_scope(engine) as s:
+        (match,) = s.exec(select(Match)).all()
+    assert match.published_at == when

@@ -1,12 +1,13 @@
 """Briefing data for a situation and a period: `situation_summary` plus history and diversity.
 
-One loader does the I/O (`load_briefing`: two queries through `bot.summary`); everything else
+One loader does the I/O (`load_briefing`: aggregate queries through `bot.summary`); everything else
 here is pure and tested on plain values: weekly buckets for the chart, risk factors that fired
 for the first time in N weeks, and source diversity (outlets, regions, languages).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,16 +56,20 @@ class BriefingData:
 
 
 def weekly_counts(hits: Sequence[FactorHit], *, end: datetime, weeks: int) -> tuple[Week, ...]:
-    """`weeks` consecutive 7-day buckets ending at `end`, oldest first."""
-    starts = [end - WEEK * (weeks - k) for k in range(weeks)]
+    """`weeks` consecutive 7-day buckets [start, start + 7 days) ending at `end`, oldest first."""
+    starts = week_starts(end=end, weeks=weeks)
     buckets: list[Counter[str]] = [Counter() for _ in starts]
     for hit in hits:
-        index = weeks - 1 - int((end - hit.published) / WEEK)
+        index = bisect_right(starts, hit.published) - 1
         if 0 <= index < weeks and hit.published < end:
-            buckets[index].update(hit.codes)
+            buckets[index].update(dict.fromkeys(hit.codes, hit.count))
     return tuple(
         Week(start=s, counts=dict(sorted(c.items()))) for s, c in zip(starts, buckets, strict=True)
     )
+
+
+def week_starts(*, end: datetime, weeks: int) -> list[datetime]:
+    return [end - WEEK * (weeks - k) for k in range(weeks)]
 
 
 def novel_factors(
@@ -107,7 +112,8 @@ def _ranked(counter: Counter[str]) -> tuple[tuple[str, int], ...]:
 def load_briefing(
     session: Session, *, settings: Settings, situation: SituationSettings, period: Period
 ) -> BriefingData:
-    """Everything a briefing shows for `situation` over `period` (two queries)."""
+    """Everything a briefing shows for `situation` over `period`. The factor history comes
+    grouped by the chart's weeks and the novelty span, so it stays small over any history."""
     cfg = settings.briefings
     summary = situation_summary(
         session, situation=situation.slug, start=period.start, end=period.end, top=cfg.top_items
@@ -115,7 +121,14 @@ def load_briefing(
     history_start = min(
         period.end - WEEK * cfg.chart_weeks, period.start - WEEK * cfg.novelty_weeks
     )
-    hits = factor_history(session, situation=situation.slug, start=history_start, end=period.end)
+    since_novel = period.start - WEEK * cfg.novelty_weeks
+    hits = factor_history(
+        session,
+        situation=situation.slug,
+        start=history_start,
+        end=period.end,
+        boundaries=[*week_starts(end=period.end, weeks=cfg.chart_weeks), since_novel, period.start],
+    )
     return BriefingData(
         situation=situation,
         period=period,

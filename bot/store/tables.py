@@ -4,6 +4,11 @@ feed ─< item ─< match
              └─< outbox >─ subscription     (the outbox: every message that leaves Tocsin, by kind;
                    └─< outbox (parent)        an alert is one row per subscription × item)
 outbox ─< feedback;  audit_log;  channel_state (what Tocsin knows about a channel, its pace)
+
+What the assessment remembers (`bot.assessment.StoryBook`, read and written by `bot.store.stories`;
+band rows older than the cluster window are pruned):
+story_band (LSH band × story: the story index);  story_source (story × source: corroboration);
+indicator_seen (situation × risk factor: when last seen, for novelty)
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from bot.store.types import EnumText, UTCDateTime, utcnow
@@ -51,10 +56,11 @@ class Item(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("feed_id", "guid", name="uq_item_feed_guid"),
         Index("ix_item_published", "published_at"),
+        Index("ix_item_fetched", "fetched_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    feed_id: int = Field(foreign_key="feed.id", index=True)
+    feed_id: int = Field(foreign_key="feed.id")  # indexed first in uq_item_feed_guid
     guid: str = Field(sa_type=Text)
     title: str = Field(sa_type=Text)
     summary: str = Field(default="", sa_type=Text)
@@ -70,12 +76,27 @@ class Item(SQLModel, table=True):
     fetched_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
+def _item_published(context: Any) -> datetime | None:
+    """Default of `match.published_at`: the item's (ingestion passes it; other writers may not)."""
+    item_id = context.get_current_parameters()["item_id"]
+    query = text("SELECT published_at FROM item WHERE id = :id").columns(published_at=UTCDateTime)
+    return context.connection.execute(query, {"id": item_id}).scalar()  # type: ignore[no-any-return]
+
+
 class Match(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("item_id", "situation", name="uq_match_item_situation"),)
+    """`published_at` repeats the item's, so that a situation's period is one index range.
+    (No single-column indexes where a composite one starts with the column: with stale
+    statistics PostgreSQL preferred `item.feed_id` alone to `(feed_id, guid)` and read every
+    item of the feed for each poll.)"""
+
+    __table_args__ = (
+        UniqueConstraint("item_id", "situation", name="uq_match_item_situation"),
+        Index("ix_match_situation_published", "situation", "published_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    item_id: int = Field(foreign_key="item.id", index=True)
-    situation: str = Field(max_length=64, index=True)
+    item_id: int = Field(foreign_key="item.id")  # indexed first in uq_match_item_situation
+    situation: str = Field(max_length=64)  # indexed first in ix_match_situation_published
     indicators: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     evidence: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
@@ -84,7 +105,49 @@ class Match(SQLModel, table=True):
     score: float = 0.0
     severity: str = Field(max_length=16)
     why: str = Field(default="", sa_type=Text)
+    published_at: datetime | None = Field(
+        default=None,
+        sa_type=UTCDateTime,
+        nullable=False,
+        sa_column_kwargs={"default": _item_published},
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class StoryBand(SQLModel, table=True):
+    """One story in one LSH band: the latest member key with that band, and when it came."""
+
+    __tablename__ = "story_band"
+    __table_args__ = (
+        Index("ix_story_band_recent", "band", "seen_at", "story_id"),
+        Index("ix_story_band_seen", "seen_at"),
+    )
+
+    band: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    story_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    title_key: str = Field(sa_type=Text)
+    seen_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class StorySource(SQLModel, table=True):
+    """A distinct source of a story (its corroboration)."""
+
+    __tablename__ = "story_source"
+
+    story_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    source: str = Field(primary_key=True, max_length=255)
+
+
+class IndicatorSeen(SQLModel, table=True):
+    """When a risk factor was last seen for a situation (novelty)."""
+
+    __tablename__ = "indicator_seen"
+
+    situation: str = Field(primary_key=True, max_length=64)
+    code: str = Field(primary_key=True, max_length=32)
+    last_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
 class Subscription(SQLModel, table=True):

@@ -13,7 +13,7 @@ card_update, rollup, digest, briefing, briefing_on_demand, escalation):
   (`paused_until`) and the flood guard's hourly count (`cap_hour`, `cap_count`).
 
 Revision ID: 0005
-Revises: 0003 (the branch that adds 0004 is merged first: rechain to "0004" then)
+Revises: 0004
 """
 
 from collections.abc import Sequence
@@ -26,7 +26,7 @@ from alembic import op
 import bot.store.types
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
