@@ -79,7 +79,11 @@ class Matcher:
         """Match one feed item (title, summary and its structured country tags)."""
         countries = item.countries + ((item.primary_country,) if item.primary_country else ())
         return self.match_text(
-            title=item.title, summary=item.summary, countries=countries, language=item.language
+            title=item.title,
+            summary=item.summary,
+            countries=countries,
+            language=item.language,
+            located_only=True,
         )
 
     def match_text(
@@ -89,9 +93,13 @@ class Matcher:
         summary: str = "",
         countries: Sequence[str] = (),
         language: str | None = None,
+        located_only: bool = False,
     ) -> MatchResult:
         """Match raw text; `countries` are ISO alpha-3 tags carried by the source; `language`
-        is the feed's (checked against the text's script, detected when absent)."""
+        is the feed's (checked against the text's script, detected when absent). With
+        `located_only`, an item that names no watched situation is not read further (nothing
+        is stored or sent for it): most of a real stream, when a handful of situations are
+        watched."""
         lang = item_language(language, title, summary)
         fields = [self._field("title", title)]
         if summary:
@@ -103,6 +111,8 @@ class Matcher:
         places = fields + [self._lemma_field(f) for f in fields if has_cyrillic(f.text.original)]
         if any(f.geo for f in places):
             located += self._geo_evidence(places, tags, read_twice=len(places) > len(fields))
+        if located_only and not located:
+            return self._result([], [], (), lang)
         events = self._events(fields, lang)
         title_located = bool(tags) or any(e.field == "title" for e in located)
         if self.proximity and events and not title_located:

@@ -65,3 +65,15 @@ def test_one_country_in_several_situations() -> None:
     ]
     matcher = build_matcher(specs)
     assert matcher.match_text(title="Sudan: refugees").situations == ("sudan", "sahel-east")
+
+
+def test_an_item_outside_every_situation_is_not_read_further(matcher: Matcher) -> None:
+    """Ingest's path stops at geography: an unwatched place's massacre is neither stored nor
+    sent, so its events and indicators are not looked for; `match_text` (the CLI) still reads
+    everything."""
+    title = "Militia massacre 40 civilians in a village in Bolivia"
+    unwatched = matcher.match(_item(title))
+    assert not unwatched.situations and not unwatched.evidence and not unwatched.events
+    assert matcher.match_text(title=title).events
+    watched = matcher.match(_item("Militia massacre 40 civilians in a village near El Fasher"))
+    assert watched.situations == ("sudan",) and watched.events
