@@ -62,6 +62,7 @@ CLASS_CODES = {
     "press": ("EE2",),
     "identity": ("RF9",),
     "shelter": ("EE4",),
+    "heritage": ("RF13",),
 }
 _WINDOW = 8  # tokens either side of the act searched for its victims, targets and counts
 MAX_CHARS = 2000  # of a field read for events: a headline, or the lead of a summary
@@ -180,9 +181,15 @@ class _Context:
             h
             for h in self.by_role.get(role, ())
             if h.name in names
-            and (self.short or self.segments[h.first] == seg)
+            and (self.segments[h.first] == seg or (self.short and self._same_headline(hit, h)))
             and not _overlaps(h, hit)
         ]
+
+    def _same_headline(self, act: Hit, cue: Hit) -> bool:
+        """Not across a " | " that appends a section or an outlet ("… | News, Sports, Jobs")."""
+        low, high = sorted((act.last, cue.first))
+        start, end = self.tokens[low].end, self.tokens[high].start
+        return "|" not in self.text[start:end]
 
 
 def _overlaps(a: Hit, b: Hit) -> bool:

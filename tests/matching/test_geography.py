@@ -70,7 +70,7 @@ def test_places(world: Matcher, title: str, lang: str, expected: set[str]) -> No
         # everyday Arabic words that GeoNames lists as places ("was" = Cannes, "how" = Kyiv)
         ("قال إن الاتفاق كان ممكنا", "ar", set()),
         ("كيف تغيرت الأسعار", "ar", set()),
-        ("البيت الأبيض يعلن خطة جديدة", "ar", set()),  # the White House, not El Obeid
+        ("البيت الأبيض يعلن خطة جديدة", "ar", {"USA"}),  # the White House, not El Obeid (SDN)
         # one name, two countries: settled by the other country named, else both
         ("Drone attack in Iraqi Kurdistan", "en", {"IRQ"}),
         ("Protests in Kurdistan, Iran", "en", {"IRN"}),
