@@ -44,6 +44,7 @@ from bot.matching import (
 )
 from bot.matching.matcher import settle
 from bot.matching.names import all_country_names
+from tests.matching.test_hostile_text import HOSTILE  # the same titles the tests feed it
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CORPUS = SHARED / "corpus" / "situations-dev"
@@ -371,6 +372,7 @@ start = rss()
 import match_speed
 from bot.matching import build_matcher
 from bot.matching.matcher import settle
+from tests.matching.test_hostile_text import HOSTILE  # the same titles the tests feed it
 imported = rss()
 matcher = build_matcher(match_speed.situations())
 built = rss()
@@ -445,23 +447,10 @@ def watched_rate(titles: list[tuple[str, str | None]]) -> float:
     return stream_rate(matcher, titles, located_only=True)
 
 
-PATHOLOGICAL = {
-    "100 kB of text": ("Sudan: militia killed 12 civilians in Darfur. " * 2300)[:100_000],
-    "10,000 numbers": " ".join(str(i) for i in range(10_000)),
-    "mixed scripts": "Sudan السودان Судан 苏丹 Soudan killed قتل убиты 12 " * 300,
-    "RTL and zero-width marks": (
-        "\u202eSudan\u200b: \u200fmilitia\u200d killed\u2066 12\u2069 civilians\ufeff " * 500
-    ),
-    "a number word x1000": "Sudan: " + "dozens " * 1000 + "killed",
-    "'killed' x2000": "Sudan " + "killed " * 2000,
-    "country names x5000": "Sudan Chad Niger " * 5000,
-}
-
-
 def pathological(matcher: Any) -> dict[str, float]:
     """Milliseconds (wall clock, worst of three) to match each hostile text as title+summary."""
     out = {}
-    for name, text in PATHOLOGICAL.items():
+    for name, text in HOSTILE.items():
         worst = 0.0
         for language in ("en", None, None):
             started = time.perf_counter()

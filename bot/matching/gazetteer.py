@@ -128,6 +128,11 @@ def place_terms(countries: Iterable[str], *, min_population: int) -> Iterator[Te
 
 
 _REGION_WORDS = ("State", "Region", "Province", "Governorate")
+_ARABIC_REGION_WORDS = ("ولاية", "محافظة", "إقليم", "منطقة")
+
+
+def _is_arabic(name: str) -> bool:
+    return any("\u0600" <= ch <= "\u06ff" for ch in name)
 
 
 def _worded_regions(
@@ -138,9 +143,11 @@ def _worded_regions(
     "Delta" alone)."""
     plain = set(kept)
     for name in names:
-        if " " in name or not needs_capital(name) or len(name) < _MIN_PLACE:
+        if name in plain and not patterns(name) & reserved:
             continue
-        if name not in plain or patterns(name) & reserved:
+        if _is_arabic(name):  # "ولاية الجزيرة", not "الجزيرة" (Al Jazeera, the island)
+            yield from (f"{word} {name}" for word in _ARABIC_REGION_WORDS)
+        elif " " not in name and needs_capital(name) and len(name) >= _MIN_PLACE:
             yield from (f"{name} {word}" for word in _REGION_WORDS)
 
 

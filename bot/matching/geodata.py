@@ -50,7 +50,8 @@ class GeoData:
     actors: tuple[Actor, ...]
 
 
-def _read(name: str) -> dict[str, Any]:
+def read_data(name: str) -> dict[str, Any]:
+    """A TOML file of bot/matching/data."""
     text = (
         resources.files("bot.matching").joinpath("data").joinpath(name).read_text(encoding="utf-8")
     )
@@ -72,8 +73,8 @@ def _demonym(value: str | list[str]) -> str | tuple[str, ...]:
 @lru_cache(maxsize=1)
 def geo_data() -> GeoData:
     """The parsed data files (cached for the life of the process)."""
-    geo = _read("geo.toml")
-    demonyms = _read("demonyms_world.toml") | _read("demonyms.toml")  # curated ones win
+    geo = read_data("geo.toml")
+    demonyms = read_data("demonyms_world.toml") | read_data("demonyms.toml")  # curated ones win
     return GeoData(
         extra_names={code: _by_language(t) for code, t in geo["extra_names"].items()},
         capitalised_names={code: _by_language(t) for code, t in geo["capitalised_names"].items()},
@@ -101,6 +102,6 @@ def geo_data() -> GeoData:
                 names=_by_language(a["names"]),
                 source=a["source"],
             )
-            for a in _read("actors.toml")["actor"]
+            for a in read_data("actors.toml")["actor"]
         ),
     )

@@ -1,5 +1,7 @@
 """Sub-national regions from maintained data: first-level ISO 3166-2 subdivisions (pycountry)
-under their own names and the translations pycountry ships, plus the regions several
+under their own names, the translations pycountry ships and the names Unicode CLDR gives them
+in the six languages Tocsin reads (data/subdivisions_cldr.toml, written by
+tools/cldr_subdivisions.py: pycountry has no Arabic ones), plus the regions several
 subdivisions are named after ("North Darfur", "South Darfur" … → "Darfur"; "Nord-Kivu",
 "Sud-Kivu" → "Kivu").
 
@@ -19,6 +21,7 @@ from functools import lru_cache
 
 import pycountry
 
+from bot.matching.geodata import read_data
 from bot.matching.normalize import fold
 
 # Translations kept: the languages Tocsin matches, and the European ones whose catalogues carry
@@ -34,7 +37,9 @@ _DIRECTIONS = frozenset(
         "nord sud est ouest centre centrale haut haute bas basse moyen "
         "norte sur sul este oeste centro alto bajo baixo "
         "северный южный восточный западный центральный верхний нижний "
-        "северное южное восточное западное центральное северная южная восточная западная"
+        "северное южное восточное западное центральное северная южная восточная западная "
+        "شمال جنوب شرق غرب وسط الشمال الجنوب الشرق الغرب الشماليه الجنوبيه الشرقيه الغربيه "
+        "الوسطي"
     ).split()
 )
 _LINKS = frozenset({"del", "de", "du", "des", "of", "the", "la", "le", "el", "do", "da"})
@@ -101,7 +106,14 @@ def _regions(names: dict[str, set[str]]) -> dict[str, set[str]]:
 
 
 _GENERIC = _DIRECTIONS | frozenset(
-    fold(w) for w in "region regions province state states territory district".split()
+    fold(w)
+    for w in (
+        "region regions province state states territory district capital "
+        "центр север юг восток запад столица столичный "
+        "الاوسط الخليج الساحل البحريه العاصمه الداخليه الحدود المركزيه الشماليه الجنوبيه "
+        "الشرقيه الغربيه شماليه جنوبيه شرقيه غربيه شمالي جنوبي شرقي غربي الشمالي الجنوبي "
+        "الشرقي الغربي"
+    ).split()
 )
 
 
@@ -112,10 +124,17 @@ def _specific(name: str) -> bool:
     return any(fold(w) not in _GENERIC and fold(w) not in _LINKS for w in _SEPARATORS.split(name))
 
 
+def _cldr_names() -> dict[str, tuple[str, ...]]:
+    """ISO 3166-2 code → its CLDR names (Arabic, English, French, Spanish, Portuguese, Russian)."""
+    raw = read_data("subdivisions_cldr.toml")
+    return {code: tuple(dict.fromkeys(spelled.values())) for code, spelled in raw.items()}
+
+
 @lru_cache(maxsize=1)
 def subdivision_names() -> dict[str, tuple[str, ...]]:
     """Alpha-3 code → names of its subdivisions and of the regions they share a name with."""
     translations = _locale_names()
+    cldr = _cldr_names()
     names: dict[str, set[str]] = defaultdict(set)
     for sub in pycountry.subdivisions:
         if getattr(sub, "parent_code", None):
@@ -123,7 +142,11 @@ def subdivision_names() -> dict[str, tuple[str, ...]]:
         country = pycountry.countries.get(alpha_2=sub.country_code)
         if country is None:
             continue
-        names[country.alpha_3] |= {sub.name, *translations.get(sub.name, ())}
+        names[country.alpha_3] |= {
+            sub.name,
+            *translations.get(sub.name, ()),
+            *cldr.get(sub.code, ()),
+        }
     for alpha3, regions in _regions(names).items():
         names[alpha3] |= regions
     return {code: tuple(sorted(n for n in found if _specific(n))) for code, found in names.items()}
