@@ -575,7 +575,22 @@ def _died_in_disaster(ctx: _Context, act: Hit) -> bool:
 
 
 def _cue_names(ctx: _Context, act: Hit) -> set[str]:
-    return {h.name for h in ctx.in_context(act, "cue", frozenset({"disaster", "market"}))}
+    return {
+        h.name
+        for h in ctx.in_context(act, "cue", frozenset({"disaster", "market"}))
+        if not (h.name == "disaster" and _armed_qualifier(ctx, h))
+    }
+
+
+def _armed_qualifier(ctx: _Context, cue: Hit) -> bool:
+    """A disaster word qualified by a people or an armed force is their fire, not a blaze:
+    "killed by Israeli fire", "army fire", "tués par des tirs de l'armée" ("fire" in English)."""
+    if not cue.first:
+        return False
+    before = ctx.tokens[cue.first - 1]
+    return any(p.people and before.start <= p.start < before.end + 1 for p in ctx.places) or any(
+        h.role == "perpetrator" and h.last == cue.first - 1 for h in ctx.hits
+    )
 
 
 def _placed(ctx: _Context, act: Hit, *, towns_only: bool = False) -> bool:
