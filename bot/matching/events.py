@@ -72,7 +72,9 @@ _HEDGE_AFTER = 2  # tokens after an act where "warning", "fears" … make it a r
 _AGENT_REACH = 3  # tokens after "by" that name the agent ("by Israeli troops")
 _SHORT_FIELD = 30  # tokens: a field this short is one context (cues anywhere count)
 _COUNT_GAP = 3  # tokens between a number and its victim noun ("50 of the villagers")
-MASS_DETENTION = 10  # detained at once: mass arbitrary detention, an event
+MASS_DETENTION = (
+    50  # detained at once: mass arbitrary detention, an event (fewer: arrests, a risk factor)
+)
 UNHARMED_KINDS = frozenset({"detention", "expulsion"})  # counts raise these to warning at most
 COUNTED_ACTS = frozenset(
     {
@@ -391,7 +393,9 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
     targets = [
         t
         for t in ctx.near(act, "target", before=_WINDOW, after=_WINDOW)
-        if not _inside_cue(ctx, t) and _same_clause(ctx, act, t)
+        if not _inside_cue(ctx, t)
+        and _same_clause(ctx, act, t)
+        and not (t.name in _CARE and (spec.kind in _TOLL_KINDS or _taken_to(ctx, t)))
     ]
     perps = ctx.near(act, "perpetrator", before=_WINDOW, after=_WINDOW)
     labels = ctx.in_context(act, "label", frozenset({"label"}))
@@ -448,6 +452,22 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         labels=tuple(ctx.words(h.first, h.last) for h in labels),
         grave=spec.grave,
     )
+
+
+_CARE = frozenset({"health"})
+# a toll of the dead or wounded names a hospital as where they were taken or died ("12 wounded
+# taken to hospital", "доставили в больницы 179 пострадавших"), not as what was attacked: an
+# attack on it is an act of its own ("strike on hospital")
+_TOLL_KINDS = frozenset({"injury", "death"})
+
+
+def _taken_to(ctx: _Context, target: Hit) -> bool:
+    """ "Taken to hospital", "rushed to a clinic": where the wounded went (English "to" names
+    no attack's target; French "à", Spanish "al", Portuguese "ao" may: "ataque al hospital")."""
+    if ctx.lang != "en":
+        return False
+    words = [t.text.lower() for t in ctx.tokens[max(0, target.first - 2) : target.first]]
+    return "to" in words
 
 
 def _combatant_toll(ctx: _Context, victims: list[Hit]) -> bool:
