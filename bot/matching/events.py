@@ -72,9 +72,7 @@ _HEDGE_AFTER = 2  # tokens after an act where "warning", "fears" … make it a r
 _AGENT_REACH = 3  # tokens after "by" that name the agent ("by Israeli troops")
 _SHORT_FIELD = 30  # tokens: a field this short is one context (cues anywhere count)
 _COUNT_GAP = 3  # tokens between a number and its victim noun ("50 of the villagers")
-MASS_DETENTION = (
-    50  # detained at once: mass arbitrary detention, an event (fewer: arrests, a risk factor)
-)
+MASS_DETENTION = 50  # detained at once: mass detention, an event (fewer: a risk factor)
 UNHARMED_KINDS = frozenset({"detention", "expulsion"})  # counts raise these to warning at most
 COUNTED_ACTS = frozenset(
     {
