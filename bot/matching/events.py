@@ -420,6 +420,7 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         targets=target_classes,
         armed=bool(perps),
         labelled=bool(labels),
+        counted=max(counts.values(), default=0),
     )
     if grade is None:
         return None
@@ -508,6 +509,7 @@ def _grade(
     targets: set[str],
     armed: bool,
     labelled: bool,
+    counted: int,
 ) -> Grade | None:
     """Whether the act is a violation (an event), a risk-factor mention, or neither."""
     cue = _cue_names(ctx, act)
@@ -543,7 +545,7 @@ def _grade(
     if kind == "expulsion":  # of a population; expelling journalists or diplomats is not
         return "violation" if displaced_people or labelled else None
     if kind == "detention":
-        if _largest_count(ctx, act) >= MASS_DETENTION:
+        if counted >= MASS_DETENTION:  # the people detained, not any number nearby
             return "violation"
         return "risk" if civilian else None
     if kind == "siege":
@@ -647,11 +649,6 @@ def _modifies(ctx: _Context, index: int, *, after: bool = True) -> bool:
     if after:  # "Iranian officers", "Iranian security chief"
         return any(index < h.first <= index + _QUALIFIED_REACH for h in ctx.hits)
     return any(h.last == index - 1 for h in ctx.hits)
-
-
-def _largest_count(ctx: _Context, act: Hit) -> int:
-    seg = ctx.segments[act.first]
-    return max((n.value for n in ctx.numbers if ctx.segments[n.first] == seg), default=0)
 
 
 def _codes(
