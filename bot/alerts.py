@@ -3,9 +3,10 @@
 `decide_alerts` is pure. It picks the subscriptions that want this situation at this severity
 (recent items only) and whose filter (`bot.filters`, on the item's title and summary) the item
 passes; each becomes one queued `alert` row, carrying the filter terms that matched in its
-payload (`bot.ingest` writes them with the match, in one transaction). Everything that depends on the moment of delivery — restricted
-situations, blocked or muted channels, digests, the flood guard, Slack's pace — is decided later,
-by `bot.outbox.policy`, for alerts and every other kind of message alike.
+payload (`bot.ingest` writes them with the match, in one transaction). Everything that depends
+on the moment of delivery — restricted situations, blocked or muted channels, digests, the flood
+guard, Slack's pace — is decided later, by `bot.outbox.policy`, for alerts and every other kind
+of message alike.
 """
 
 from __future__ import annotations

@@ -3,11 +3,11 @@
 The delivery policy holds a root alert when its channel has had `[alerts] channel_hourly_cap` of
 them this UTC hour (critical ones break through), until the end of that hour (`period_end`); and
 it holds non-critical alerts during a channel's quiet hours, until they end (reason
-`policy.QUIET_HOURS`; the roll-up says so). Once that time has passed, `make_rollups` gathers
-a channel × situation's held alerts into one `rollup` message ("14 more reports for Sudan in the last hour", the most severe with links) and
-marks them `rolled_up` (parent = the roll-up), in one transaction; the roll-up's dedupe key makes
-a second instance's attempt a no-op. Nothing is lost: `held_reports` lists every one of them for
-`/tocsin summary`.
+`policy.QUIET_HOURS`; the roll-up says so). Once that time has passed, `make_rollups` gathers a
+channel × situation's held alerts into one `rollup` message ("14 more reports for Sudan in the
+last hour", the most severe with links) and marks them `rolled_up` (parent = the roll-up), in
+one transaction; the roll-up's dedupe key makes a second instance's attempt a no-op. Nothing is
+lost: `held_reports` lists every one of them for `/tocsin summary`.
 """
 
 from __future__ import annotations
