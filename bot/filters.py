@@ -132,6 +132,7 @@ def matches(tree: Query, *, title: str, summary: str = "") -> Verdict:
     return Verdict(passed=passed, matched=tuple(dict.fromkeys(matched)) if passed else ())
 
 
+@lru_cache(maxsize=1024)
 def _words(text: str) -> str:
     """Folded words joined by single spaces, with a space at each end (for whole-word `in`)."""
     return " " + " ".join(_WORD.findall(fold(text))) + " "

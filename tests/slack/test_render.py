@@ -156,9 +156,17 @@ def expected_href(url: str | None) -> str | None:
     phrase=untrusted,
     name=untrusted,
     url=urls,
+    term=untrusted,
 )
 def test_no_unescaped_angle_bracket_from_untrusted_input(
-    title: str, summary: str, source: str, why: str, phrase: str, name: str, url: str | None
+    title: str,
+    summary: str,
+    source: str,
+    why: str,
+    phrase: str,
+    name: str,
+    url: str | None,
+    term: str,
 ) -> None:
     message = alert_message(
         view(
@@ -168,6 +176,7 @@ def test_no_unescaped_angle_bracket_from_untrusted_input(
             why=why,
             url=url,
             evidence=(Evidence(code="X", name=name, phrase=phrase, field="title"),),
+            filter_matched=(term, "El Fasher"),
         )
     )
     links = []
@@ -191,6 +200,9 @@ def test_story_cards_follow_ups_and_roll_ups_are_inert(
         follow_up_message(alert, rose_from="watch"),
         rollup_message(
             name=source, slug="sudan", reports=[report] * 7, period=(T0, T0), hourly_cap=20
+        ),
+        rollup_message(
+            name=source, slug="sudan", reports=[report] * 7, period=(T0, T0), hourly_cap=20, quiet=4
         ),
     ]
     allowed = {expected_href(url), expected_href(latest_url)}
