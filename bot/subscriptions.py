@@ -22,13 +22,15 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot import access
 from bot.config import CLOCK_TIME, SEVERITIES, WEEKDAYS, Settings, SituationSettings
 from bot.filters import parse
 from bot.quiet import QuietHours
-from bot.store.tables import AuditLog, ChannelState, Subscription
+from bot.outbox.policy import QUIET_HOURS
+from bot.store.tables import AuditLog, ChannelState, MessageState, OutboxMessage, Subscription
 
 MUTE_FOR = timedelta(hours=24)
 
@@ -259,13 +261,16 @@ class QuietChange:
     before: str | None
     after: str | None
     cleared: dict[str, str]  # situation → the subscription's own quiet hours, now cleared
+    released: int = 0  # alerts held for the old quiet hours, now due for their roll-up
 
 
 def set_quiet_hours(
     session: Session, *, channel: str, window: QuietHours | None, actor: str, now: datetime
 ) -> QuietChange:
     """The channel's quiet hours (None: none). Like the channel's time zone, set from Slack they
-    are the channel's one setting: per-subscription ones from `config.toml` are cleared."""
+    are the channel's one setting: per-subscription ones from `config.toml` are cleared. What
+    the old quiet hours held is rolled up at the next tick rather than when they would have
+    ended (the new setting decides about everything that comes in from now on)."""
     state = session.get(ChannelState, channel) or ChannelState(channel=channel)
     before = state.quiet_hours
     state.quiet_hours = None if window is None else str(window)
@@ -276,16 +281,35 @@ def set_quiet_hours(
             cleared[sub.situation] = sub.quiet_hours
             sub.quiet_hours = None
             session.add(sub)
+    released = _release_quiet_holds(session, channel=channel, now=now)
     audit(
         session,
         actor=actor,
         action="quiet",
         now=now,
         channel=channel,
-        detail={"before": before, "after": state.quiet_hours, "cleared": cleared},
+        detail={
+            "before": before,
+            "after": state.quiet_hours,
+            "cleared": cleared,
+            "released": released,
+        },
     )
     session.flush()
-    return QuietChange(before=before, after=state.quiet_hours, cleared=cleared)
+    return QuietChange(before=before, after=state.quiet_hours, cleared=cleared, released=released)
+
+
+def _release_quiet_holds(session: Session, *, channel: str, now: datetime) -> int:
+    """Alerts held for the old quiet hours are due for their roll-up now, not at the old end."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.channel) == channel)
+        .where(col(OutboxMessage.state) == MessageState.HELD)
+        .where(col(OutboxMessage.last_error) == QUIET_HOURS)
+        .where(col(OutboxMessage.period_end) > now)
+        .values(period_end=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -144,6 +144,8 @@ def _subscribe(services: Services, inv: Invocation) -> Reply:
         return _list(services, inv)
     head, query = split_filter(inv.text)
     words = tuple(head.split())
+    if len(words) < 2:
+        raise UsageError("name a situation before the filter: `/tocsin subscribe sudan filter:…`")
     situation = resolve_situation(services.settings, channel=inv.channel, name=words[1])
     options = parse_options(words[2:], default_severity=services.settings.alerts.min_severity)
     if query:

@@ -340,6 +340,35 @@ def test_mute_for_a_while_then_unmute_and_the_button_uses_the_same_field(
     ]
 
 
+def test_turning_quiet_hours_off_posts_what_they_held_at_once(
+    running: Running, clock: FakeClock
+) -> None:
+    running.command("quiet 11:00-18:00")  # UTC: T0 is 12:00
+    running.reply()
+    held = [
+        helpers.make_alert(running.engine, title=f"Held {n}", state=MessageState.QUEUED)
+        for n in range(2)
+    ]
+    assert running.deliver().held == 2
+    assert make_rollups(running.engine, now=clock()) == 0
+    running.command("quiet off")
+    text = running.reply()["text"]
+    assert "The 2 alerts held during the old quiet hours go out now, as one roll-up." in text
+    assert make_rollups(running.engine, now=clock()) == 1
+    assert running.deliver().delivered == 1
+    assert "2 more reports for Sudan" in running.slack.accepted(PUBLIC)[-1]["text"]
+    with session_scope(running.engine) as session:
+        assert {_state(session, i) for i in held} == {MessageState.ROLLED_UP}
+    [entry] = [a for a in audit(running.engine) if a.detail.get("after") is None]
+    assert entry.action == "quiet" and entry.detail["released"] == 2
+
+
+def test_subscribe_with_only_a_filter_asks_for_the_situation(running: Running) -> None:
+    running.command("subscribe filter:Darfur")
+    reply = running.reply()
+    assert reply["response_type"] == "ephemeral" and "name a situation" in reply["text"]
+
+
 def test_a_snooze_needs_a_subscription(running: Running) -> None:
     running.command("mute sudan 3d")
     reply = running.reply()
