@@ -28,8 +28,8 @@ from sqlmodel import Session, col, select
 from bot import access
 from bot.config import CLOCK_TIME, SEVERITIES, WEEKDAYS, Settings, SituationSettings
 from bot.filters import parse
-from bot.quiet import QuietHours
 from bot.outbox.policy import QUIET_HOURS
+from bot.quiet import QuietHours
 from bot.store.tables import AuditLog, ChannelState, MessageState, OutboxMessage, Subscription
 
 MUTE_FOR = timedelta(hours=24)
