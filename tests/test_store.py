@@ -169,3 +169,21 @@ def test_a_match_written_without_published_at_takes_its_items(engine: Engine) ->
     with session_scope(engine) as s:
         (match,) = s.exec(select(Match)).all()
     assert match.published_at == when
+
+
+def test_work_in_a_savepoint_is_rolled_back_with_its_transaction(engine: Engine) -> None:
+    """On SQLite a SAVEPOINT opened before any write used to be a transaction of its own, and its
+    release committed the work in it whatever happened to the surrounding transaction."""
+    from bot.outbox.enqueue import enqueue
+    from bot.store.tables import MessageKind
+
+    now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    with pytest.raises(RuntimeError), session_scope(engine) as s:
+        s.exec(select(OutboxMessage)).all()  # a read first, as `make_rollups` does
+        queued = enqueue(
+            s, kind=MessageKind.ROLLUP, channel="C1", situation="x", now=now, dedupe_key="k"
+        )
+        assert queued.created
+        raise RuntimeError("the process dies before its transaction ends")
+    with session_scope(engine) as s:
+        assert s.exec(select(OutboxMessage)).all() == []
