@@ -7,8 +7,6 @@ Runs on SQLite and (with TEST_DATABASE_URL) on a fresh PostgreSQL database.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,12 +14,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.store.db import alembic_config, current_revision, make_engine, session_scope, upgrade
+from bot.store.db import alembic_config, current_revision, session_scope, upgrade
 from bot.store.tables import ChannelState, Subscription
 from bot.store.types import UTCDateTime
+from tests.migrations import database_at, head_revision
 
 T = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
@@ -29,28 +28,8 @@ T = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 @pytest.fixture(params=["sqlite", "postgresql"])
 def old_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """An empty database of each backend, brought to revision 0005."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-        admin, url = None, None
-    else:
-        base = os.environ.get("TEST_DATABASE_URL")
-        if not base:
-            pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests run in CI")
-        admin = make_engine(base).execution_options(isolation_level="AUTOCOMMIT")
-        name = f"tocsin_mig7_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = make_url(base).set(database=name)
-        engine = make_engine(url.render_as_string(hide_password=False))
-    upgrade(engine, "0005")
-    try:
+    with database_at("0005", backend=request.param, tmp_path=tmp_path) as engine:
         yield engine
-    finally:
-        engine.dispose()
-        if admin is not None and url is not None:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-            admin.dispose()
 
 
 def _seed(engine: Engine) -> None:
@@ -95,7 +74,7 @@ def _seed(engine: Engine) -> None:
 def test_0007_adds_empty_filters_and_quiet_hours_and_keeps_everything(old_engine: Engine) -> None:
     _seed(old_engine)
     upgrade(old_engine)
-    assert current_revision(old_engine) == "0007"
+    assert current_revision(old_engine) == head_revision()
     with session_scope(old_engine) as session:
         subs = {s.situation: s for s in session.exec(select(Subscription)).all()}
         state = session.get(ChannelState, "C1")

@@ -36,8 +36,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("channel_state", schema=None) as batch_op:
-        batch_op.drop_column("quiet_hours")
-    with op.batch_alter_table("subscription", schema=None) as batch_op:
-        batch_op.drop_column("quiet_hours")
-        batch_op.drop_column("filter_query")
+    # ALTER TABLE … DROP COLUMN in place (SQLite 3.35+ has it): batch mode would copy and drop
+    # `subscription`, which the outbox's foreign key forbids while foreign keys are on
+    for table, column in (
+        ("channel_state", "quiet_hours"),
+        ("subscription", "quiet_hours"),
+        ("subscription", "filter_query"),
+    ):
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
