@@ -155,6 +155,36 @@ def test_a_bad_filter_changes_nothing_and_points_at_the_problem(running: Running
     assert audit(running.engine) == before
 
 
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        ("Darfur " * 100, "the limit is 500"),
+        ("(" * 30 + "Darfur" + ")" * 30, "nests deeper than 8 levels"),
+        ("Darfur OR (Kordofan", "never closed"),
+        ("Darfur) OR (Kordofan", "has no '(' before it"),
+        ('"El Fasher', "this quote is never closed"),
+        ("\u200b\u202e\u0301 OR Darfur", "has no letters or digits"),
+        ("<!channel> &amp; -", "has no letters or digits"),
+    ],
+)
+def test_hostile_filters_over_slack_change_nothing(
+    running: Running, query: str, problem: str
+) -> None:
+    running.command("subscribe sudan")
+    running.reply()
+    before = audit(running.engine)
+    running.command(f"subscribe sudan alerts filter:{query}")
+    reply = running.reply()
+    text = "\n".join(mrkdwn_texts(reply["blocks"]))
+    assert reply["response_type"] == "ephemeral" and problem in text
+    shown, caret = text.split("```\n")[1].split("\n")[:2]
+    assert caret.strip() == "^" and len(shown) <= 200
+    assert "\u202e" not in text and "\u200b" not in text
+    assert_inert(text)
+    assert audit(running.engine) == before
+    assert subscription(running.engine).filter_query is None
+
+
 def test_an_empty_filter_clears_it_and_the_list_shows_everything(
     running: Running, clock: FakeClock
 ) -> None:
