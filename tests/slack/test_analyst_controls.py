@@ -16,16 +16,19 @@ from collections.abc import Iterator
 from datetime import timedelta
 from email.utils import format_datetime
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.config import Secrets, Settings
 from bot.outbox.deliverer import Deliverer
 from bot.outbox.rollup import _roll_up, make_rollups
+from bot.outbox.views import AlertView
 from bot.pipeline import Poller
 from bot.runtime import build_runtime, utc_now
-from bot.slack.blocks import ACTION_MUTE
+from bot.slack.blocks import ACTION_MUTE, alert_message
 from bot.slack.sink import SlackSink
 from bot.store.db import session_scope
 from bot.store.tables import (
@@ -424,3 +427,34 @@ def test_quiet_changes_are_audited_and_clear_config_quiet_hours(running: Running
     ]
     assert quiet[0].detail["cleared"] == {"sudan": "21:00-06:00"}
     assert subscription(running.engine).quiet_hours is None
+
+
+@hypothesis.settings(deadline=None)
+@hypothesis.given(
+    term=st.one_of(
+        st.text(), st.sampled_from(["<!channel>", "<@U123>", "&amp;", "a>b<c", "\u202e"])
+    )
+)
+def test_matched_filter_terms_are_escaped_on_the_card(term: str) -> None:
+    view = AlertView(
+        alert_id=1,
+        channel=PUBLIC,
+        situation="sudan",
+        situation_name="Sudan",
+        severity="warning",
+        score=5.0,
+        why="",
+        title="title",
+        url=None,
+        source="source",
+        published=T0,
+        summary="",
+        language=None,
+        evidence=(),
+        filter_matched=(term, "El Fasher"),
+    )
+    message = alert_message(view)
+    texts = mrkdwn_texts(message.block_dicts())
+    for text in [message.text, *texts]:
+        assert_inert(text)
+    assert any(text.endswith("'El Fasher'") and "matched filter: '" in text for text in texts)
