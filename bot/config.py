@@ -27,9 +27,11 @@ from pydantic import (
 )
 
 from bot.durations import parse_duration
+from bot.filters import FilterError, parse
 from bot.matching.errors import TaxonomyError
 from bot.matching.settings import AlertThresholds, IndicatorsSettings, MatchingSettings
 from bot.matching.taxonomy import resolve_indicators
+from bot.quiet import QuietHoursError, parse_window
 
 DEFAULT_CONFIG = Path("config.toml")
 SEVERITIES = ("info", "watch", "warning", "critical")
@@ -73,6 +75,16 @@ def _timezone(value: str | None) -> str | None:
 
 
 TimeZone = Annotated[str, BeforeValidator(_timezone)]
+
+
+def _quiet_hours(value: Any) -> str:
+    try:
+        return str(parse_window(str(value)))
+    except QuietHoursError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+QuietWindow = Annotated[str, BeforeValidator(_quiet_hours)]
 
 
 class DatabaseSettings(Section):
@@ -179,6 +191,8 @@ class SubscriptionSettings(Section):
     timezone: TimeZone | None = None
     briefing_weekday: Weekday | None = None
     briefing_time: ClockTime | None = None
+    filter: str | None = None
+    quiet_hours: QuietWindow | None = None
 
 
 class BriefingSettings(Section):
@@ -238,6 +252,7 @@ class Settings(Section):
                         f"subscriptions[{i}]: channel {sub.channel} may not receive restricted "
                         f"situation {slug!r}; add it to that situation's allowed_channels"
                     )
+        problems += _filter_problems(self.subscriptions)
         problems += _taxonomy_problems(self.indicators)
         if problems:
             raise ValueError("\n".join(problems))
@@ -248,6 +263,24 @@ class Settings(Section):
 
     def feed(self, name: str) -> FeedSettings | None:
         return next((f for f in self.feeds if f.name == name), None)
+
+
+def _filter_problems(subscriptions: list[SubscriptionSettings]) -> list[str]:
+    """Each unusable `filter`, naming the subscription and pointing at the position."""
+    problems = []
+    for i, sub in enumerate(subscriptions):
+        if sub.filter is None:
+            continue
+        try:
+            parse(sub.filter)
+        except FilterError as exc:
+            shown, _ = exc.pointer()
+            problems.append(
+                f"subscriptions[{i}].filter (channel {sub.channel}, "
+                f"{', '.join(sub.situations)}): {exc}, at character {exc.position + 1} of "
+                f"{shown!r}; see 'Subscription filters' in the README"
+            )
+    return problems
 
 
 def _taxonomy_problems(indicators: IndicatorsSettings) -> list[str]:

@@ -242,7 +242,12 @@ class Deliverer:
                 superseded=row.kind == MessageKind.CARD_UPDATE and newer_card_update(session, row),
             ),
             channel=channel_facts(channel, ext_shared),
-            subscription=subscription_facts(session, row.subscription_id),
+            subscription=subscription_facts(
+                session,
+                row.subscription_id,
+                channel=channel,
+                default_timezone=self.settings.briefings.timezone,
+            ),
             situation=self.settings.situation(row.situation),
             rules=self.rules,
             now=now,

@@ -10,19 +10,21 @@ Rules, in order; the first that applies wins (the states are `MessageState`'s):
  4. the subscription has ended, or is muted (alerts, follow-ups, roll-ups
     and digests only: a muted channel still gets its weekly briefing)       → muted
  5. a digest subscription's alert, unless critical with breakthrough on     → digest
- 6. the flood guard: a root alert when the channel has had `hourly_cap`
+ 6. quiet hours: an alert or follow-up inside the subscription's (else the
+    channel's) quiet hours, unless critical with breakthrough on            → held
+ 7. the flood guard: a root alert when the channel has had `hourly_cap`
     root alerts this UTC hour, unless critical                              → held
- 7. a card update with a newer update of the same card behind it           → skipped
- 8. Slack asked us to wait (Retry-After), or the channel's pace has no
+ 8. a card update with a newer update of the same card behind it           → skipped
+ 9. Slack asked us to wait (Retry-After), or the channel's pace has no
     slot free yet                                                           → wait until then
- 9. send (a root alert counts towards the cap; a critical one over it
+10. send (a root alert counts towards the cap; a critical one over it
     "broke through")
 
 A `held` verdict says until when (`Verdict.until`): the end of the hour, for the flood guard; the
-roll-up of a channel × situation is made once that time has passed. Quiet hours and
-review-before-sharing slot in as rules between 4 and 6 (a verdict of `held` until the quiet hours
-end, or a new waiting state until a person decides), so that every message keeps going through
-this one function.
+end of the quiet hours (`bot.quiet`), for quiet hours. The roll-up of a channel × situation is
+made once that time has passed (`bot.outbox.rollup`), so a quiet night ends in one roll-up.
+Review-before-sharing slots in between 4 and 6 (a new waiting state until a person decides), so
+that every message keeps going through this one function.
 
 Pacing is GCRA (a token bucket kept as one timestamp, `slot_at`): a channel receives at most one
 post per `interval` on average, with up to `burst` back to back after a quiet spell or a pause.
@@ -37,6 +39,7 @@ from enum import StrEnum
 
 from bot.access import denial
 from bot.config import SituationSettings
+from bot.quiet import parse_window, quiet_until
 from bot.store.tables import MessageKind, MessageState
 
 HOUR = timedelta(hours=1)
@@ -44,6 +47,7 @@ MUTABLE = frozenset(
     {MessageKind.ALERT, MessageKind.FOLLOW_UP, MessageKind.ROLLUP, MessageKind.DIGEST}
 )
 DIGESTIBLE = frozenset({MessageKind.ALERT, MessageKind.FOLLOW_UP})
+QUIET_HOURS = "quiet hours"  # the reason a quiet-hours hold records (roll-ups tell them apart)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,6 +75,8 @@ class SubscriptionFacts:
     muted_until: datetime | None = None
     digest: bool = False
     critical_breakthrough: bool = True
+    quiet_hours: str | None = None  # "22:00-07:00": the subscription's, else its channel's
+    timezone: str = "UTC"  # the zone quiet hours are read in
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,6 +158,13 @@ def _subscription_rule(
     breakthrough = message.severity == "critical" and subscription.critical_breakthrough
     if subscription.digest and message.kind in DIGESTIBLE and not breakthrough:
         return _set(MessageState.DIGEST, "")
+    if subscription.quiet_hours and message.kind in DIGESTIBLE and not breakthrough:
+        window = parse_window(subscription.quiet_hours)
+        until = quiet_until(window, zone=subscription.timezone, now=now)
+        if until is not None:
+            return Verdict(
+                action=Action.SET, state=MessageState.HELD, reason=QUIET_HOURS, until=until
+            )
     return None
 
 

@@ -48,6 +48,7 @@ class AlertView:
     summary: str
     language: str | None
     evidence: tuple[Evidence, ...]
+    filter_matched: tuple[str, ...] = ()  # the subscription filter's terms that let it through
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,6 +96,7 @@ def build_view(session: Session, alert: OutboxMessage, *, settings: Settings) ->
         summary=item.summary,
         language=item.language,
         evidence=evidence(match),
+        filter_matched=tuple(str(t) for t in alert.payload.get("filter", ())),
     )
 
 

@@ -51,7 +51,7 @@ def alert_message(
     if view.evidence:
         evidence = view.evidence[:MAX_EVIDENCE]
         blocks.append(SectionBlock(text=mrkdwn(part("alert.j2", "risks", evidence=evidence))))
-    if view.why:
+    if view.why or view.filter_matched:
         blocks.append(ContextBlock(elements=[mrkdwn(part("alert.j2", "why", view=view))]))
     if actions:
         blocks.append(alert_actions(view.alert_id))

@@ -166,7 +166,9 @@ class Subscription(SQLModel, table=True):
     briefing_time: str | None = Field(default=None, max_length=5)  # "HH:MM"; None: [briefings] time
     active: bool = True
     origin: str = Field(default="config", max_length=16)
-    muted_until: datetime | None = _when()
+    muted_until: datetime | None = _when()  # the 24-hour button, or a snooze (`/tocsin mute`)
+    filter_query: str | None = Field(default=None, sa_type=Text)  # `bot.filters` syntax
+    quiet_hours: str | None = Field(default=None, max_length=11)  # "22:00-07:00"; None: channel's
     created_by: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
@@ -204,7 +206,8 @@ class MessageState(StrEnum):
           │  ├─► muted      its subscription is muted or has ended
           │  ├─► skipped    nothing to send (empty digest, card update superseded, situation gone)
           │  ├─► digest     waits for the daily digest          ── digest posted ──► digested
-          │  └─► held       over the channel's hourly cap       ── roll-up made ──► rolled_up
+          │  └─► held       over the channel's hourly cap, or   ── roll-up made ──► rolled_up
+          │                 the channel's quiet hours
           └─ (a new row starts here; `bot.outbox.policy.decide` picks every arrow out of queued)
 
     `queued` and `sending` are pending (the deliverer works on them); `blocked`, `digest` and
@@ -315,6 +318,7 @@ class ChannelState(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=64)
     error_at: datetime | None = _when()
     timezone: str | None = Field(default=None, max_length=64)
+    quiet_hours: str | None = Field(default=None, max_length=11)  # "22:00-07:00" (`bot.quiet`)
     paused_until: datetime | None = _when()  # Slack answered 429: nothing goes here before this
     slot_at: datetime | None = _when()  # pacing (GCRA): when the next post is due, theoretically
     cap_hour: datetime | None = _when()  # the UTC clock hour that `cap_count` counts

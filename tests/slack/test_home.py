@@ -49,3 +49,19 @@ def test_home_when_slack_cannot_list_channels(running: Running) -> None:
     open_home(running)
     (call,) = running.slack.wait_for("views.publish")
     assert "could not list your channels" in "\n".join(mrkdwn_texts(call.body["view"]["blocks"]))
+
+
+def test_home_shows_filters_and_snoozes(running: Running) -> None:
+    helpers.make_alert(running.engine, title="Latest item")
+    running.command("subscribe sudan filter:Darfur")
+    running.reply()
+    running.command("mute sudan 3d")
+    running.reply()
+    running.slack.on(
+        "users.conversations",
+        body={"ok": True, "channels": [{"id": PUBLIC}], "response_metadata": {"next_cursor": ""}},
+    )
+    open_home(running)
+    (call,) = running.slack.wait_for("views.publish")
+    joined = "\n".join(mrkdwn_texts(call.body["view"]["blocks"]))
+    assert f"<#{PUBLIC}>: *Sudan* (filtered) (muted until <!date^" in joined

@@ -192,6 +192,9 @@ def test_story_cards_follow_ups_and_roll_ups_are_inert(
         rollup_message(
             name=source, slug="sudan", reports=[report] * 7, period=(T0, T0), hourly_cap=20
         ),
+        rollup_message(
+            name=source, slug="sudan", reports=[report] * 7, period=(T0, T0), hourly_cap=20, quiet=4
+        ),
     ]
     allowed = {expected_href(url), expected_href(latest_url)}
     for message in messages:
