@@ -9,7 +9,7 @@ live decisions.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +21,7 @@ from bot.alerts import severity_rank
 from bot.assessment import Assessment, StoryBook, Subject, assess
 from bot.config import Settings
 from bot.matching.matcher import Matcher
+from bot.matching.model import MatchResult
 from bot.matching.setup import indicator_name, matcher_from_settings
 from bot.store.db import session_scope
 from bot.store.stories import seed_book
@@ -61,40 +62,88 @@ class BacktestResult:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Variant:
+    """The configuration with one change, replayed beside the current one (`bot.suggest`).
+
+    `matcher` is the changed configuration's matcher (None: the current one). A change that can
+    only alter items with one of the risk factors `codes` (an exclusion or a weight for them)
+    says so, and the items without them reuse the current match; with empty `codes` every
+    item is matched again. Each variant keeps its own book, so stories, corroboration and
+    novelty follow from its own decisions, as a live run with that configuration would."""
+
+    settings: Settings
+    matcher: Matcher | None = None
+    codes: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, kw_only=True)
 class Replayed:
-    """One stored item as the current config assesses it (no assessment: it matches nothing)."""
+    """One stored item as the current config assesses it (no assessment: it matches nothing),
+    and, in `variants`, as each variant assesses it (in the order the variants were given)."""
 
     item_id: int
     title: str
     assessments: tuple[Assessment, ...]
+    variants: tuple[tuple[Assessment, ...], ...] = ()
+
+
+@dataclass
+class _Run:
+    """One configuration being replayed: its settings, matcher, book and source tiers."""
+
+    settings: Settings
+    matcher: Matcher | None
+    codes: frozenset[str]
+    book: StoryBook
+    tiers: dict[str, int]
+
+    def assess(self, row: Any, item: Item, feed_name: str, result: MatchResult) -> list[Assessment]:
+        if self.matcher is not None and (not self.codes or self.codes & set(result.indicators)):
+            result = self.matcher.match(item)
+        if not result.situations:
+            return []
+        subject = Subject(
+            item_id=row.id,
+            key=row.title_key,
+            source=row.source,
+            tier=self.tiers.get(feed_name, DEFAULT_TIER),
+            result=result,
+            now=row.fetched_at,
+        )
+        return assess(self.book, [subject], settings=self.settings)
+
+
+def _run(engine: Engine, variant: Variant, *, since: datetime) -> _Run:
+    book = StoryBook.for_alerts(variant.settings.alerts)
+    with session_scope(engine) as session:
+        seed_book(session, book, since=since)
+    tiers = {f.name: f.tier for f in variant.settings.feeds}
+    return _Run(variant.settings, variant.matcher, variant.codes, book, tiers)
 
 
 def replay(
-    engine: Engine, settings: Settings, *, since: datetime, matcher: Matcher | None = None
+    engine: Engine,
+    settings: Settings,
+    *,
+    since: datetime,
+    matcher: Matcher | None = None,
+    variants: Sequence[Variant] = (),
 ) -> Iterator[Replayed]:
     """Assess the items stored since `since` in ingestion order, as ingestion did, starting
     from what ingestion knew at `since` (`seed_book`). With an unchanged config, the
-    assessments equal the stored matches."""
+    assessments equal the stored matches. Each of `variants` is replayed in the same pass."""
     matcher = matcher or matcher_from_settings(settings)
-    book = StoryBook.for_alerts(settings.alerts)
-    with session_scope(engine) as session:
-        seed_book(session, book, since=since)
-    tiers = {f.name: f.tier for f in settings.feeds}
+    current = _run(engine, Variant(settings=settings), since=since)
+    others = [_run(engine, v, since=since) for v in variants]
     for row, feed_name in _stored(engine, since=since):
         item = _to_item(row, feed_name)
         result = matcher.match(item)
-        assessed: list[Assessment] = []
-        if result.situations:
-            subject = Subject(
-                item_id=row.id,
-                key=row.title_key,
-                source=row.source,
-                tier=tiers.get(feed_name, DEFAULT_TIER),
-                result=result,
-                now=row.fetched_at,
-            )
-            assessed = assess(book, [subject], settings=settings)
-        yield Replayed(item_id=row.id, title=row.title, assessments=tuple(assessed))
+        yield Replayed(
+            item_id=row.id,
+            title=row.title,
+            assessments=tuple(current.assess(row, item, feed_name, result)),
+            variants=tuple(tuple(run.assess(row, item, feed_name, result)) for run in others),
+        )
 
 
 def _stored(engine: Engine, *, since: datetime) -> Iterator[Any]:

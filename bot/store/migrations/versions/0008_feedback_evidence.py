@@ -40,7 +40,10 @@ def upgrade() -> None:
         batch.add_column(sa.Column("item_id", sa.Integer(), nullable=True))
         batch.add_column(
             sa.Column(
-                "feed", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False, server_default=""
+                "feed",
+                sqlmodel.sql.sqltypes.AutoString(length=120),
+                nullable=False,
+                server_default="",
             )
         )
         batch.add_column(
