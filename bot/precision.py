@@ -35,6 +35,7 @@ TITLES = {
     "feed": "feeds",
 }
 UNKNOWN = "(unknown)"
+EVENT_TERM = "event:"  # the indicator evidence an event adds: counted as an event type, not a term
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,7 +111,11 @@ def vote_keys(
 ) -> dict[str, tuple[str, ...]]:
     """The rules one vote counts for, per dimension (each rule once)."""
     return {
-        "term": _distinct(term_key(t) for t in evidence.get("terms") or []),
+        "term": _distinct(
+            term_key(t)
+            for t in evidence.get("terms") or []
+            if not str(t.get("term", "")).startswith(EVENT_TERM)
+        ),
         "event": _distinct(event_key(e) for e in evidence.get("events") or []),
         "indicator": _distinct(indicators),
         "source": (source or UNKNOWN,),
