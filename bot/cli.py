@@ -376,7 +376,7 @@ def feedback_report(
     start = now - window
     with _database(settings) as engine:
         with session_scope(engine) as session:
-            votes = load_votes(session, since=start, until=now, situation=situation)
+            votes = load_votes(session, since=start, situation=situation)
         report = precision_report(
             votes, min_votes=settings.feedback.min_votes, since=start, until=now
         )

@@ -9,12 +9,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from bot.precision import DIMENSIONS, TITLES, PrecisionReport, RuleStat
+from bot.precision import DIMENSIONS, TITLES, PrecisionReport, RuleStat, percent
 from bot.suggest import Suggestion
-
-
-def percent(value: float | None) -> str:
-    return "—" if value is None else f"{100 * value:.0f}%"
 
 
 def report_text(

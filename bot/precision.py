@@ -94,6 +94,10 @@ class PrecisionReport:
         return tuple(rules[:limit])
 
 
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.0f}%"
+
+
 def term_key(term: Mapping[str, Any]) -> str:
     return f'{term.get("key", "")} "{term.get("term", "")}"'
 
@@ -161,8 +165,12 @@ def _order(rule: RuleStat, min_votes: int) -> tuple[Any, ...]:
     )
 
 
-def _window(query: Any, *, since: datetime, until: datetime, situation: str | None) -> Any:
-    query = query.where(col(Feedback.created_at) >= since).where(col(Feedback.created_at) < until)
+def _window(
+    query: Any, *, since: datetime, until: datetime | None, situation: str | None
+) -> Any:
+    query = query.where(col(Feedback.created_at) >= since)
+    if until is not None:
+        query = query.where(col(Feedback.created_at) < until)
     return query if situation is None else query.where(col(Feedback.situation) == situation)
 
 
@@ -170,11 +178,11 @@ def load_votes(
     session: Session,
     *,
     since: datetime,
-    until: datetime,
+    until: datetime | None = None,
     situation: str | None = None,
     situations: Iterable[str] | None = None,
 ) -> list[Vote]:
-    """Votes cast in [since, until), for one situation, a few, or all."""
+    """Votes cast in [since, until) (None: up to now), for one situation, a few, or all."""
     query = _window(
         select(
             *(

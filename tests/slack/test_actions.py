@@ -36,18 +36,36 @@ def feedback(running: Running) -> list[Feedback]:
         return list(session.exec(select(Feedback)).all())
 
 
+EVIDENCE = [
+    {"kind": "situation", "key": "sudan", "term": "El Fasher", "matched": "El Fasher",
+     "field": "title", "start": 32, "end": 41, "language": ""},
+    {"kind": "indicator", "key": "RF11", "name": "attacks", "term": "event:attack",
+     "matched": "Attack on a displacement camp", "field": "title", "start": 0, "end": 29},
+    {"kind": "indicator", "key": "EE4", "name": "IDPs", "term": "displacement camp",
+     "matched": "displacement camp", "field": "title", "start": 12, "end": 29},
+    {"kind": "event", "act": "attack", "act_kind": "attack", "codes": ["RF11"],
+     "victims": [], "targets": ["shelter"], "phrase": "Attack", "field": "title",
+     "grade": 2, "severity": "warning"},
+]  # fmt: skip
+
+
 def test_feedback_is_stored_per_user_per_alert_and_changeable(running: Running) -> None:
-    alert_id = helpers.make_alert(running.engine, indicators=("MASS_KILL", "HATE_SPEECH"))
+    alert_id = helpers.make_alert(running.engine, indicators=("RF11", "EE4"), evidence=EVIDENCE)
     assert click(running, ACTION_RELEVANT, alert_id).status == 200
     assert "recorded as *relevant*" in running.reply()["text"]
     (row,) = feedback(running)
-    assert (row.user, row.relevant, row.situation, row.source) == (
+    assert (row.user, row.relevant, row.situation, row.source, row.feed, row.origin) == (
         USER,
         True,
         "sudan",
         "Radio Dabanga",
+        "test",
+        "button",
     )
-    assert row.indicators == ["MASS_KILL", "HATE_SPEECH"]
+    assert row.indicators == ["RF11", "EE4"] and row.severity == "warning"
+    assert [t["term"] for t in row.evidence["terms"]] == ["event:attack", "displacement camp"]
+    assert [(e["act"], e["targets"]) for e in row.evidence["events"]] == [("attack", ["shelter"])]
+    assert [m["matched"] for m in row.evidence["mentions"]] == ["El Fasher"]
     click(running, ACTION_NOT_RELEVANT, alert_id)
     reply = running.reply()
     assert "changed to *not relevant*" in reply["text"] and reply["response_type"] == "ephemeral"
@@ -56,6 +74,16 @@ def test_feedback_is_stored_per_user_per_alert_and_changeable(running: Running) 
     click(running, ACTION_RELEVANT, alert_id, user="UOTHER01")
     running.reply()
     assert len(feedback(running)) == 2
+    with session_scope(running.engine) as session:
+        votes = session.exec(select(AuditLog).where(AuditLog.action == "feedback")).all()
+    assert [(a.actor, a.detail["relevant"], a.detail["previous"]) for a in votes] == [
+        (USER, True, None),
+        (USER, False, True),
+        ("UOTHER01", True, None),
+    ]
+    assert {(a.channel, a.situation, a.detail["alert_id"]) for a in votes} == {
+        (PUBLIC, "sudan", alert_id)
+    }
 
 
 def test_mute_sets_muted_until_for_that_channel_and_situation(running: Running) -> None:
