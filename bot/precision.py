@@ -34,6 +34,13 @@ TITLES = {
     "source": "sources",
     "feed": "feeds",
 }
+NAMES = {  # one rule of each dimension, in words
+    "term": "term",
+    "event": "event",
+    "indicator": "risk factor",
+    "source": "source",
+    "feed": "feed",
+}
 UNKNOWN = "(unknown)"
 EVENT_TERM = "event:"  # the indicator evidence an event adds: counted as an event type, not a term
 
@@ -65,6 +72,10 @@ class RuleStat:
     @property
     def precision(self) -> float:
         return self.relevant / self.votes if self.votes else 0.0
+
+    @property
+    def kind(self) -> str:
+        return NAMES[self.dimension]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,7 +129,7 @@ def vote_keys(
         "term": _distinct(
             term_key(t)
             for t in evidence.get("terms") or []
-            if not str(t.get("term", "")).startswith(EVENT_TERM)
+            if t.get("term") and not str(t["term"]).startswith(EVENT_TERM)
         ),
         "event": _distinct(event_key(e) for e in evidence.get("events") or []),
         "indicator": _distinct(indicators),
@@ -165,9 +176,7 @@ def _order(rule: RuleStat, min_votes: int) -> tuple[Any, ...]:
     )
 
 
-def _window(
-    query: Any, *, since: datetime, until: datetime | None, situation: str | None
-) -> Any:
+def _window(query: Any, *, since: datetime, until: datetime | None, situation: str | None) -> Any:
     query = query.where(col(Feedback.created_at) >= since)
     if until is not None:
         query = query.where(col(Feedback.created_at) < until)

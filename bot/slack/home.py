@@ -25,13 +25,6 @@ MAX_PAGES = 5
 LATEST = 10
 FEEDBACK_DAYS = 90
 FEEDBACK_LINES = 3
-RULE_NAMES = {
-    "term": "term",
-    "event": "event",
-    "indicator": "risk factor",
-    "source": "source",
-    "feed": "feed",
-}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,7 +112,6 @@ def feedback_section(services: Services, *, situations: list[str]) -> list[Any]:
         flagged=report.flagged(below=cfg.suggest_below, limit=FEEDBACK_LINES),
         below=cfg.suggest_below,
         days=FEEDBACK_DAYS,
-        titles=RULE_NAMES,
         percent=percent,
     )
     return [DividerBlock(), *sections(body)] if body else []
