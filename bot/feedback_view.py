@@ -9,7 +9,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from bot.precision import DIMENSIONS, TITLES, PrecisionReport, RuleStat, percent
+from bot.precision import DIMENSIONS, NAMES, TITLES, PrecisionReport, RuleStat, percent
 from bot.suggest import Suggestion
 
 
@@ -32,7 +32,11 @@ def report_text(
         if not rows:
             continue
         table = Table(
-            dimension, "precision", "relevant", "not relevant", title=TITLES[dimension].capitalize()
+            NAMES[dimension],
+            "precision",
+            "relevant",
+            "not relevant",
+            title=TITLES[dimension].capitalize(),
         )
         for rule in rows[:top]:
             table.add_row(*_cells(rule, report.min_votes))
@@ -44,11 +48,12 @@ def report_text(
     return Group(*parts)
 
 
-def _cells(rule: RuleStat, min_votes: int) -> tuple[str, ...]:
+def _cells(rule: RuleStat, min_votes: int) -> tuple[Text, ...]:
+    """Cells as Text: a key is data (a feed or outlet name), never rich markup."""
     precision = percent(rule.precision)
     if rule.votes < min_votes:
         precision = f"({precision}, < {min_votes} votes)"
-    return rule.key, precision, str(rule.relevant), str(rule.not_relevant)
+    return tuple(Text(c) for c in (rule.key, precision, str(rule.relevant), str(rule.not_relevant)))
 
 
 def _suggestions_text(suggestions: Sequence[Suggestion]) -> RenderableType:
@@ -61,7 +66,7 @@ def _suggestions_text(suggestions: Sequence[Suggestion]) -> RenderableType:
     for s in suggestions:
         parts.append(
             Text(
-                f"\n{s.kind} for {s.rule.dimension} {s.rule.key} (precision "
+                f"\n{s.kind} for {s.rule.kind} {s.rule.key} (precision "
                 f"{percent(s.rule.precision)}, {s.rule.relevant} relevant / "
                 f"{s.rule.not_relevant} not relevant): would have changed {s.changed} past "
                 f"alerts ({s.dropped} not sent, {s.changed - s.dropped} lower severity); "
