@@ -9,8 +9,8 @@ live decisions.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.engine import Engine
 
 from bot.alerts import severity_rank
-from bot.assessment import Assessment, StoryBook, Subject, assess
+from bot.assessment import Assessment, StoryBook, Subject, assess, decide
 from bot.config import Settings
 from bot.matching.matcher import Matcher
 from bot.matching.model import MatchResult
@@ -65,15 +65,19 @@ class BacktestResult:
 class Variant:
     """The configuration with one change, replayed beside the current one (`bot.suggest`).
 
-    `matcher` is the changed configuration's matcher (None: the current one). A change that can
-    only alter items with one of the risk factors `codes` (an exclusion or a weight for them)
-    says so, and the items without them reuse the current match; with empty `codes` every
-    item is matched again. Each variant keeps its own book, so stories, corroboration and
-    novelty follow from its own decisions, as a live run with that configuration would."""
+    A variant may change risk-factor terms, weights and source tiers, never which situations an
+    item concerns: so each item joins the same story with the same sources as under the current
+    configuration, and the variant keeps only its own novelty (risk factors seen) and makes its
+    own decision with `bot.assessment.decide`, as `assess` does. `matcher` is the changed
+    configuration's matcher (None: the current one); a change that can only alter items with
+    one of the risk factors `codes` says so, and the other items reuse the current match.
+    A change of weights alone needs no matcher: `weights` are put into the current match's
+    factors (the only place scoring reads a weight from)."""
 
     settings: Settings
     matcher: Matcher | None = None
     codes: frozenset[str] = frozenset()
+    weights: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,36 +93,53 @@ class Replayed:
 
 @dataclass
 class _Run:
-    """One configuration being replayed: its settings, matcher, book and source tiers."""
+    """One variant being replayed: its settings, matcher, novelty and source tiers."""
 
-    settings: Settings
-    matcher: Matcher | None
-    codes: frozenset[str]
-    book: StoryBook
+    variant: Variant
+    book: StoryBook  # only its risk factors seen (`novel`) are used
     tiers: dict[str, int]
 
-    def assess(self, row: Any, item: Item, feed_name: str, result: MatchResult) -> list[Assessment]:
-        if self.matcher is not None and (not self.codes or self.codes & set(result.indicators)):
-            result = self.matcher.match(item)
-        if not result.situations:
-            return []
-        subject = Subject(
-            item_id=row.id,
-            key=row.title_key,
-            source=row.source,
-            tier=self.tiers.get(feed_name, DEFAULT_TIER),
-            result=result,
-            now=row.fetched_at,
+    def assess(
+        self, row: Any, item: Item, result: MatchResult, current: Sequence[Assessment]
+    ) -> tuple[Assessment, ...]:
+        """The variant's decisions for the situations the current configuration assessed."""
+        v = self.variant
+        if v.matcher is not None and (not v.codes or v.codes & set(result.indicators)):
+            result = v.matcher.match(item)
+        if v.weights and v.weights.keys() & set(result.indicators):
+            result = reweigh(result, v.weights)
+        subject = _subject(row, item, result, tier=self.tiers.get(item.feed, DEFAULT_TIER))
+        return tuple(
+            decide(
+                subject,
+                situation=a.situation,
+                story=a.story,
+                sources=a.sources,
+                novel=self.book.novel(a.situation, result.indicators, now=subject.now),
+                settings=v.settings,
+            )
+            for a in current
+            if a.situation in result.situations
         )
-        return assess(self.book, [subject], settings=self.settings)
 
 
-def _run(engine: Engine, variant: Variant, *, since: datetime) -> _Run:
-    book = StoryBook.for_alerts(variant.settings.alerts)
-    with session_scope(engine) as session:
-        seed_book(session, book, since=since)
-    tiers = {f.name: f.tier for f in variant.settings.feeds}
-    return _Run(variant.settings, variant.matcher, variant.codes, book, tiers)
+def reweigh(result: MatchResult, weights: Mapping[str, float]) -> MatchResult:
+    """`result` as the same matcher with other risk-factor `weights` would have returned it."""
+    factors = tuple(
+        replace(f, weight=weights[f.code]) if f.code in weights else f for f in result.factors
+    )
+    return replace(result, factors=factors)
+
+
+def _subject(row: Any, item: Item, result: MatchResult, *, tier: int) -> Subject:
+    return Subject(
+        item_id=row.id,
+        key=row.title_key,
+        source=row.source,
+        tier=tier,
+        result=result,
+        now=row.fetched_at,
+    )
 
 
 def replay(
@@ -133,16 +154,30 @@ def replay(
     from what ingestion knew at `since` (`seed_book`). With an unchanged config, the
     assessments equal the stored matches. Each of `variants` is replayed in the same pass."""
     matcher = matcher or matcher_from_settings(settings)
-    current = _run(engine, Variant(settings=settings), since=since)
-    others = [_run(engine, v, since=since) for v in variants]
+    book = StoryBook.for_alerts(settings.alerts)
+    with session_scope(engine) as session:
+        seed_book(session, book, since=since)
+    tiers = {f.name: f.tier for f in settings.feeds}
+    runs = [
+        _Run(
+            variant=v,
+            book=replace(StoryBook.for_alerts(v.settings.alerts), seen=dict(book.seen)),
+            tiers={f.name: f.tier for f in v.settings.feeds},
+        )
+        for v in variants
+    ]
     for row, feed_name in _stored(engine, since=since):
         item = _to_item(row, feed_name)
         result = matcher.match(item)
+        assessed: list[Assessment] = []
+        if result.situations:
+            subject = _subject(row, item, result, tier=tiers.get(feed_name, DEFAULT_TIER))
+            assessed = assess(book, [subject], settings=settings)
         yield Replayed(
             item_id=row.id,
             title=row.title,
-            assessments=tuple(current.assess(row, item, feed_name, result)),
-            variants=tuple(tuple(run.assess(row, item, feed_name, result)) for run in others),
+            assessments=tuple(assessed),
+            variants=tuple(run.assess(row, item, result, assessed) for run in runs),
         )
 
 

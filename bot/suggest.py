@@ -182,9 +182,7 @@ def _weight(rule: RuleStat, *, settings: Settings, current: float) -> Candidate 
         kind="weight",
         rule=rule,
         toml=f"[indicators]\nweights = {{ {inline} }}  # {rule.key} was {current}",
-        variant=Variant(
-            settings=changed, matcher=matcher_from_settings(changed), codes=frozenset({rule.key})
-        ),
+        variant=Variant(settings=changed, weights={rule.key: lower}),
     )
 
 
