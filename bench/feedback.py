@@ -33,6 +33,7 @@ from bench.year import FEEDS, NOW, build, settings_for
 from bot.backtest import backtest
 from bot.config import Settings
 from bot.feedback import snapshot
+from bot.ingest import _evidence_json
 from bot.matching.events import event_record
 from bot.matching.matcher import Matcher
 from bot.matching.setup import matcher_from_settings
@@ -74,18 +75,7 @@ def _evidence(matcher: Matcher, item: Any, feed_name: str) -> dict[str, Any]:
             source=item.source,
         )
     )
-    stored = [
-        {
-            "kind": e.kind,
-            "key": e.key,
-            "term": e.term,
-            "matched": e.matched,
-            "field": e.field,
-            "start": e.start,
-            "end": e.end,
-        }
-        for e in result.evidence
-    ]
+    stored = [_evidence_json(e, matcher) for e in result.evidence]
     stored += [event_record(e, mass_casualty=10, critical_casualties=100) for e in result.events]
     return {"evidence": snapshot(stored), "indicators": list(result.indicators)}
 

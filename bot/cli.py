@@ -81,6 +81,15 @@ def _exit_on_database_error() -> Iterator[None]:
         raise typer.Exit(1) from exc
 
 
+def _since(text: str) -> timedelta:
+    """A `--since` duration, or exit 2 naming the option."""
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        err.print(f"--since: {exc}")
+        raise typer.Exit(2) from exc
+
+
 @contextmanager
 def _database(settings: Settings) -> Iterator[Engine]:
     """The upgraded database for a one-shot command; a clear error, and closed afterwards."""
@@ -259,11 +268,7 @@ def backtest(
     from bot.backtest import backtest as run_backtest
 
     settings = _settings(config)
-    try:
-        window: timedelta = parse_duration(since)
-    except ValueError as exc:
-        err.print(f"--since: {exc}")
-        raise typer.Exit(2) from exc
+    window = _since(since)
     with _database(settings) as engine:
         result = run_backtest(engine, settings, since=utc_now() - window)
     table = Table("situation", "items", "alerts (≥ min severity)", "by severity")
@@ -315,11 +320,7 @@ def brief(
         slugs = ", ".join(s.slug for s in settings.situations)
         err.print(f"{problem}; situations: {slugs}; formats: markdown, html", markup=False)
         raise typer.Exit(2)
-    try:
-        window: timedelta = parse_duration(since)
-    except ValueError as exc:
-        err.print(f"--since: {exc}")
-        raise typer.Exit(2) from exc
+    window = _since(since)
     now = utc_now()
     chart_file = output.with_suffix(".png") if output is not None and fmt == "markdown" else None
     with _database(settings) as engine:
@@ -367,11 +368,7 @@ def feedback_report(
         )
         err.print(f"{problem}: formats are text, json; situations: {slugs}", markup=False)
         raise typer.Exit(2)
-    try:
-        window: timedelta = parse_duration(since)
-    except ValueError as exc:
-        err.print(f"--since: {exc}")
-        raise typer.Exit(2) from exc
+    window = _since(since)
     now = utc_now()
     start = now - window
     with _database(settings) as engine:
