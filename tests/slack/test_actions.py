@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
 import pytest
 from sqlmodel import select
 
+from bot.slack import actions
 from bot.slack.blocks import ACTION_ESCALATE, ACTION_MUTE, ACTION_NOT_RELEVANT, ACTION_RELEVANT
 from bot.store.db import session_scope
 from bot.store.tables import AuditLog, Feedback, MessageKind, OutboxMessage, Subscription
@@ -182,3 +184,29 @@ def test_forged_click_is_401(running: Running) -> None:
     time.sleep(0.2)
     with session_scope(running.engine) as session:
         assert session.exec(select(Subscription)).one().muted_until is None
+
+
+def test_two_first_votes_at_once_leave_one_vote_and_two_audit_entries(running: Running) -> None:
+    """Two clicks of one user racing on one alert: the unique key stops a second row, the loser
+    retries as a change; whatever the interleaving, one vote remains and both are audited."""
+    alert_id = helpers.make_alert(running.engine)
+    barrier = threading.Barrier(2)
+    replies: list[str] = []
+
+    def vote(relevant: bool) -> None:
+        barrier.wait()
+        message = actions.record_feedback(
+            running.app.services, alert_id=alert_id, user=USER, relevant=relevant
+        )
+        replies.append(message.text)
+
+    threads = [threading.Thread(target=vote, args=(r,)) for r in (True, False)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    (row,) = feedback(running)
+    with session_scope(running.engine) as session:
+        audits = session.exec(select(AuditLog).where(AuditLog.action == "feedback")).all()
+    assert len(audits) == 2 and len(replies) == 2
+    assert row.relevant == audits[-1].detail["relevant"]  # the last vote stands
