@@ -93,34 +93,49 @@ class Replayed:
 
 @dataclass
 class _Run:
-    """One variant being replayed: its settings, matcher, novelty and source tiers."""
+    """One variant being replayed: its settings, matcher, novelty and source tiers.
+
+    Where the variant's match, tier, policy and novelty are the current configuration's, its
+    decision is too, and the current one is reused (most items, for a small change)."""
 
     variant: Variant
     book: StoryBook  # only its risk factors seen (`novel`) are used
     tiers: dict[str, int]
+    same_policy: bool  # the variant's [alerts] settings are the current ones
 
     def assess(
-        self, row: Any, item: Item, result: MatchResult, current: Sequence[Assessment]
+        self, row: Any, item: Item, current: Sequence[Assessment], *, result: MatchResult, tier: int
     ) -> tuple[Assessment, ...]:
-        """The variant's decisions for the situations the current configuration assessed."""
+        """The variant's decisions for the situations the current configuration assessed
+        (`result` and `tier`: the current configuration's)."""
         v = self.variant
+        mine = result
         if v.matcher is not None and (not v.codes or v.codes & set(result.indicators)):
-            result = v.matcher.match(item)
-        if v.weights and v.weights.keys() & set(result.indicators):
-            result = reweigh(result, v.weights)
-        subject = _subject(row, item, result, tier=self.tiers.get(item.feed, DEFAULT_TIER))
-        return tuple(
-            decide(
-                subject,
-                situation=a.situation,
-                story=a.story,
-                sources=a.sources,
-                novel=self.book.novel(a.situation, result.indicators, now=subject.now),
-                settings=v.settings,
+            mine = v.matcher.match(item)
+        if v.weights and v.weights.keys() & set(mine.indicators):
+            mine = reweigh(mine, v.weights)
+        my_tier = self.tiers.get(item.feed, DEFAULT_TIER)
+        same = self.same_policy and mine is result and my_tier == tier
+        out = []
+        for a in current:
+            if a.situation not in mine.situations:
+                continue
+            novel = self.book.novel(a.situation, mine.indicators, now=row.fetched_at)
+            if same and novel == a.novel:
+                out.append(a)
+                continue
+            subject = _subject(row, item, mine, tier=my_tier)
+            out.append(
+                decide(
+                    subject,
+                    situation=a.situation,
+                    story=a.story,
+                    sources=a.sources,
+                    novel=novel,
+                    settings=v.settings,
+                )
             )
-            for a in current
-            if a.situation in result.situations
-        )
+        return tuple(out)
 
 
 def reweigh(result: MatchResult, weights: Mapping[str, float]) -> MatchResult:
@@ -163,6 +178,7 @@ def replay(
             variant=v,
             book=replace(StoryBook.for_alerts(v.settings.alerts), seen=dict(book.seen)),
             tiers={f.name: f.tier for f in v.settings.feeds},
+            same_policy=v.settings.alerts == settings.alerts,
         )
         for v in variants
     ]
@@ -170,14 +186,16 @@ def replay(
         item = _to_item(row, feed_name)
         result = matcher.match(item)
         assessed: list[Assessment] = []
+        tier = tiers.get(feed_name, DEFAULT_TIER)
         if result.situations:
-            subject = _subject(row, item, result, tier=tiers.get(feed_name, DEFAULT_TIER))
-            assessed = assess(book, [subject], settings=settings)
+            assessed = assess(book, [_subject(row, item, result, tier=tier)], settings=settings)
         yield Replayed(
             item_id=row.id,
             title=row.title,
             assessments=tuple(assessed),
-            variants=tuple(run.assess(row, item, result, assessed) for run in runs),
+            variants=tuple(
+                run.assess(row, item, assessed, result=result, tier=tier) for run in runs
+            ),
         )
 
 
