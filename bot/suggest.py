@@ -76,7 +76,8 @@ def propose(
     settings: Settings,
     matcher: Matcher,
 ) -> list[Candidate]:
-    """A candidate change for every flagged rule that has one (see the module docstring)."""
+    """A candidate change for every flagged rule that has one, worst rule first, each change
+    once (see the module docstring)."""
     out: list[Candidate] = []
     for rule in report.flagged(below=settings.feedback.suggest_below):
         candidate = None
@@ -86,7 +87,7 @@ def propose(
             candidate = _weight(rule, settings=settings, current=matcher.factors[rule.key].weight)
         elif rule.dimension == "feed":
             candidate = _tier(rule, settings=settings)
-        if candidate is not None:
+        if candidate is not None and all(c.toml != candidate.toml for c in out):
             out.append(candidate)
     return out
 

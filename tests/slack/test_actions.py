@@ -210,3 +210,18 @@ def test_two_first_votes_at_once_leave_one_vote_and_two_audit_entries(running: R
         audits = session.exec(select(AuditLog).where(AuditLog.action == "feedback")).all()
     assert len(audits) == 2 and len(replies) == 2
     assert row.relevant == audits[-1].detail["relevant"]  # the last vote stands
+
+
+def test_forged_or_replayed_votes_are_refused_and_store_nothing(running: Running) -> None:
+    """A bad signature and a correctly signed click replayed ten minutes later are both 401; a
+    genuine click sent after them is the positive signal that processing has caught up."""
+    alert_id = helpers.make_alert(running.engine)
+    body = helpers.action_body(
+        ACTION_NOT_RELEVANT, alert_id, response_url=running.slack.response_url()
+    )
+    forged = helpers.post(running.events_url, body, signature="v0=" + "1" * 64)
+    stale = helpers.post(running.events_url, body, timestamp=int(time.time()) - 600)
+    assert (forged.status, stale.status) == (401, 401)
+    assert click(running, ACTION_RELEVANT, alert_id, user="UGENUINE").status == 200
+    assert "recorded as *relevant*" in running.reply()["text"]
+    assert [(row.user, row.relevant) for row in feedback(running)] == [("UGENUINE", True)]
