@@ -3,7 +3,8 @@
 The replay calls `bot.assessment.assess` over the stored items in ingestion order, with the clock
 each was ingested at, from the state ingestion had at the start (rebuilt from what it stored):
 the same function and state as ingestion, so that with an unchanged config it reproduces the
-live decisions.
+live decisions. Configuration variants (`Variant`: other terms, weights or tiers) can ride along
+in the same pass, each decided by the same `decide` with its own novelty (`bot.suggest`).
 """
 
 from __future__ import annotations

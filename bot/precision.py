@@ -1,7 +1,7 @@
 """Per-rule precision from analysts' votes: which terms, events, risk factors and sources fire
 on reports the analysts find relevant, and which mostly on reports they do not.
 
-    votes = load_votes(session, since=…, until=…, situation=…)     # the only I/O here
+    votes = load_votes(session, since=…, until=…, situation=…)     # I/O (and `vote_counts`)
     report = precision_report(votes, min_votes=…, since=…, until=…)  # pure
 
 A vote counts for every rule that made its alert fire, as the vote's snapshot recorded it
