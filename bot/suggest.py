@@ -75,14 +75,17 @@ def propose(
     texts: Mapping[int, Mapping[str, str]],
     settings: Settings,
     matcher: Matcher,
+    limit: int | None = None,
 ) -> list[Candidate]:
     """A candidate change for every flagged rule that has one, worst rule first, each change
-    once (see the module docstring)."""
+    once, at most `limit` (see the module docstring)."""
     out: list[Candidate] = []
     for rule in report.flagged(below=settings.feedback.suggest_below):
+        if limit is not None and len(out) >= limit:
+            break
         candidate = None
         if rule.dimension == "term":
-            candidate = _exclusion(rule, votes, texts=texts, settings=settings)
+            candidate = _exclusion(rule, votes, texts=texts, settings=settings, matcher=matcher)
         elif rule.dimension == "indicator" and rule.key in matcher.factors:
             candidate = _weight(rule, settings=settings, current=matcher.factors[rule.key].weight)
         elif rule.dimension == "feed":
@@ -98,7 +101,9 @@ def _exclusion(
     *,
     texts: Mapping[int, Mapping[str, str]],
     settings: Settings,
+    matcher: Matcher,
 ) -> Candidate | None:
+    """None when no phrase qualifies, or the term's risk factor is no longer configured."""
     with_term = [v for v in votes if rule.key in v.keys.get("term", ())]
     code = next(
         str(t["key"])
@@ -107,7 +112,7 @@ def _exclusion(
         if term_key(t) == rule.key
     )
     phrase = exclusion_phrase(rule.key, with_term, texts=texts)
-    if phrase is None:
+    if phrase is None or code not in matcher.factors:
         return None
     extra = IndicatorDef(code=code, exclude=[phrase])
     indicators = settings.indicators.model_copy(
@@ -301,14 +306,20 @@ def suggest(
     """Candidates for the worst flagged rules (at most CANDIDATES_PER_SUGGESTION × the limit),
     replayed over the items stored since `since`; the suggestions that hold up."""
     limit = settings.feedback.max_suggestions
+    if limit <= 0:
+        return []
     matcher = matcher or matcher_from_settings(settings)
     flagged = report.flagged(below=settings.feedback.suggest_below)
     terms = {r.key for r in flagged if r.dimension == "term"}
     with session_scope(engine) as session:
         texts = load_texts(session, (v.item_id for v in votes if terms & set(v.keys["term"])))
-    candidates = propose(report, votes, texts=texts, settings=settings, matcher=matcher)
-    if limit <= 0 or not candidates:
-        return []
-    tried = candidates[: CANDIDATES_PER_SUGGESTION * limit]
-    measured = measure(engine, settings, tried, votes=votes, since=since, matcher=matcher)
+    candidates = propose(
+        report,
+        votes,
+        texts=texts,
+        settings=settings,
+        matcher=matcher,
+        limit=CANDIDATES_PER_SUGGESTION * limit,
+    )
+    measured = measure(engine, settings, candidates, votes=votes, since=since, matcher=matcher)
     return keep(measured, limit=limit)

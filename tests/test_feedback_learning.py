@@ -279,3 +279,20 @@ def test_a_changed_vote_replaces_the_first_and_is_audited(built: Settings, engin
             feedback.record(
                 session, alert_id=alert.id, user="UNEW", relevant=True, origin="thumbs", now=NOW
             )
+
+
+def test_no_change_is_suggested_for_a_risk_factor_no_longer_configured(
+    built: Settings, engine: Engine, host: FeedHost, db_url: str
+) -> None:
+    """Votes recorded RF1 evidence; RF1 has since been disabled: its term and weight get no
+    candidate (an exclusion for an unknown code would not even load), the feed still does."""
+    raw = raw_config(host, db_url)
+    raw["indicators"] = {"disabled": ["RF1"]}
+    later = parse_settings(raw)
+    report, suggestions = _report(engine, later)
+    assert any(r.key == 'RF1 "clashes"' for r in report.flagged(below=0.5))
+    assert [s.kind for s in suggestions] == ["tier"]
+    off = later.model_copy(
+        update={"feedback": later.feedback.model_copy(update={"max_suggestions": 0})}
+    )
+    assert _report(engine, off)[1] == []
