@@ -205,6 +205,14 @@ class BriefingSettings(Section):
     top_items: int = Field(5, ge=1, le=20)
 
 
+class FeedbackSettings(Section):
+    """How votes become precision figures and suggestions (`tocsin feedback report`)."""
+
+    min_votes: int = Field(5, ge=1, le=1000)
+    suggest_below: float = Field(0.5, gt=0, le=1)
+    max_suggestions: int = Field(5, ge=0, le=20)
+
+
 class SlackSettings(Section):
     admin_users: list[UserId] = Field(default_factory=list)
     min_interval: Duration = timedelta(seconds=1)
@@ -228,6 +236,7 @@ class Settings(Section):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     subscriptions: list[SubscriptionSettings] = Field(default_factory=list)
     briefings: BriefingSettings = Field(default_factory=BriefingSettings)
+    feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
 

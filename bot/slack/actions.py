@@ -11,15 +11,14 @@ import logging
 
 from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
 
-from bot import access
+from bot import access, feedback
 from bot.outbox.enqueue import enqueue
 from bot.render import Message, text_message
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.context import Services
 from bot.store.db import session_scope
-from bot.store.tables import Feedback, Item, Match, MessageKind, OutboxMessage, Subscription
+from bot.store.tables import MessageKind, OutboxMessage, Subscription
 from bot.subscriptions import audit, mute
 
 log = logging.getLogger(__name__)
@@ -27,29 +26,21 @@ _PERMALINK_FAILURES: tuple[type[BaseException], ...] = (KeyError, *SLACK_FAILURE
 
 
 def record_feedback(services: Services, *, alert_id: int, user: str, relevant: bool) -> Message:
-    """Store (or change) this user's verdict, with the alert's indicators and source."""
+    """Store (or change) this user's vote, with the evidence behind the alert (`bot.feedback`)."""
     for _ in range(2):  # two quick clicks racing on the unique (alert, user): retry as update
         try:
             with session_scope(services.engine) as session:
-                alert = session.get(OutboxMessage, alert_id)
-                if alert is None:
-                    return text_message("action_missing.j2")
-                match = session.get(Match, alert.match_id)
-                item = session.get(Item, alert.item_id)
-                query = select(Feedback).where(Feedback.alert_id == alert_id)
-                row = session.exec(query.where(Feedback.user == user)).first()
-                changed = row is not None and row.relevant != relevant
-                if row is None:
-                    row = Feedback(
-                        alert_id=alert_id, user=user, relevant=relevant, situation=alert.situation
-                    )
-                row.relevant = relevant
-                row.situation = alert.situation
-                row.source = (item.source if item else "")[:255]
-                row.indicators = list(match.indicators) if match else []
-                row.created_at = services.clock()
-                session.add(row)
-            return text_message("feedback.j2", relevant=relevant, changed=changed)
+                recorded = feedback.record(
+                    session,
+                    alert_id=alert_id,
+                    user=user,
+                    relevant=relevant,
+                    origin=feedback.Origin.BUTTON,
+                    now=services.clock(),
+                )
+            if recorded is None:
+                return text_message("action_missing.j2")
+            return text_message("feedback.j2", relevant=relevant, changed=recorded.changed)
         except IntegrityError:
             continue
     return text_message("feedback.j2", relevant=relevant, changed=False)

@@ -1,10 +1,11 @@
-"""App Home tab: the user's channels that follow situations, and the latest alerts for them."""
+"""App Home tab: the user's channels that follow situations, the latest alerts for them, and
+what analysts' votes say about the rules (`feedback_section`)."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -12,6 +13,7 @@ from slack_sdk.models.blocks import DividerBlock
 from slack_sdk.models.views import View
 from sqlmodel import col, select
 
+from bot.precision import load_votes, percent, precision_report
 from bot.render import header, render, sections
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.context import Services
@@ -21,6 +23,8 @@ from bot.store.tables import Item, MessageKind, MessageState, OutboxMessage, Sub
 log = logging.getLogger(__name__)
 MAX_PAGES = 5
 LATEST = 10
+FEEDBACK_DAYS = 90
+FEEDBACK_LINES = 3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,7 +93,28 @@ def home_view(services: Services, *, channels: set[str] | None) -> View:
         now=services.clock(),
     )
     blocks: list[Any] = [header("Tocsin"), DividerBlock(), *sections(body)]
+    blocks += feedback_section(services, situations=situations)
     return View(type="home", blocks=blocks[:100])
+
+
+def feedback_section(services: Services, *, situations: list[str]) -> list[Any]:
+    """Votes on the user's situations over FEEDBACK_DAYS and the worst rules (`bot.precision`:
+    the same figures as `tocsin feedback report`); nothing when there are no votes."""
+    now = services.clock()
+    since = now - timedelta(days=FEEDBACK_DAYS)
+    with session_scope(services.engine) as session:
+        votes = load_votes(session, since=since, situations=situations)
+    cfg = services.settings.feedback
+    report = precision_report(votes, min_votes=cfg.min_votes, since=since, until=now)
+    body = render(
+        "home_feedback.j2",
+        report=report,
+        flagged=report.flagged(below=cfg.suggest_below, limit=FEEDBACK_LINES),
+        below=cfg.suggest_below,
+        days=FEEDBACK_DAYS,
+        percent=percent,
+    )
+    return [DividerBlock(), *sections(body)] if body else []
 
 
 def _dedupe(rows: Any) -> list[HomeAlert]:

@@ -285,7 +285,15 @@ class OutboxMessage(SQLModel, table=True):
 
 
 class Feedback(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("alert_id", "user", name="uq_feedback_alert_user"),)
+    """One user's vote on one alert (a later vote replaces it), with a snapshot of the evidence
+    that made the alert fire, taken when the vote was cast (`bot.feedback.record`): `evidence`
+    holds `terms`, `events` and `mentions` (see `bot.feedback.snapshot`). `created_at` is the
+    time of the latest vote; `origin` says where it came from (`bot.feedback.Origin`)."""
+
+    __table_args__ = (
+        UniqueConstraint("alert_id", "user", name="uq_feedback_alert_user"),
+        Index("ix_feedback_created", "created_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     alert_id: int = Field(foreign_key="outbox.id", index=True)
@@ -295,6 +303,13 @@ class Feedback(SQLModel, table=True):
     source: str = Field(default="", max_length=255)
     indicators: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    origin: str = Field(default="button", max_length=16)
+    item_id: int | None = Field(default=None, foreign_key="item.id", index=True)
+    feed: str = Field(default="", max_length=120)
+    severity: str | None = Field(default=None, max_length=16)
+    evidence: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, default=_empty)
+    )
 
 
 class AuditLog(SQLModel, table=True):
