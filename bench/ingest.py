@@ -263,10 +263,13 @@ def situations_for(kind: str) -> list[str]:
     return {"iran": ["IRN"], "many": MANY}[kind]
 
 
-def config_text(base: str, feeds: int, database: str, countries: list[str]) -> str:
+def config_text(
+    base: str, feeds: int, database: str, countries: list[str], *, parse_workers: int = 1
+) -> str:
     lines = [
         f'[database]\nurl = "{database}"\n',
-        "[polling]\nallow_private_targets = true\nconcurrency = 32\nparse_workers = 1\n",
+        "[polling]\nallow_private_targets = true\nconcurrency = 32\n"
+        f"parse_workers = {parse_workers}\n",
         '[alerts]\nmax_age = "48h"\n',
     ]
     for i in range(feeds):
@@ -322,6 +325,7 @@ def main() -> None:
     parser.add_argument("--database", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--no-reader", action="store_true", help="skip lemon24/reader")
     parser.add_argument("--reader-workers", type=int, default=16)
+    parser.add_argument("--parse-workers", type=int, default=1, help="Tocsin's [polling] one")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the cold poll here")
     parser.add_argument("--profile-warm", type=Path, help="write a cProfile of the warm poll here")
     args = parser.parse_args()
@@ -336,7 +340,7 @@ def main() -> None:
         titles = "SYNTHETIC titles (no --stream): figures hide hot situations"
     httpd = ChildServer(bodies)
     try:
-        tocsin = run_tocsin(args, httpd.base_url)
+        tocsin = run_tocsin(args, httpd.base_url, server_pid=httpd.process.pid or 0)
         reader = (
             None if args.no_reader else run_reader(httpd.base_url, args.feeds, args.reader_workers)
         )
@@ -348,21 +352,42 @@ def main() -> None:
     report(args, titles, tocsin, reader, parsed=parsed, parse_only=parse_only)
 
 
-def run_tocsin(args: argparse.Namespace, base: str) -> dict[str, Any]:
+def tree_cpu(*, exclude: int) -> float:
+    """CPU seconds used by this process and its live children but `exclude` (the feed server):
+    Tocsin's poller and its parse workers. A figure the other users of the machine do not
+    inflate the way they inflate wall time."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = time.process_time()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        pid = int(stat.parent.name)
+        if int(fields[1]) == os.getpid() and pid != exclude:  # ppid; utime, stime in ticks
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def run_tocsin(args: argparse.Namespace, base: str, *, server_pid: int) -> dict[str, Any]:
     import tomllib
 
     database, admin = bench_database(args.database, prefix="tocsin-bench-")
     countries = situations_for(args.situations)
-    settings = parse_settings(tomllib.loads(config_text(base, args.feeds, database, countries)))
+    settings = parse_settings(
+        tomllib.loads(
+            config_text(base, args.feeds, database, countries, parse_workers=args.parse_workers)
+        )
+    )
     from rich.console import Console
 
     sink = ConsoleSink(Console(file=open(os.devnull, "w")))  # noqa: SIM115
     runtime = build_runtime(settings=settings, secrets=Secrets(), sink=sink)
     try:
         runtime.poller.warm_up()
-        t0 = time.perf_counter()
+        t0, cpu = time.perf_counter(), tree_cpu(exclude=server_pid)
         first = poll(runtime.poller, profile=args.profile)
-        cold = time.perf_counter() - t0
+        cold, cpu = time.perf_counter() - t0, tree_cpu(exclude=server_pid) - cpu
         second = poll(runtime.poller, profile=args.profile_warm)
     finally:
         runtime.close()
@@ -371,6 +396,7 @@ def run_tocsin(args: argparse.Namespace, base: str) -> dict[str, Any]:
     return {
         "database": database.split(":")[0],
         "cold": cold,
+        "cpu": cpu,
         "totals": first.totals(),
         "warm": second.seconds,
         "warm_totals": second.totals(),
@@ -418,6 +444,7 @@ def report(
         f"tocsin cold poll:  {tocsin['cold']:7.2f} s  {items} new items  {rate:7.0f} items/s  "
         f"matches={totals['matches']} alerts={totals['alerts_queued']} errors={totals['errors']}"
     )
+    print(f"tocsin cold poll CPU (poller + parse workers): {tocsin['cpu']:7.2f} s")
     print(
         f"tocsin warm poll:  {tocsin['warm']:7.2f} s  (the poll's own time; "
         f"not_modified={warm['not_modified']} new={warm['new_items']})"
@@ -429,7 +456,12 @@ def report(
             f"{reader_rate:7.0f} items/s  (update_feeds(workers={reader['workers']}); "
             f"warm {reader['warm']:.2f} s)"
         )
-        print(f"tocsin ÷ reader throughput: {rate / reader_rate:5.2f}×")
+        print(f"reader 3.26 cold CPU: {reader['cpu']:7.2f} s")
+        cpu_ratio = (reader["cpu"] / reader["entries"]) / (tocsin["cpu"] / items)
+        print(
+            f"tocsin ÷ reader throughput: {rate / reader_rate:5.2f}×  "
+            f"(CPU per item, reader ÷ tocsin: {cpu_ratio:5.2f}×)"
+        )
     print(
         f"feedparser parse-only (1 core, same bytes): {parse_only:7.2f} s  "
         f"{parsed / parse_only:7.0f} items/s (the floor)"

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import multiprocessing
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import (
     FIRST_COMPLETED,
     Executor,
     Future,
-    ProcessPoolExecutor,
     ThreadPoolExecutor,
     wait,
 )
@@ -32,10 +30,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.config import FeedSettings, Secrets, Settings
-from bot.ingest import ItemWriter
+from bot.ingest import FeedItems, ItemWriter, Prepared, WriteStats, guid_of
 from bot.leases import instance_id
 from bot.matching.matcher import Matcher
 from bot.metrics import Metrics, process_metrics
+from bot.parsing import parse_and_prepare, start_workers
 from bot.store.db import session_scope
 from bot.store.tables import Feed
 from feeds import reliefweb
@@ -43,11 +42,11 @@ from feeds.backoff import next_poll
 from feeds.errors import FeedError
 from feeds.fetch import Fetcher, FetchOptions
 from feeds.model import FeedSpec, Fetched, Item, NotModified, Validators
-from feeds.rss import parse_items
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 UNCHANGED_BATCH = 100  # unchanged feeds recorded per transaction
+STORE_BATCH = 2_000  # parsed items stored per transaction (a feed's are never split)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,7 +86,7 @@ class _Retrieved:
     """What the fetch stage hands to the store stage for one feed."""
 
     feed: FeedSettings
-    outcome: Fetched | NotModified | FeedError | list[Item]
+    outcome: Fetched | NotModified | FeedError | list[Item] | list[Item | Prepared]
     high_water: str | None = None
     calls: int = 0
     started: float = 0.0
@@ -159,7 +158,11 @@ class Poller:
         self.owner = owner or instance_id()
         self.fetcher = fetcher or Fetcher(fetch_options(settings))
         self.writer = ItemWriter(settings=settings, matcher=matcher)
-        self._parse_pool: Executor | None = None
+        workers = settings.polling.parse_workers
+        # a thread shares the matcher as it is; a worker process has its own, inherited
+        self._thread_matcher = matcher if workers == 0 else None
+        self._parse_pool: Executor | None = start_workers(matcher, workers)
+        self._known: dict[str, frozenset[str]] = {}  # feed → guids of its last stored body
 
     def __enter__(self) -> Poller:
         return self
@@ -189,14 +192,14 @@ class Poller:
                 if on_feed_done is not None:
                     on_feed_done(outcome)
 
-        for retrieved in self._retrieve(force=force):
-            if isinstance(retrieved.outcome, NotModified):
-                unchanged.append(retrieved)
-                if len(unchanged) >= UNCHANGED_BATCH:
-                    done(self._store_unchanged(unchanged))
-                    unchanged = []
-            else:
-                done([self._store(retrieved)])
+        for ready in self._retrieve(force=force):
+            changed = [r for r in ready if not isinstance(r.outcome, NotModified)]
+            unchanged += [r for r in ready if isinstance(r.outcome, NotModified)]
+            for batch in _batches(changed):
+                done(self._store(batch))
+            if len(unchanged) >= UNCHANGED_BATCH:
+                done(self._store_unchanged(unchanged))
+                unchanged = []
         done(self._store_unchanged(unchanged))
         return PollReport(outcomes=tuple(outcomes), seconds=time.monotonic() - started)
 
@@ -256,8 +259,9 @@ class Poller:
                 claimed.append((feed, validators, row.high_water))
             return claimed
 
-    def _retrieve(self, *, force: bool) -> Iterator[_Retrieved]:
-        """Claim, fetch on threads, parse on processes; yield each feed's result as it completes.
+    def _retrieve(self, *, force: bool) -> Iterator[list[_Retrieved]]:
+        """Claim, fetch on threads, parse on processes; yield the results of the feeds done
+        since the last yield (stored together: the slower the storing, the larger the batch).
 
         Feeds are claimed a batch at a time, topped up as fetches finish, so several instances
         share one cycle and a lease starts when its feed is about to be fetched. `force` claims
@@ -281,12 +285,15 @@ class Poller:
                     return
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 fetching -= done
+                ready = []
                 for future in done:
                     retrieved = future.result()
                     if isinstance(retrieved.outcome, Fetched):
                         pending.add(self._parse_later(retrieved))
                     else:
-                        yield retrieved
+                        ready.append(retrieved)
+                if ready:
+                    yield ready
 
     def _fetch_one(
         self, feed: FeedSettings, validators: Validators, high_water: str | None
@@ -347,9 +354,17 @@ class Poller:
         spec = feed_spec(retrieved.feed, self.settings)
         pool = self._pool()
         future: Future[_Retrieved] = Future()
-        inner = pool.submit(parse_items, spec, fetched.body, dict(fetched.headers), self.clock())
+        inner = pool.submit(
+            parse_and_prepare,
+            spec,
+            fetched.body,
+            dict(fetched.headers),
+            self.clock(),
+            self._known.get(spec.name, frozenset()),
+            self._thread_matcher,
+        )
 
-        def done(f: Future[list[Item] | FeedError]) -> None:
+        def done(f: Future[list[Item | Prepared] | FeedError]) -> None:
             try:
                 parsed = f.result()
             except Exception as exc:
@@ -367,26 +382,14 @@ class Poller:
         return future
 
     def warm_up(self) -> None:
-        """Start the parser processes now rather than on the first poll."""
-        pool = self._pool()
-        spec = FeedSpec(name="warm-up", kind="rss", url="http://127.0.0.1/")
-        body = b'<rss version="2.0"><channel><title>t</title></channel></rss>'
-        workers = max(1, self.settings.polling.parse_workers)
-        futures = [pool.submit(parse_items, spec, body, {}, self.clock()) for _ in range(workers)]
-        for future in futures:
-            future.result()
+        """Have every parser ready now rather than on the first poll."""
+        self._pool()
 
     def _pool(self) -> Executor:
-        if self._parse_pool is None:
-            workers = self.settings.polling.parse_workers
-            if workers == 0:
-                self._parse_pool = ThreadPoolExecutor(1, thread_name_prefix="parse")
-            else:
-                # forkserver: safe beside the fetch threads; a worker re-imports the entry point
-                # (multiprocessing does), so each one costs about 95 MB of RSS
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["feeds.rss"])
-                self._parse_pool = ProcessPoolExecutor(workers, mp_context=context)
+        if self._parse_pool is None:  # closed: a poll after `close` starts them again
+            self._parse_pool = start_workers(
+                self.writer.matcher, self.settings.polling.parse_workers
+            )
         return self._parse_pool
 
     def _store_unchanged(self, batch: list[_Retrieved]) -> list[FeedOutcome]:
@@ -419,41 +422,72 @@ class Poller:
                 results.append((retrieved, result))
         return [self._finish(retrieved, result) for retrieved, result in results]
 
-    def _store(self, retrieved: _Retrieved) -> FeedOutcome:
-        feed = retrieved.feed
+    def _store(self, batch: list[_Retrieved]) -> list[FeedOutcome]:
+        """Store feeds' items or errors, all in one transaction."""
         now = self.clock()
-        outcome = retrieved.outcome
+        results: dict[str, FeedOutcome] = {}
         with session_scope(self.engine) as session:
-            row = session.exec(select(Feed).where(Feed.name == feed.name).with_for_update()).one()
-            if row.lease_owner not in (None, self.owner):
-                # our lease ran out mid-poll and another instance took the feed: it stores
-                log.warning("event=lease_lost feed=%r owner=%s", feed.name, row.lease_owner)
-                return FeedOutcome(feed=feed.name, status="error", error="lease lost")
-            if isinstance(outcome, FeedError):
-                result = self._record_failure(row, feed, outcome, now)
-            elif isinstance(outcome, list):
-                stats = self.writer.write(
-                    session, feed=feed, feed_id=row.id or 0, items=outcome, now=now
-                )
-                self._record_success(row, feed, now, status="ok")
-                fetched = retrieved.fetched
-                if fetched is not None:
-                    row.etag, row.last_modified = fetched.etag, fetched.last_modified
-                    row.body_hash = fetched.body_hash
-                if feed.kind == "reliefweb":
-                    self._record_reliefweb(row, retrieved, now)
-                result = FeedOutcome(
-                    feed=feed.name,
-                    status="ok",
-                    new_items=stats.new_items,
-                    matches=stats.matches,
-                    alerts=stats.alerts,
-                )
-            else:  # a Fetched body goes through the parser, a NotModified to _store_unchanged
-                raise TypeError(f"unexpected outcome for feed {feed.name!r}: {type(outcome)}")
-            row.lease_owner = None
-            row.lease_expires_at = None
-        return self._finish(retrieved, result)
+            rows = {
+                row.name: row
+                for row in session.exec(
+                    select(Feed)
+                    .where(col(Feed.name).in_([r.feed.name for r in batch]))
+                    .order_by(col(Feed.id))
+                    .with_for_update()
+                ).all()
+            }
+            writes = []
+            for retrieved in batch:
+                feed, outcome, row = retrieved.feed, retrieved.outcome, rows[retrieved.feed.name]
+                if row.lease_owner not in (None, self.owner):
+                    # our lease ran out mid-poll and another instance took the feed: it stores
+                    log.warning("event=lease_lost feed=%r owner=%s", feed.name, row.lease_owner)
+                    results[feed.name] = FeedOutcome(
+                        feed=feed.name, status="error", error="lease lost"
+                    )
+                    continue
+                if isinstance(outcome, FeedError):
+                    results[feed.name] = self._record_failure(row, feed, outcome, now)
+                elif isinstance(outcome, list):
+                    writes.append((retrieved, row, outcome))
+                else:  # a Fetched body goes through the parser, a NotModified to _store_unchanged
+                    raise TypeError(f"unexpected outcome for feed {feed.name!r}: {type(outcome)}")
+                row.lease_owner = None
+                row.lease_expires_at = None
+            parts = [
+                FeedItems(feed=r.feed, feed_id=row.id or 0, items=items) for r, row, items in writes
+            ]
+            for (retrieved, row, items), stats in zip(
+                writes, self.writer.write(session, parts, now=now), strict=True
+            ):
+                results[row.name] = self._stored(retrieved, row, items, stats, now)
+        return [self._finish(r, results[r.feed.name]) for r in batch]
+
+    def _stored(
+        self,
+        retrieved: _Retrieved,
+        row: Feed,
+        items: list[Item] | list[Item | Prepared],
+        stats: WriteStats,
+        now: datetime,
+    ) -> FeedOutcome:
+        """Record a feed's successful poll on its row."""
+        feed = retrieved.feed
+        self._record_success(row, feed, now, status="ok")
+        fetched = retrieved.fetched
+        if fetched is not None:
+            row.etag, row.last_modified = fetched.etag, fetched.last_modified
+            row.body_hash = fetched.body_hash
+            self._known[feed.name] = frozenset(guid_of(entry) for entry in items)
+        if feed.kind == "reliefweb":
+            self._record_reliefweb(row, retrieved, now)
+        return FeedOutcome(
+            feed=feed.name,
+            status="ok",
+            new_items=stats.new_items,
+            matches=stats.matches,
+            alerts=stats.alerts,
+        )
 
     def _finish(self, retrieved: _Retrieved, result: FeedOutcome) -> FeedOutcome:
         feed = retrieved.feed
@@ -506,3 +540,18 @@ class Poller:
         row.budget_day, row.budget_calls = today, used + retrieved.calls
         if retrieved.high_water:
             row.high_water = retrieved.high_water
+
+
+def _batches(ready: list[_Retrieved]) -> Iterator[list[_Retrieved]]:
+    """`ready` in batches of about `STORE_BATCH` items."""
+    batch: list[_Retrieved] = []
+    items = 0
+    for retrieved in ready:
+        size = len(retrieved.outcome) if isinstance(retrieved.outcome, list) else 0
+        if batch and items + size > STORE_BATCH:
+            yield batch
+            batch, items = [], 0
+        batch.append(retrieved)
+        items += size
+    if batch:
+        yield batch
