@@ -353,20 +353,25 @@ def main() -> None:
 
 
 def tree_cpu(*, exclude: int) -> float:
-    """CPU seconds used by this process and its live children but `exclude` (the feed server):
-    Tocsin's poller and its parse workers. A figure the other users of the machine do not
-    inflate the way they inflate wall time."""
+    """CPU seconds used by this process and its live descendants but `exclude` (the feed
+    server): Tocsin's poller and its parse workers (and their forkserver, if any). A figure the
+    other users of the machine do not inflate the way they inflate wall time."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = time.process_time()
+    stats = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:  # the process ended meanwhile
             continue
-        pid = int(stat.parent.name)
-        if int(fields[1]) == os.getpid() and pid != exclude:  # ppid; utime, stime in ticks
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+        # ppid; utime and stime in clock ticks
+        stats[int(stat.parent.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    total, parents = time.process_time(), {os.getpid()}
+    while True:
+        children = {p for p, (ppid, _) in stats.items() if ppid in parents and p != exclude}
+        if not children:
+            return total
+        total += sum(stats.pop(p)[1] for p in children)
+        parents = children
 
 
 def run_tocsin(args: argparse.Namespace, base: str, *, server_pid: int) -> dict[str, Any]:

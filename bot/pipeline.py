@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import Table, Text, bindparam, func, or_, update
+from sqlalchemy import select as core_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -46,6 +47,21 @@ from feeds.model import FeedSpec, Fetched, Item, NotModified, Validators
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 UNCHANGED_BATCH = 100  # unchanged feeds recorded per transaction
+_FEEDS: Table = Feed.__table__  # type: ignore[attr-defined]
+# a feed found unchanged, recorded as `_record_success` records any success
+_UNCHANGED = (
+    update(_FEEDS)
+    .where(_FEEDS.c.name == bindparam("b_name"))
+    .values(
+        last_status=bindparam("b_status"),
+        consecutive_failures=0,
+        next_poll_at=bindparam("b_next", type_=_FEEDS.c.next_poll_at.type),
+        etag=func.coalesce(bindparam("b_etag", type_=Text), _FEEDS.c.etag),
+        last_modified=func.coalesce(bindparam("b_modified", type_=Text), _FEEDS.c.last_modified),
+        lease_owner=None,
+        lease_expires_at=None,
+    )
+)
 STORE_BATCH = 2_000  # parsed items stored per transaction (a feed's are never split)
 
 
@@ -163,6 +179,7 @@ class Poller:
         self._thread_matcher = matcher if workers == 0 else None
         self._parse_pool: Executor | None = start_workers(matcher, workers)
         self._known: dict[str, frozenset[str]] = {}  # feed → guids of its last stored body
+        self._fetch_threads: ThreadPoolExecutor | None = None
 
     def __enter__(self) -> Poller:
         return self
@@ -171,10 +188,21 @@ class Poller:
         self.close()
 
     def close(self) -> None:
+        if self._fetch_threads is not None:
+            self._fetch_threads.shutdown(cancel_futures=True)
+            self._fetch_threads = None
         self.fetcher.close()
         if self._parse_pool is not None:
             self._parse_pool.shutdown(cancel_futures=True)
             self._parse_pool = None
+
+    def _threads(self) -> ThreadPoolExecutor:
+        """The fetch threads, kept from one poll to the next (started as they are needed)."""
+        if self._fetch_threads is None:
+            self._fetch_threads = ThreadPoolExecutor(
+                self.settings.polling.concurrency, thread_name_prefix="fetch"
+            )
+        return self._fetch_threads
 
     def poll(
         self, *, force: bool = False, on_feed_done: Callable[[FeedOutcome], None] | None = None
@@ -232,23 +260,27 @@ class Poller:
     ) -> list[tuple[FeedSettings, Validators, str | None]]:
         now = self.clock()
         names = [f.name for f in self.settings.feeds if f.enabled]
+        c = _FEEDS.c
         with session_scope(self.engine) as session:
             query = (
-                select(Feed)
-                .where(col(Feed.name).in_(names))
-                .where(or_(col(Feed.lease_expires_at).is_(None), col(Feed.lease_expires_at) < now))
-                .order_by(col(Feed.next_poll_at).asc().nulls_first(), col(Feed.id))
+                core_select(c.name, c.etag, c.last_modified, c.body_hash, c.high_water)
+                .where(c.name.in_(names))
+                .where(or_(c.lease_expires_at.is_(None), c.lease_expires_at < now))
+                .order_by(c.next_poll_at.asc().nulls_first(), c.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )
             if not force:
-                query = query.where(
-                    or_(col(Feed.next_poll_at).is_(None), col(Feed.next_poll_at) <= now)
+                query = query.where(or_(c.next_poll_at.is_(None), c.next_poll_at <= now))
+            rows = session.execute(query).all()
+            if rows:
+                session.execute(
+                    update(_FEEDS)
+                    .where(c.name.in_([row.name for row in rows]))
+                    .values(
+                        lease_owner=self.owner, lease_expires_at=now + self.settings.polling.lease
+                    )
                 )
-            rows = list(session.exec(query).all())
-            for row in rows:
-                row.lease_owner = self.owner
-                row.lease_expires_at = now + self.settings.polling.lease
             claimed = []
             for row in rows:
                 feed = self.settings.feed(row.name)
@@ -269,31 +301,31 @@ class Poller:
         """
         concurrency = self.settings.polling.concurrency
         batch = None if force else 2 * concurrency
-        with ThreadPoolExecutor(concurrency, thread_name_prefix="fetch") as threads:
-            fetching: set[Future[_Retrieved]] = set()
-            pending: set[Future[_Retrieved]] = set()
-            more = True
-            while True:
-                if more and len(fetching) < concurrency:
-                    claimed = self._claim(force=force, limit=batch)
-                    more = batch is not None and len(claimed) == batch
-                    for feed, validators, high_water in claimed:
-                        future = threads.submit(self._fetch_one, feed, validators, high_water)
-                        fetching.add(future)
-                        pending.add(future)
-                if not pending:
-                    return
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                fetching -= done
-                ready = []
-                for future in done:
-                    retrieved = future.result()
-                    if isinstance(retrieved.outcome, Fetched):
-                        pending.add(self._parse_later(retrieved))
-                    else:
-                        ready.append(retrieved)
-                if ready:
-                    yield ready
+        threads = self._threads()
+        fetching: set[Future[_Retrieved]] = set()
+        pending: set[Future[_Retrieved]] = set()
+        more = True
+        while True:
+            if more and len(fetching) < concurrency:
+                claimed = self._claim(force=force, limit=batch)
+                more = batch is not None and len(claimed) == batch
+                for feed, validators, high_water in claimed:
+                    future = threads.submit(self._fetch_one, feed, validators, high_water)
+                    fetching.add(future)
+                    pending.add(future)
+            if not pending:
+                return
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            fetching -= done
+            ready = []
+            for future in done:
+                retrieved = future.result()
+                if isinstance(retrieved.outcome, Fetched):
+                    pending.add(self._parse_later(retrieved))
+                else:
+                    ready.append(retrieved)
+            if ready:
+                yield ready
 
     def _fetch_one(
         self, feed: FeedSettings, validators: Validators, high_water: str | None
@@ -393,34 +425,42 @@ class Poller:
         return self._parse_pool
 
     def _store_unchanged(self, batch: list[_Retrieved]) -> list[FeedOutcome]:
-        """Record unchanged feeds (304 or same body) in one transaction."""
+        """Record unchanged feeds (304 or same body): two statements for the batch."""
         if not batch:
             return []
         now = self.clock()
-        by_name = {r.feed.name: r for r in batch}
-        results = []
+        c = _FEEDS.c
         with session_scope(self.engine) as session:
-            rows = session.exec(
-                select(Feed).where(col(Feed.name).in_(by_name)).with_for_update()
-            ).all()
-            for row in rows:
-                retrieved = by_name[row.name]
-                outcome = retrieved.outcome
+            owners = dict(
+                session.execute(
+                    core_select(c.name, c.lease_owner)
+                    .where(c.name.in_([r.feed.name for r in batch]))
+                    .order_by(c.id)
+                    .with_for_update()
+                ).all()
+            )
+            results, mine = [], []
+            for retrieved in batch:
+                name, outcome = retrieved.feed.name, retrieved.outcome
                 assert isinstance(outcome, NotModified)
-                if row.lease_owner not in (None, self.owner):
-                    log.warning("event=lease_lost feed=%r owner=%s", row.name, row.lease_owner)
-                    result = FeedOutcome(feed=row.name, status="error", error="lease lost")
-                else:
-                    self._record_success(
-                        row, retrieved.feed, now, status=f"not_modified:{outcome.reason}"
-                    )
-                    row.etag = outcome.etag or row.etag
-                    row.last_modified = outcome.last_modified or row.last_modified
-                    row.lease_owner = None
-                    row.lease_expires_at = None
-                    result = FeedOutcome(feed=row.name, status="not_modified")
-                results.append((retrieved, result))
-        return [self._finish(retrieved, result) for retrieved, result in results]
+                owner = owners.get(name)
+                if owner not in (None, self.owner):
+                    log.warning("event=lease_lost feed=%r owner=%s", name, owner)
+                    results.append(FeedOutcome(feed=name, status="error", error="lease lost"))
+                    continue
+                results.append(FeedOutcome(feed=name, status="not_modified"))
+                mine.append(
+                    {
+                        "b_name": name,
+                        "b_status": f"not_modified:{outcome.reason}",
+                        "b_next": now + retrieved.feed.interval,
+                        "b_etag": outcome.etag,
+                        "b_modified": outcome.last_modified,
+                    }
+                )
+            if mine:
+                session.execute(_UNCHANGED.values(last_success_at=now), mine)
+        return [self._finish(r, result) for r, result in zip(batch, results, strict=True)]
 
     def _store(self, batch: list[_Retrieved]) -> list[FeedOutcome]:
         """Store feeds' items or errors, all in one transaction."""
