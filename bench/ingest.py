@@ -352,10 +352,11 @@ def main() -> None:
     report(args, titles, tocsin, reader, parsed=parsed, parse_only=parse_only)
 
 
-def tree_cpu(*, exclude: int) -> float:
+def tree_cpu(*, exclude: int) -> tuple[float, float]:
     """CPU seconds used by this process and its live descendants but `exclude` (the feed
     server): Tocsin's poller and its parse workers (and their forkserver, if any). A figure the
-    other users of the machine do not inflate the way they inflate wall time."""
+    other users of the machine do not inflate the way they inflate wall time. (This
+    process's, its descendants'.)"""
     tick = os.sysconf("SC_CLK_TCK")
     stats = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -365,11 +366,11 @@ def tree_cpu(*, exclude: int) -> float:
             continue
         # ppid; utime and stime in clock ticks
         stats[int(stat.parent.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
-    total, parents = time.process_time(), {os.getpid()}
+    total, parents = 0.0, {os.getpid()}
     while True:
         children = {p for p, (ppid, _) in stats.items() if ppid in parents and p != exclude}
         if not children:
-            return total
+            return time.process_time(), total
         total += sum(stats.pop(p)[1] for p in children)
         parents = children
 
@@ -390,9 +391,11 @@ def run_tocsin(args: argparse.Namespace, base: str, *, server_pid: int) -> dict[
     runtime = build_runtime(settings=settings, secrets=Secrets(), sink=sink)
     try:
         runtime.poller.warm_up()
-        t0, cpu = time.perf_counter(), tree_cpu(exclude=server_pid)
+        t0, (own, workers) = time.perf_counter(), tree_cpu(exclude=server_pid)
         first = poll(runtime.poller, profile=args.profile)
-        cold, cpu = time.perf_counter() - t0, tree_cpu(exclude=server_pid) - cpu
+        cold = time.perf_counter() - t0
+        own_after, workers_after = tree_cpu(exclude=server_pid)
+        own, workers = own_after - own, workers_after - workers
         second = poll(runtime.poller, profile=args.profile_warm)
     finally:
         runtime.close()
@@ -401,7 +404,8 @@ def run_tocsin(args: argparse.Namespace, base: str, *, server_pid: int) -> dict[
     return {
         "database": database.split(":")[0],
         "cold": cold,
-        "cpu": cpu,
+        "cpu": own + workers,
+        "cpu_workers": workers,
         "totals": first.totals(),
         "warm": second.seconds,
         "warm_totals": second.totals(),
@@ -449,7 +453,11 @@ def report(
         f"tocsin cold poll:  {tocsin['cold']:7.2f} s  {items} new items  {rate:7.0f} items/s  "
         f"matches={totals['matches']} alerts={totals['alerts_queued']} errors={totals['errors']}"
     )
-    print(f"tocsin cold poll CPU (poller + parse workers): {tocsin['cpu']:7.2f} s")
+    workers = tocsin["cpu_workers"]
+    print(
+        f"tocsin cold poll CPU:  {tocsin['cpu']:7.2f} s  (poller process "
+        f"{tocsin['cpu'] - workers:.2f} s, parse workers {workers:.2f} s)"
+    )
     print(
         f"tocsin warm poll:  {tocsin['warm']:7.2f} s  (the poll's own time; "
         f"not_modified={warm['not_modified']} new={warm['new_items']})"

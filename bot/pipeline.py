@@ -3,8 +3,10 @@
 Feeds are claimed with a lease (`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL; `[polling]
 lease`, renewed by the instance's heartbeat in `bot.leases`, so a dead instance's feeds are taken
 over within one lease and a slow feed keeps its lease as long as its instance lives), fetched on a
-thread pool, parsed on a process pool (parsing is CPU-bound), and stored one feed per transaction
-from this thread. One broken feed never stops the others: its error is recorded on its row.
+thread pool, parsed and matched on worker processes (`bot.parsing`: CPU-bound), and stored from
+this thread: the feeds that are ready at once in one transaction, with one statement per table
+(`bot.ingest.ItemWriter`). Unchanged feeds are recorded many per statement. One broken feed never
+stops the others: its error is recorded on its row.
 """
 
 from __future__ import annotations
