@@ -325,7 +325,7 @@ def main() -> None:
     parser.add_argument("--database", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--no-reader", action="store_true", help="skip lemon24/reader")
     parser.add_argument("--reader-workers", type=int, default=16)
-    parser.add_argument("--parse-workers", type=int, default=1, help="Tocsin's [polling] one")
+    parser.add_argument("--parse-workers", type=int, default=2, help="[polling] parse_workers")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the cold poll here")
     parser.add_argument("--profile-warm", type=Path, help="write a cProfile of the warm poll here")
     args = parser.parse_args()

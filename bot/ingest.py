@@ -61,6 +61,7 @@ class Prepared:
 
 
 def prepare(item: Item, matcher: Matcher) -> Prepared:
+    """Settle the item's language, compute its story key and match it."""
     item = with_language(item)
     return Prepared(item=item, key=title_key(item.title), result=matcher.match(item))
 

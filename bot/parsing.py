@@ -57,6 +57,7 @@ def start_workers(matcher: Matcher, workers: int) -> Executor:
     """`workers` processes forked now (0: one thread), each holding `matcher`."""
     if workers == 0:
         return ThreadPoolExecutor(1, thread_name_prefix="parse")
+    gc.collect()  # (garbage frozen now would never be collected)
     gc.freeze()  # what the process made since `settle` stays out of the collector's way too
     context = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(
