@@ -297,8 +297,9 @@ class Poller:
         """Claim, fetch on threads, parse on processes; yield the results of the feeds done
         since the last yield (stored together: the slower the storing, the larger the batch).
 
-        Feeds are claimed a batch at a time, topped up as fetches finish, so several instances
-        share one cycle and a lease starts when its feed is about to be fetched. `force` claims
+        Feeds are claimed a batch at a time, topped up as fetches finish (while the feeds
+        fetched but not yet parsed stay few), so several instances share one cycle and a lease
+        starts when its feed is about to be fetched. `force` claims
         every feed at once (a due-or-not cycle could otherwise claim a feed it just stored).
         """
         concurrency = self.settings.polling.concurrency
@@ -308,7 +309,9 @@ class Poller:
         pending: set[Future[_Retrieved]] = set()
         more = True
         while True:
-            if more and len(fetching) < concurrency:
+            # feeds fetched but not yet stored stay few, so a claimed feed waits little for
+            # its turn (a poll with no heartbeat to renew leases keeps them valid)
+            if more and len(fetching) < concurrency and len(pending) < 2 * concurrency:
                 claimed = self._claim(force=force, limit=batch)
                 more = batch is not None and len(claimed) == batch
                 for feed, validators, high_water in claimed:
