@@ -298,17 +298,18 @@ class Poller:
         since the last yield (stored together: the slower the storing, the larger the batch).
 
         Feeds are claimed a batch at a time, topped up as fetches finish (while the feeds
-        fetched but not yet parsed stay few), so several instances share one cycle and a lease
-        starts when its feed is about to be fetched. `force` claims
-        every feed at once (a due-or-not cycle could otherwise claim a feed it just stored).
+        fetched but not yet stored stay few), so several instances share one cycle and a lease
+        starts when its feed is about to be fetched. `force` claims every feed at once (a
+        due-or-not cycle could otherwise claim a feed it just stored).
         """
         concurrency = self.settings.polling.concurrency
         batch = None if force else 2 * concurrency
-        threads = self._threads()
+        threads, parsers = self._threads(), self._pool()
         fetching: set[Future[_Retrieved]] = set()
         pending: set[Future[_Retrieved]] = set()
         more = True
         while True:
+            fetching = {f for f in fetching if not f.done()}
             # feeds fetched but not yet stored stay few, so a claimed feed waits little for
             # its turn (a poll with no heartbeat to renew leases keeps them valid)
             if more and len(fetching) < concurrency and len(pending) < 2 * concurrency:
@@ -317,20 +318,30 @@ class Poller:
                 for feed, validators, high_water in claimed:
                     future = threads.submit(self._fetch_one, feed, validators, high_water)
                     fetching.add(future)
-                    pending.add(future)
+                    pending.add(self._then_parse(future, parsers))
             if not pending:
                 return
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            fetching -= done
-            ready = []
-            for future in done:
-                retrieved = future.result()
+            yield [future.result() for future in done]
+
+    def _then_parse(self, fetching: Future[_Retrieved], parsers: Executor) -> Future[_Retrieved]:
+        """The feed's result once fetched and, when there is a body, parsed: a fetch thread
+        hands its body to the parsers itself, so they are kept busy while this thread
+        stores."""
+        result: Future[_Retrieved] = Future()
+
+        def fetched(f: Future[_Retrieved]) -> None:
+            try:
+                retrieved = f.result()
                 if isinstance(retrieved.outcome, Fetched):
-                    pending.add(self._parse_later(retrieved))
+                    self._parse(retrieved, parsers, result)
                 else:
-                    ready.append(retrieved)
-            if ready:
-                yield ready
+                    result.set_result(retrieved)
+            except BaseException as exc:  # surfaces in the storing thread
+                result.set_exception(exc)
+
+        fetching.add_done_callback(fetched)
+        return result
 
     def _fetch_one(
         self, feed: FeedSettings, validators: Validators, high_water: str | None
@@ -385,13 +396,12 @@ class Poller:
             used = row.budget_calls if row.budget_day == today else 0
         return reliefweb.CallBudget(limit=self.settings.reliefweb.daily_budget, used=used)
 
-    def _parse_later(self, retrieved: _Retrieved) -> Future[_Retrieved]:
+    def _parse(self, retrieved: _Retrieved, parsers: Executor, future: Future[_Retrieved]) -> None:
+        """Parse the fetched body on `parsers`; `future` gets the parsed result."""
         fetched = retrieved.outcome
         assert isinstance(fetched, Fetched)
         spec = feed_spec(retrieved.feed, self.settings)
-        pool = self._pool()
-        future: Future[_Retrieved] = Future()
-        inner = pool.submit(
+        inner = parsers.submit(
             parse_and_prepare,
             spec,
             fetched.body,
@@ -416,7 +426,6 @@ class Poller:
             )
 
         inner.add_done_callback(done)
-        return future
 
     def warm_up(self) -> None:
         """Have every parser ready now rather than on the first poll."""
