@@ -48,7 +48,7 @@ from feeds.model import FeedSpec, Fetched, Item, NotModified, Validators
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
-UNCHANGED_BATCH = 100  # unchanged feeds recorded per transaction
+UNCHANGED_BATCH = 500  # unchanged feeds recorded per transaction (mostly once fetching is over)
 _FEEDS: Table = Feed.__table__  # type: ignore[attr-defined]
 # a feed found unchanged, recorded as `_record_success` records any success
 _UNCHANGED = (
