@@ -263,10 +263,13 @@ def situations_for(kind: str) -> list[str]:
     return {"iran": ["IRN"], "many": MANY}[kind]
 
 
-def config_text(base: str, feeds: int, database: str, countries: list[str]) -> str:
+def config_text(
+    base: str, feeds: int, database: str, countries: list[str], *, parse_workers: int = 1
+) -> str:
     lines = [
         f'[database]\nurl = "{database}"\n',
-        "[polling]\nallow_private_targets = true\nconcurrency = 32\nparse_workers = 1\n",
+        "[polling]\nallow_private_targets = true\nconcurrency = 32\n"
+        f"parse_workers = {parse_workers}\n",
         '[alerts]\nmax_age = "48h"\n',
     ]
     for i in range(feeds):
@@ -322,6 +325,7 @@ def main() -> None:
     parser.add_argument("--database", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--no-reader", action="store_true", help="skip lemon24/reader")
     parser.add_argument("--reader-workers", type=int, default=16)
+    parser.add_argument("--parse-workers", type=int, default=2, help="[polling] parse_workers")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the cold poll here")
     parser.add_argument("--profile-warm", type=Path, help="write a cProfile of the warm poll here")
     args = parser.parse_args()
@@ -336,7 +340,7 @@ def main() -> None:
         titles = "SYNTHETIC titles (no --stream): figures hide hot situations"
     httpd = ChildServer(bodies)
     try:
-        tocsin = run_tocsin(args, httpd.base_url)
+        tocsin = run_tocsin(args, httpd.base_url, server_pid=httpd.process.pid or 0)
         reader = (
             None if args.no_reader else run_reader(httpd.base_url, args.feeds, args.reader_workers)
         )
@@ -348,21 +352,50 @@ def main() -> None:
     report(args, titles, tocsin, reader, parsed=parsed, parse_only=parse_only)
 
 
-def run_tocsin(args: argparse.Namespace, base: str) -> dict[str, Any]:
+def tree_cpu(*, exclude: int) -> tuple[float, float]:
+    """CPU seconds used by this process and its live descendants but `exclude` (the feed
+    server): Tocsin's poller and its parse workers (and their forkserver, if any). A figure the
+    other users of the machine do not inflate the way they inflate wall time. (This
+    process's, its descendants'.)"""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        # ppid; utime and stime in clock ticks
+        stats[int(stat.parent.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    total, parents = 0.0, {os.getpid()}
+    while True:
+        children = {p for p, (ppid, _) in stats.items() if ppid in parents and p != exclude}
+        if not children:
+            return time.process_time(), total
+        total += sum(stats.pop(p)[1] for p in children)
+        parents = children
+
+
+def run_tocsin(args: argparse.Namespace, base: str, *, server_pid: int) -> dict[str, Any]:
     import tomllib
 
     database, admin = bench_database(args.database, prefix="tocsin-bench-")
     countries = situations_for(args.situations)
-    settings = parse_settings(tomllib.loads(config_text(base, args.feeds, database, countries)))
+    settings = parse_settings(
+        tomllib.loads(
+            config_text(base, args.feeds, database, countries, parse_workers=args.parse_workers)
+        )
+    )
     from rich.console import Console
 
     sink = ConsoleSink(Console(file=open(os.devnull, "w")))  # noqa: SIM115
     runtime = build_runtime(settings=settings, secrets=Secrets(), sink=sink)
     try:
         runtime.poller.warm_up()
-        t0 = time.perf_counter()
+        t0, (own, workers) = time.perf_counter(), tree_cpu(exclude=server_pid)
         first = poll(runtime.poller, profile=args.profile)
         cold = time.perf_counter() - t0
+        own_after, workers_after = tree_cpu(exclude=server_pid)
+        own, workers = own_after - own, workers_after - workers
         second = poll(runtime.poller, profile=args.profile_warm)
     finally:
         runtime.close()
@@ -371,6 +404,8 @@ def run_tocsin(args: argparse.Namespace, base: str) -> dict[str, Any]:
     return {
         "database": database.split(":")[0],
         "cold": cold,
+        "cpu": own + workers,
+        "cpu_workers": workers,
         "totals": first.totals(),
         "warm": second.seconds,
         "warm_totals": second.totals(),
@@ -418,6 +453,11 @@ def report(
         f"tocsin cold poll:  {tocsin['cold']:7.2f} s  {items} new items  {rate:7.0f} items/s  "
         f"matches={totals['matches']} alerts={totals['alerts_queued']} errors={totals['errors']}"
     )
+    workers = tocsin["cpu_workers"]
+    print(
+        f"tocsin cold poll CPU:  {tocsin['cpu']:7.2f} s  (poller process "
+        f"{tocsin['cpu'] - workers:.2f} s, parse workers {workers:.2f} s)"
+    )
     print(
         f"tocsin warm poll:  {tocsin['warm']:7.2f} s  (the poll's own time; "
         f"not_modified={warm['not_modified']} new={warm['new_items']})"
@@ -429,7 +469,12 @@ def report(
             f"{reader_rate:7.0f} items/s  (update_feeds(workers={reader['workers']}); "
             f"warm {reader['warm']:.2f} s)"
         )
-        print(f"tocsin ÷ reader throughput: {rate / reader_rate:5.2f}×")
+        print(f"reader 3.26 cold CPU: {reader['cpu']:7.2f} s")
+        cpu_ratio = (reader["cpu"] / reader["entries"]) / (tocsin["cpu"] / items)
+        print(
+            f"tocsin ÷ reader throughput: {rate / reader_rate:5.2f}×  "
+            f"(CPU per item, reader ÷ tocsin: {cpu_ratio:5.2f}×)"
+        )
     print(
         f"feedparser parse-only (1 core, same bytes): {parse_only:7.2f} s  "
         f"{parsed / parse_only:7.0f} items/s (the floor)"

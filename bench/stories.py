@@ -36,7 +36,7 @@ from sqlalchemy import text
 from bench.ingest import bench_database, drop_database, load_stream
 from bot.assessment import StoryBook, Subject
 from bot.config import Settings, parse_settings
-from bot.ingest import ItemWriter
+from bot.ingest import FeedItems, ItemWriter
 from bot.matching.cluster import same_story_keys, title_key
 from bot.matching.model import MatchResult
 from bot.matching.setup import matcher_from_settings
@@ -151,7 +151,7 @@ def write(
         ]
         t0, c0 = time.perf_counter(), time.thread_time()
         with session_scope(engine) as s:
-            writer.write(s, feed=cfg, feed_id=feed_id, items=items, now=now)
+            writer.write(s, [FeedItems(feed=cfg, feed_id=feed_id, items=items)], now=now)
         wall += time.perf_counter() - t0
         cpu += time.thread_time() - c0
     return wall, cpu

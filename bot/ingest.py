@@ -2,8 +2,9 @@
 
 An item's matches and the alerts they cause are written in the same transaction as the item, so a
 crash either keeps all three or none, and the unique keys (feed + guid, item + situation,
-subscription + item) make a replay harmless. Rows are inserted in bulk (one statement per table
-per feed), which keeps a poll of thousands of items fast on SQLite and PostgreSQL alike.
+subscription + item) make a replay harmless. Rows are inserted in bulk, one statement per table
+for all the feeds stored together (the poller stores the feeds that are ready at once, in one
+transaction), which keeps a poll of thousands of items fast on SQLite and PostgreSQL alike.
 Matched items go through `bot.assessment.assess` (story, corroboration, novelty, score), the
 same function `tocsin backtest` replays them with.
 """
@@ -11,13 +12,14 @@ same function `tocsin backtest` replays them with.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bot.alerts import decide_alerts
 from bot.assessment import Assessment, StoryBook, Subject, assess
@@ -26,7 +28,7 @@ from bot.matching.cluster import title_key
 from bot.matching.events import event_record
 from bot.matching.language import item_language
 from bot.matching.matcher import Matcher
-from bot.matching.model import Evidence
+from bot.matching.model import Evidence, MatchResult
 from bot.matching.setup import indicator_name
 from bot.store.stories import load_book, lock_stories, prune, save_book, sources_of
 from bot.store.tables import Item as ItemRow
@@ -47,11 +49,37 @@ class WriteStats:
     alerts: int = 0
 
 
+@dataclass(frozen=True, kw_only=True)
+class Prepared:
+    """An item made ready to store: its language settled, its story key and its match. Made
+    where the item is parsed (`bot.parsing`, on a worker process), so the writer does only
+    the storing."""
+
+    item: Item
+    key: str
+    result: MatchResult
+
+
+def prepare(item: Item, matcher: Matcher) -> Prepared:
+    """Settle the item's language, compute its story key and match it."""
+    item = with_language(item)
+    return Prepared(item=item, key=title_key(item.title), result=matcher.match(item))
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedItems:
+    """One feed's parsed items, for `ItemWriter.write`."""
+
+    feed: FeedSettings
+    feed_id: int
+    items: Sequence[Item | Prepared]
+
+
 class ItemWriter:
-    """Writes each feed's new items, their matches and alerts in the caller's transaction.
+    """Writes feeds' new items, their matches and alerts in the caller's transaction.
 
     What the assessment remembers (stories, sources, risk factors seen) is read from and written
-    to the database for each feed (`bot.store.stories`), so several instances agree. The first
+    to the database for each write (`bot.store.stories`), so several instances agree. The first
     write of a cycle (`start_cycle`) prunes the story index."""
 
     def __init__(self, *, settings: Settings, matcher: Matcher) -> None:
@@ -63,57 +91,62 @@ class ItemWriter:
         self._pruned = False
 
     def write(
-        self,
-        session: Session,
-        *,
-        feed: FeedSettings,
-        feed_id: int,
-        items: list[Item],
-        now: datetime,
-    ) -> WriteStats:
-        fresh = self._fresh(session, feed_id=feed_id, items=items)
-        if not fresh:
-            return WriteStats()
-        fresh = [with_language(item) for item in fresh]
-        keys = [title_key(item.title) for item in fresh]
+        self, session: Session, parts: Sequence[FeedItems], *, now: datetime
+    ) -> list[WriteStats]:
+        """Store the new ones of each part's items (an item not `Prepared` yet is prepared
+        here), with one statement per table for all the parts; one `WriteStats` per part."""
+        fresh = self._fresh(session, parts)
+        rows = [(part, p) for part, new in zip(parts, fresh, strict=True) for p in new]
+        if not rows:
+            return [WriteStats() for _ in parts]
         ids = _insert_ids(
             session,
             _ITEMS,
-            [
-                _item_values(item, key=key, feed_id=feed_id, now=now)
-                for item, key in zip(fresh, keys, strict=True)
-            ],
-            lookup=lambda: _item_ids(session, feed_id=feed_id, guids=[i.guid for i in fresh]),
+            [_item_values(p.item, key=p.key, feed_id=part.feed_id, now=now) for part, p in rows],
+            lookup=lambda: _item_ids(session, [(part.feed_id, p.item.guid) for part, p in rows]),
         )
-        matched = []
-        for item_id, item, key in zip(ids, fresh, keys, strict=True):
-            result = self.matcher.match(item)
-            if result.situations:
-                subject = Subject(
+        part_of = {item_id: part.feed_id for item_id, (part, _) in zip(ids, rows, strict=True)}
+        matched = [
+            (
+                p.item,
+                Subject(
                     item_id=item_id,
-                    key=key,
-                    source=item.source[:255],
-                    tier=feed.tier,
-                    result=result,
+                    key=p.key,
+                    source=p.item.source[:255],
+                    tier=part.feed.tier,
+                    result=p.result,
                     now=now,
-                )
-                matched.append((item, subject))
-        if not matched:
-            return WriteStats(new_items=len(fresh))
-        assessments = self._assess(session, [subject for _, subject in matched], now=now)
-        items_by_id = {subject.item_id: (item, subject) for item, subject in matched}
-        match_rows = [self._match_values(a, *items_by_id[a.item_id], now=now) for a in assessments]
-        match_ids = _insert_ids(
-            session,
-            _MATCHES,
-            match_rows,
-            lookup=lambda: _match_ids(
-                session, [(m["item_id"], m["situation"]) for m in match_rows]
-            ),
-        )
-        texts = {item_id: (item.title, item.summary) for item_id, (item, _) in items_by_id.items()}
-        alerts = self._queue(session, match_rows, match_ids, texts=texts, now=now)
-        return WriteStats(new_items=len(fresh), matches=len(match_rows), alerts=alerts)
+                ),
+            )
+            for item_id, (part, p) in zip(ids, rows, strict=True)
+            if p.result.situations
+        ]
+        match_rows: list[dict[str, Any]] = []
+        alert_rows: list[dict[str, Any]] = []
+        if matched:
+            assessments = self._assess(session, [subject for _, subject in matched], now=now)
+            by_id = {subject.item_id: (item, subject) for item, subject in matched}
+            match_rows = [self._match_values(a, *by_id[a.item_id], now=now) for a in assessments]
+            match_ids = _insert_ids(
+                session,
+                _MATCHES,
+                match_rows,
+                lookup=lambda: _match_ids(
+                    session, [(m["item_id"], m["situation"]) for m in match_rows]
+                ),
+            )
+            texts = {i: (item.title, item.summary) for i, (item, _) in by_id.items()}
+            alert_rows = self._queue(session, match_rows, match_ids, texts=texts, now=now)
+        matches = Counter(part_of[m["item_id"]] for m in match_rows)
+        alerts = Counter(part_of[a["item_id"]] for a in alert_rows)
+        return [
+            WriteStats(
+                new_items=len(new),
+                matches=matches[part.feed_id],
+                alerts=alerts[part.feed_id],
+            )
+            for part, new in zip(parts, fresh, strict=True)
+        ]
 
     def _assess(
         self, session: Session, subjects: list[Subject], *, now: datetime
@@ -134,18 +167,25 @@ class ItemWriter:
         save_book(session, book)
         return assessments
 
-    def _fresh(self, session: Session, *, feed_id: int, items: list[Item]) -> list[Item]:
-        if not items:
-            return []
-        guids = [i.guid for i in items]
-        known = set(
-            session.exec(
-                select(ItemRow.guid)
-                .where(ItemRow.feed_id == feed_id)
-                .where(col(ItemRow.guid).in_(guids))
+    def _fresh(self, session: Session, parts: Sequence[FeedItems]) -> list[list[Prepared]]:
+        """Each part's items not stored yet, prepared (one select for all the parts)."""
+        wanted = {(part.feed_id, guid_of(i)) for part in parts for i in part.items}
+        known: set[tuple[int, str]] = set()
+        if wanted:
+            rows = session.execute(
+                select(_ITEMS.c.feed_id, _ITEMS.c.guid)
+                .where(_ITEMS.c.feed_id.in_({feed_id for feed_id, _ in wanted}))
+                .where(_ITEMS.c.guid.in_({guid for _, guid in wanted}))
             ).all()
-        )
-        return [i for i in items if i.guid not in known]
+            known = {(feed_id, guid) for feed_id, guid in rows}
+        return [
+            [
+                i if isinstance(i, Prepared) else prepare(i, self.matcher)
+                for i in part.items
+                if (part.feed_id, guid_of(i)) not in known
+            ]
+            for part in parts
+        ]
 
     def _match_values(
         self, assessed: Assessment, item: Item, subject: Subject, *, now: datetime
@@ -184,7 +224,8 @@ class ItemWriter:
         *,
         texts: dict[int, tuple[str, str]],
         now: datetime,
-    ) -> int:
+    ) -> list[dict[str, Any]]:
+        """Queue the alerts the matches call for; the outbox rows queued."""
         subscriptions = list(session.exec(select(Subscription).where(Subscription.active)).all())
         alert_rows = []
         for match, match_id in zip(match_rows, match_ids, strict=True):
@@ -216,7 +257,7 @@ class ItemWriter:
                 )
         if alert_rows:
             session.execute(insert(_ALERTS), alert_rows)
-        return len(alert_rows)
+        return alert_rows
 
 
 def _insert_ids(
@@ -232,15 +273,15 @@ def _insert_ids(
     return lookup()
 
 
-def _item_ids(session: Session, *, feed_id: int, guids: list[str]) -> list[int]:
-    """The ids of the items just inserted, in the order of `guids`."""
+def _item_ids(session: Session, keys: list[tuple[int, str]]) -> list[int]:
+    """The ids of the items just inserted, in the order of their (feed, guid) keys."""
     rows = session.execute(
-        select(_ITEMS.c.guid, _ITEMS.c.id)
-        .where(_ITEMS.c.feed_id == feed_id)
-        .where(_ITEMS.c.guid.in_(guids))
+        select(_ITEMS.c.feed_id, _ITEMS.c.guid, _ITEMS.c.id)
+        .where(_ITEMS.c.feed_id.in_({feed_id for feed_id, _ in keys}))
+        .where(_ITEMS.c.guid.in_({guid for _, guid in keys}))
     ).all()
-    found = {guid: item_id for guid, item_id in rows}
-    return [found[guid] for guid in guids]
+    found = {(feed_id, guid): item_id for feed_id, guid, item_id in rows}
+    return [found[key] for key in keys]
 
 
 def _match_ids(session: Session, keys: list[tuple[int, str]]) -> list[int]:
@@ -252,6 +293,10 @@ def _match_ids(session: Session, keys: list[tuple[int, str]]) -> list[int]:
     ).all()
     found = {(item_id, situation): match_id for item_id, situation, match_id in rows}
     return [found[key] for key in keys]
+
+
+def guid_of(entry: Item | Prepared) -> str:
+    return entry.item.guid if isinstance(entry, Prepared) else entry.guid
 
 
 def with_language(item: Item) -> Item:

@@ -3,22 +3,22 @@
 Feeds are claimed with a lease (`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL; `[polling]
 lease`, renewed by the instance's heartbeat in `bot.leases`, so a dead instance's feeds are taken
 over within one lease and a slow feed keeps its lease as long as its instance lives), fetched on a
-thread pool, parsed on a process pool (parsing is CPU-bound), and stored one feed per transaction
-from this thread. One broken feed never stops the others: its error is recorded on its row.
+thread pool, parsed and matched on worker processes (`bot.parsing`: CPU-bound), and stored from
+this thread: the feeds that are ready at once in one transaction, with one statement per table
+(`bot.ingest.ItemWriter`). Unchanged feeds are recorded many per statement. One broken feed never
+stops the others: its error is recorded on its row.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import multiprocessing
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import (
     FIRST_COMPLETED,
     Executor,
     Future,
-    ProcessPoolExecutor,
     ThreadPoolExecutor,
     wait,
 )
@@ -26,16 +26,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import Table, Text, bindparam, func, or_, update
+from sqlalchemy import select as core_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.config import FeedSettings, Secrets, Settings
-from bot.ingest import ItemWriter
+from bot.ingest import FeedItems, ItemWriter, Prepared, WriteStats, guid_of
 from bot.leases import instance_id
 from bot.matching.matcher import Matcher
 from bot.metrics import Metrics, process_metrics
+from bot.parsing import parse_and_prepare, start_workers
 from bot.store.db import session_scope
 from bot.store.tables import Feed
 from feeds import reliefweb
@@ -43,11 +45,26 @@ from feeds.backoff import next_poll
 from feeds.errors import FeedError
 from feeds.fetch import Fetcher, FetchOptions
 from feeds.model import FeedSpec, Fetched, Item, NotModified, Validators
-from feeds.rss import parse_items
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
-UNCHANGED_BATCH = 100  # unchanged feeds recorded per transaction
+UNCHANGED_BATCH = 500  # unchanged feeds recorded per transaction (mostly once fetching is over)
+_FEEDS: Table = Feed.__table__  # type: ignore[attr-defined]
+# a feed found unchanged, recorded as `_record_success` records any success
+_UNCHANGED = (
+    update(_FEEDS)
+    .where(_FEEDS.c.name == bindparam("b_name"))
+    .values(
+        last_status=bindparam("b_status"),
+        consecutive_failures=0,
+        next_poll_at=bindparam("b_next", type_=_FEEDS.c.next_poll_at.type),
+        etag=func.coalesce(bindparam("b_etag", type_=Text), _FEEDS.c.etag),
+        last_modified=func.coalesce(bindparam("b_modified", type_=Text), _FEEDS.c.last_modified),
+        lease_owner=None,
+        lease_expires_at=None,
+    )
+)
+STORE_BATCH = 2_000  # parsed items stored per transaction (a feed's are never split)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,7 +104,7 @@ class _Retrieved:
     """What the fetch stage hands to the store stage for one feed."""
 
     feed: FeedSettings
-    outcome: Fetched | NotModified | FeedError | list[Item]
+    outcome: Fetched | NotModified | FeedError | list[Item] | list[Item | Prepared]
     high_water: str | None = None
     calls: int = 0
     started: float = 0.0
@@ -159,7 +176,12 @@ class Poller:
         self.owner = owner or instance_id()
         self.fetcher = fetcher or Fetcher(fetch_options(settings))
         self.writer = ItemWriter(settings=settings, matcher=matcher)
-        self._parse_pool: Executor | None = None
+        workers = settings.polling.parse_workers
+        # a thread shares the matcher as it is; a worker process has its own, inherited
+        self._thread_matcher = matcher if workers == 0 else None
+        self._parse_pool: Executor | None = start_workers(matcher, workers)
+        self._known: dict[str, frozenset[str]] = {}  # feed → guids of its last stored body
+        self._fetch_threads: ThreadPoolExecutor | None = None
 
     def __enter__(self) -> Poller:
         return self
@@ -168,10 +190,21 @@ class Poller:
         self.close()
 
     def close(self) -> None:
+        if self._fetch_threads is not None:
+            self._fetch_threads.shutdown(cancel_futures=True)
+            self._fetch_threads = None
         self.fetcher.close()
         if self._parse_pool is not None:
             self._parse_pool.shutdown(cancel_futures=True)
             self._parse_pool = None
+
+    def _threads(self) -> ThreadPoolExecutor:
+        """The fetch threads, kept from one poll to the next (started as they are needed)."""
+        if self._fetch_threads is None:
+            self._fetch_threads = ThreadPoolExecutor(
+                self.settings.polling.concurrency, thread_name_prefix="fetch"
+            )
+        return self._fetch_threads
 
     def poll(
         self, *, force: bool = False, on_feed_done: Callable[[FeedOutcome], None] | None = None
@@ -189,14 +222,14 @@ class Poller:
                 if on_feed_done is not None:
                     on_feed_done(outcome)
 
-        for retrieved in self._retrieve(force=force):
-            if isinstance(retrieved.outcome, NotModified):
-                unchanged.append(retrieved)
-                if len(unchanged) >= UNCHANGED_BATCH:
-                    done(self._store_unchanged(unchanged))
-                    unchanged = []
-            else:
-                done([self._store(retrieved)])
+        for ready in self._retrieve(force=force):
+            changed = [r for r in ready if not isinstance(r.outcome, NotModified)]
+            unchanged += [r for r in ready if isinstance(r.outcome, NotModified)]
+            for batch in _batches(changed):
+                done(self._store(batch))
+            if len(unchanged) >= UNCHANGED_BATCH:
+                done(self._store_unchanged(unchanged))
+                unchanged = []
         done(self._store_unchanged(unchanged))
         return PollReport(outcomes=tuple(outcomes), seconds=time.monotonic() - started)
 
@@ -229,23 +262,27 @@ class Poller:
     ) -> list[tuple[FeedSettings, Validators, str | None]]:
         now = self.clock()
         names = [f.name for f in self.settings.feeds if f.enabled]
+        c = _FEEDS.c
         with session_scope(self.engine) as session:
             query = (
-                select(Feed)
-                .where(col(Feed.name).in_(names))
-                .where(or_(col(Feed.lease_expires_at).is_(None), col(Feed.lease_expires_at) < now))
-                .order_by(col(Feed.next_poll_at).asc().nulls_first(), col(Feed.id))
+                core_select(c.name, c.etag, c.last_modified, c.body_hash, c.high_water)
+                .where(c.name.in_(names))
+                .where(or_(c.lease_expires_at.is_(None), c.lease_expires_at < now))
+                .order_by(c.next_poll_at.asc().nulls_first(), c.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )
             if not force:
-                query = query.where(
-                    or_(col(Feed.next_poll_at).is_(None), col(Feed.next_poll_at) <= now)
+                query = query.where(or_(c.next_poll_at.is_(None), c.next_poll_at <= now))
+            rows = session.execute(query).all()
+            if rows:
+                session.execute(
+                    update(_FEEDS)
+                    .where(c.name.in_([row.name for row in rows]))
+                    .values(
+                        lease_owner=self.owner, lease_expires_at=now + self.settings.polling.lease
+                    )
                 )
-            rows = list(session.exec(query).all())
-            for row in rows:
-                row.lease_owner = self.owner
-                row.lease_expires_at = now + self.settings.polling.lease
             claimed = []
             for row in rows:
                 feed = self.settings.feed(row.name)
@@ -256,37 +293,55 @@ class Poller:
                 claimed.append((feed, validators, row.high_water))
             return claimed
 
-    def _retrieve(self, *, force: bool) -> Iterator[_Retrieved]:
-        """Claim, fetch on threads, parse on processes; yield each feed's result as it completes.
+    def _retrieve(self, *, force: bool) -> Iterator[list[_Retrieved]]:
+        """Claim, fetch on threads, parse on processes; yield the results of the feeds done
+        since the last yield (stored together: the slower the storing, the larger the batch).
 
-        Feeds are claimed a batch at a time, topped up as fetches finish, so several instances
-        share one cycle and a lease starts when its feed is about to be fetched. `force` claims
-        every feed at once (a due-or-not cycle could otherwise claim a feed it just stored).
+        Feeds are claimed a batch at a time, topped up as fetches finish (while the feeds
+        fetched but not yet stored stay few), so several instances share one cycle and a lease
+        starts when its feed is about to be fetched. `force` claims every feed at once (a
+        due-or-not cycle could otherwise claim a feed it just stored).
         """
         concurrency = self.settings.polling.concurrency
         batch = None if force else 2 * concurrency
-        with ThreadPoolExecutor(concurrency, thread_name_prefix="fetch") as threads:
-            fetching: set[Future[_Retrieved]] = set()
-            pending: set[Future[_Retrieved]] = set()
-            more = True
-            while True:
-                if more and len(fetching) < concurrency:
-                    claimed = self._claim(force=force, limit=batch)
-                    more = batch is not None and len(claimed) == batch
-                    for feed, validators, high_water in claimed:
-                        future = threads.submit(self._fetch_one, feed, validators, high_water)
-                        fetching.add(future)
-                        pending.add(future)
-                if not pending:
-                    return
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                fetching -= done
-                for future in done:
-                    retrieved = future.result()
-                    if isinstance(retrieved.outcome, Fetched):
-                        pending.add(self._parse_later(retrieved))
-                    else:
-                        yield retrieved
+        threads, parsers = self._threads(), self._pool()
+        fetching: set[Future[_Retrieved]] = set()
+        pending: set[Future[_Retrieved]] = set()
+        more = True
+        while True:
+            fetching = {f for f in fetching if not f.done()}
+            # feeds fetched but not yet stored stay few, so a claimed feed waits little for
+            # its turn (a poll with no heartbeat to renew leases keeps them valid)
+            if more and len(fetching) < concurrency and len(pending) < 2 * concurrency:
+                claimed = self._claim(force=force, limit=batch)
+                more = batch is not None and len(claimed) == batch
+                for feed, validators, high_water in claimed:
+                    future = threads.submit(self._fetch_one, feed, validators, high_water)
+                    fetching.add(future)
+                    pending.add(self._then_parse(future, parsers))
+            if not pending:
+                return
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            yield [future.result() for future in done]
+
+    def _then_parse(self, fetching: Future[_Retrieved], parsers: Executor) -> Future[_Retrieved]:
+        """The feed's result once fetched and, when there is a body, parsed: a fetch thread
+        hands its body to the parsers itself, so they are kept busy while this thread
+        stores."""
+        result: Future[_Retrieved] = Future()
+
+        def fetched(f: Future[_Retrieved]) -> None:
+            try:
+                retrieved = f.result()
+                if isinstance(retrieved.outcome, Fetched):
+                    self._parse(retrieved, parsers, result)
+                else:
+                    result.set_result(retrieved)
+            except BaseException as exc:  # surfaces in the storing thread
+                result.set_exception(exc)
+
+        fetching.add_done_callback(fetched)
+        return result
 
     def _fetch_one(
         self, feed: FeedSettings, validators: Validators, high_water: str | None
@@ -341,15 +396,22 @@ class Poller:
             used = row.budget_calls if row.budget_day == today else 0
         return reliefweb.CallBudget(limit=self.settings.reliefweb.daily_budget, used=used)
 
-    def _parse_later(self, retrieved: _Retrieved) -> Future[_Retrieved]:
+    def _parse(self, retrieved: _Retrieved, parsers: Executor, future: Future[_Retrieved]) -> None:
+        """Parse the fetched body on `parsers`; `future` gets the parsed result."""
         fetched = retrieved.outcome
         assert isinstance(fetched, Fetched)
         spec = feed_spec(retrieved.feed, self.settings)
-        pool = self._pool()
-        future: Future[_Retrieved] = Future()
-        inner = pool.submit(parse_items, spec, fetched.body, dict(fetched.headers), self.clock())
+        inner = parsers.submit(
+            parse_and_prepare,
+            spec,
+            fetched.body,
+            dict(fetched.headers),
+            self.clock(),
+            self._known.get(spec.name, frozenset()),
+            self._thread_matcher,
+        )
 
-        def done(f: Future[list[Item] | FeedError]) -> None:
+        def done(f: Future[list[Item | Prepared] | FeedError]) -> None:
             try:
                 parsed = f.result()
             except Exception as exc:
@@ -364,96 +426,122 @@ class Poller:
             )
 
         inner.add_done_callback(done)
-        return future
 
     def warm_up(self) -> None:
-        """Start the parser processes now rather than on the first poll."""
-        pool = self._pool()
-        spec = FeedSpec(name="warm-up", kind="rss", url="http://127.0.0.1/")
-        body = b'<rss version="2.0"><channel><title>t</title></channel></rss>'
-        workers = max(1, self.settings.polling.parse_workers)
-        futures = [pool.submit(parse_items, spec, body, {}, self.clock()) for _ in range(workers)]
-        for future in futures:
-            future.result()
+        """Have every parser ready now rather than on the first poll."""
+        self._pool()
 
     def _pool(self) -> Executor:
-        if self._parse_pool is None:
-            workers = self.settings.polling.parse_workers
-            if workers == 0:
-                self._parse_pool = ThreadPoolExecutor(1, thread_name_prefix="parse")
-            else:
-                # forkserver: safe beside the fetch threads; a worker re-imports the entry point
-                # (multiprocessing does), so each one costs about 95 MB of RSS
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["feeds.rss"])
-                self._parse_pool = ProcessPoolExecutor(workers, mp_context=context)
+        if self._parse_pool is None:  # closed: a poll after `close` starts them again
+            self._parse_pool = start_workers(
+                self.writer.matcher, self.settings.polling.parse_workers
+            )
         return self._parse_pool
 
     def _store_unchanged(self, batch: list[_Retrieved]) -> list[FeedOutcome]:
-        """Record unchanged feeds (304 or same body) in one transaction."""
+        """Record unchanged feeds (304 or same body): two statements for the batch."""
         if not batch:
             return []
         now = self.clock()
-        by_name = {r.feed.name: r for r in batch}
-        results = []
+        c = _FEEDS.c
         with session_scope(self.engine) as session:
-            rows = session.exec(
-                select(Feed).where(col(Feed.name).in_(by_name)).with_for_update()
-            ).all()
-            for row in rows:
-                retrieved = by_name[row.name]
-                outcome = retrieved.outcome
+            owners = dict(
+                session.execute(
+                    core_select(c.name, c.lease_owner)
+                    .where(c.name.in_([r.feed.name for r in batch]))
+                    .order_by(c.id)
+                    .with_for_update()
+                ).all()
+            )
+            results, mine = [], []
+            for retrieved in batch:
+                name, outcome = retrieved.feed.name, retrieved.outcome
                 assert isinstance(outcome, NotModified)
-                if row.lease_owner not in (None, self.owner):
-                    log.warning("event=lease_lost feed=%r owner=%s", row.name, row.lease_owner)
-                    result = FeedOutcome(feed=row.name, status="error", error="lease lost")
-                else:
-                    self._record_success(
-                        row, retrieved.feed, now, status=f"not_modified:{outcome.reason}"
-                    )
-                    row.etag = outcome.etag or row.etag
-                    row.last_modified = outcome.last_modified or row.last_modified
-                    row.lease_owner = None
-                    row.lease_expires_at = None
-                    result = FeedOutcome(feed=row.name, status="not_modified")
-                results.append((retrieved, result))
-        return [self._finish(retrieved, result) for retrieved, result in results]
+                owner = owners.get(name)
+                if owner not in (None, self.owner):
+                    log.warning("event=lease_lost feed=%r owner=%s", name, owner)
+                    results.append(FeedOutcome(feed=name, status="error", error="lease lost"))
+                    continue
+                results.append(FeedOutcome(feed=name, status="not_modified"))
+                mine.append(
+                    {
+                        "b_name": name,
+                        "b_status": f"not_modified:{outcome.reason}",
+                        "b_next": now + retrieved.feed.interval,
+                        "b_etag": outcome.etag,
+                        "b_modified": outcome.last_modified,
+                    }
+                )
+            if mine:
+                session.execute(_UNCHANGED.values(last_success_at=now), mine)
+        return [self._finish(r, result) for r, result in zip(batch, results, strict=True)]
 
-    def _store(self, retrieved: _Retrieved) -> FeedOutcome:
-        feed = retrieved.feed
+    def _store(self, batch: list[_Retrieved]) -> list[FeedOutcome]:
+        """Store feeds' items or errors, all in one transaction."""
         now = self.clock()
-        outcome = retrieved.outcome
+        results: dict[str, FeedOutcome] = {}
         with session_scope(self.engine) as session:
-            row = session.exec(select(Feed).where(Feed.name == feed.name).with_for_update()).one()
-            if row.lease_owner not in (None, self.owner):
-                # our lease ran out mid-poll and another instance took the feed: it stores
-                log.warning("event=lease_lost feed=%r owner=%s", feed.name, row.lease_owner)
-                return FeedOutcome(feed=feed.name, status="error", error="lease lost")
-            if isinstance(outcome, FeedError):
-                result = self._record_failure(row, feed, outcome, now)
-            elif isinstance(outcome, list):
-                stats = self.writer.write(
-                    session, feed=feed, feed_id=row.id or 0, items=outcome, now=now
-                )
-                self._record_success(row, feed, now, status="ok")
-                fetched = retrieved.fetched
-                if fetched is not None:
-                    row.etag, row.last_modified = fetched.etag, fetched.last_modified
-                    row.body_hash = fetched.body_hash
-                if feed.kind == "reliefweb":
-                    self._record_reliefweb(row, retrieved, now)
-                result = FeedOutcome(
-                    feed=feed.name,
-                    status="ok",
-                    new_items=stats.new_items,
-                    matches=stats.matches,
-                    alerts=stats.alerts,
-                )
-            else:  # a Fetched body goes through the parser, a NotModified to _store_unchanged
-                raise TypeError(f"unexpected outcome for feed {feed.name!r}: {type(outcome)}")
-            row.lease_owner = None
-            row.lease_expires_at = None
-        return self._finish(retrieved, result)
+            rows = {
+                row.name: row
+                for row in session.exec(
+                    select(Feed)
+                    .where(col(Feed.name).in_([r.feed.name for r in batch]))
+                    .order_by(col(Feed.id))
+                    .with_for_update()
+                ).all()
+            }
+            writes = []
+            for retrieved in batch:
+                feed, outcome, row = retrieved.feed, retrieved.outcome, rows[retrieved.feed.name]
+                if row.lease_owner not in (None, self.owner):
+                    # our lease ran out mid-poll and another instance took the feed: it stores
+                    log.warning("event=lease_lost feed=%r owner=%s", feed.name, row.lease_owner)
+                    results[feed.name] = FeedOutcome(
+                        feed=feed.name, status="error", error="lease lost"
+                    )
+                    continue
+                if isinstance(outcome, FeedError):
+                    results[feed.name] = self._record_failure(row, feed, outcome, now)
+                elif isinstance(outcome, list):
+                    writes.append((retrieved, row, outcome))
+                else:  # a Fetched body goes through the parser, a NotModified to _store_unchanged
+                    raise TypeError(f"unexpected outcome for feed {feed.name!r}: {type(outcome)}")
+                row.lease_owner = None
+                row.lease_expires_at = None
+            parts = [
+                FeedItems(feed=r.feed, feed_id=row.id or 0, items=items) for r, row, items in writes
+            ]
+            for (retrieved, row, items), stats in zip(
+                writes, self.writer.write(session, parts, now=now), strict=True
+            ):
+                results[row.name] = self._stored(retrieved, row, items, stats, now)
+        return [self._finish(r, results[r.feed.name]) for r in batch]
+
+    def _stored(
+        self,
+        retrieved: _Retrieved,
+        row: Feed,
+        items: list[Item] | list[Item | Prepared],
+        stats: WriteStats,
+        now: datetime,
+    ) -> FeedOutcome:
+        """Record a feed's successful poll on its row."""
+        feed = retrieved.feed
+        self._record_success(row, feed, now, status="ok")
+        fetched = retrieved.fetched
+        if fetched is not None:
+            row.etag, row.last_modified = fetched.etag, fetched.last_modified
+            row.body_hash = fetched.body_hash
+            self._known[feed.name] = frozenset(guid_of(entry) for entry in items)
+        if feed.kind == "reliefweb":
+            self._record_reliefweb(row, retrieved, now)
+        return FeedOutcome(
+            feed=feed.name,
+            status="ok",
+            new_items=stats.new_items,
+            matches=stats.matches,
+            alerts=stats.alerts,
+        )
 
     def _finish(self, retrieved: _Retrieved, result: FeedOutcome) -> FeedOutcome:
         feed = retrieved.feed
@@ -506,3 +594,18 @@ class Poller:
         row.budget_day, row.budget_calls = today, used + retrieved.calls
         if retrieved.high_water:
             row.high_water = retrieved.high_water
+
+
+def _batches(ready: list[_Retrieved]) -> Iterator[list[_Retrieved]]:
+    """`ready` in batches of about `STORE_BATCH` items."""
+    batch: list[_Retrieved] = []
+    items = 0
+    for retrieved in ready:
+        size = len(retrieved.outcome) if isinstance(retrieved.outcome, list) else 0
+        if batch and items + size > STORE_BATCH:
+            yield batch
+            batch, items = [], 0
+        batch.append(retrieved)
+        items += size
+    if batch:
+        yield batch

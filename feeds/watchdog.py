@@ -5,14 +5,20 @@ body) never trips them. The watchdog learns the request's socket through httpcor
 extension and shuts it down when the deadline passes; the blocked read then fails and the
 fetcher reports a timeout. The same hook checks the address actually connected to, which
 closes the DNS-rebinding gap between the guard's lookup and httpx's own.
+
+All watchdogs share one timer thread (`_Alarms`), started on first use: a thread per request
+cost more than the request itself on a poll of hundreds of unchanged feeds.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import socket
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
@@ -32,11 +38,11 @@ class Watchdog:
         self._check_peer = check_peer
         self._sock: socket.socket | None = None
         self._lock = threading.Lock()
-        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
-        self._timer.daemon = True
+        self._seconds = max(seconds, 0.0)
+        self._alarm = 0
 
     def __enter__(self) -> Self:
-        self._timer.start()
+        self._alarm = _ALARMS.set(time.monotonic() + self._seconds, self._fire)
         return self
 
     def __exit__(
@@ -45,7 +51,7 @@ class Watchdog:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._timer.cancel()
+        _ALARMS.cancel(self._alarm)
 
     def trace(self, event: str, info: Mapping[str, Any]) -> None:
         """httpcore trace callback (runs in the requesting thread)."""
@@ -79,3 +85,51 @@ def _shutdown(sock: socket.socket) -> None:
     # that the reading thread is still using.
     with contextlib.suppress(OSError):
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _Alarms:
+    """One daemon thread that calls each callback when its time (monotonic) comes, unless
+    cancelled first."""
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int]] = []  # heap of (when, alarm id)
+        self._callbacks: dict[int, Callable[[], None]] = {}
+        self._ids = itertools.count(1)
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def set(self, when: float, callback: Callable[[], None]) -> int:
+        with self._wake:
+            alarm = next(self._ids)
+            self._callbacks[alarm] = callback
+            heapq.heappush(self._due, (when, alarm))
+            if self._thread is None or not self._thread.is_alive():  # (none after a fork)
+                self._thread = threading.Thread(target=self._run, name="watchdog", daemon=True)
+                self._thread.start()
+            elif self._due[0][1] == alarm:
+                self._wake.notify()
+            return alarm
+
+    def cancel(self, alarm: int) -> None:
+        with self._wake:
+            self._callbacks.pop(alarm, None)  # its heap entry is skipped when it comes up
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._due and self._due[0][1] not in self._callbacks:
+                    heapq.heappop(self._due)  # cancelled
+                if not self._due:
+                    self._wake.wait()
+                    continue
+                when, alarm = self._due[0]
+                delay = when - time.monotonic()
+                if delay > 0:
+                    self._wake.wait(delay)
+                    continue
+                heapq.heappop(self._due)
+                callback = self._callbacks.pop(alarm)
+            callback()
+
+
+_ALARMS = _Alarms()

@@ -232,3 +232,28 @@ def test_the_database_returns_each_bands_newest_stories_within_the_window(
         book = load_book(s, StoryBook.for_alerts(settings.alerts), [probe])
     assert sorted(book.bands[7], reverse=True) == list(range(11, 11 - CANDIDATES_PER_BAND, -1))
     assert 8 not in book.bands  # story 99 is older than the cluster window
+
+
+def test_a_book_whose_new_band_entries_were_all_trimmed_saves_without_band_rows(
+    engine: Engine, settings: Settings
+) -> None:
+    """A batch can bring a band more new stories than it keeps; what was trimmed is not
+    written (an upsert of no rows used to be sent as `INSERT … DEFAULT VALUES`)."""
+    from bot.assessment import CANDIDATES_PER_BAND, BandEntry
+    from bot.store.stories import save_book
+    from bot.store.tables import StoryBand
+
+    book = StoryBook.for_alerts(settings.alerts)
+    later = NOW + timedelta(hours=1)
+    book.bands[7] = {
+        s: BandEntry(story=s, key="k", seen_at=later) for s in range(1, CANDIDATES_PER_BAND + 1)
+    }
+    older = _subject(100, FASHER[0], "AFP", NOW)
+    object.__setattr__(older, "bands", (7,))
+    book.remember(older, 100)
+    assert (7, 100) in book.changed_bands and 100 not in book.bands[7]
+    with session_scope(engine) as s:
+        save_book(s, book)
+    with session_scope(engine) as s:
+        assert s.exec(select(StoryBand)).all() == []
+    assert not book.changed_bands

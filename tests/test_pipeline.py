@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -303,3 +304,58 @@ def test_items_keep_their_language_and_matches_their_events(
         ]
     assert languages == {"fr-1": "fr", "ar-1": "ar"}
     assert any(e["count"] == 40 and e["victims"] == ["civilian"] for e in events), events
+
+
+DRC = {
+    "title": "DR Congo: massacre of villagers reported near Beni as thousands flee",
+    "guid": "drc-1",
+    "description": "<p>Witnesses describe killings of civilians.</p>",
+}
+OTHER = {"title": "Trade fair opens in Lisbon", "guid": "other"}
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_changed_feeds_store_only_their_new_items_each_counted_for_its_own_feed(
+    host: FeedHost, engine: Engine, db_url: str, workers: int
+) -> None:
+    """Feeds ready together are stored in one transaction, each counted for itself; the parser
+    prepares only the items the feed's last body did not hold, and an item it skipped that is
+    new after all (here: deleted meanwhile) is prepared and stored by the writer."""
+    host.serve("/a.xml", rss({**SUDAN, "pubDate": ago(2)}, {**OTHER, "pubDate": ago(2)}))
+    host.serve("/b.xml", rss({**OTHER, "pubDate": ago(2)}))
+    feeds = [{"name": "a", "url": host.url("/a.xml")}, {"name": "b", "url": host.url("/b.xml")}]
+    polling = {"allow_private_targets": True, "parse_workers": workers}
+    settings = settings_for(host, db_url, feeds=feeds, polling=polling)
+    with poller(settings, engine, Clock(NOW)) as p:
+        first = {o.feed: o for o in p.poll(force=True).outcomes}
+        host.serve(
+            "/a.xml",
+            rss(
+                {**SUDAN, "pubDate": ago(2)},
+                {**OTHER, "pubDate": ago(2)},
+                {**DRC, "pubDate": ago(1)},
+            ),
+        )
+        second = {o.feed: o for o in p.poll(force=True).outcomes}
+        with session_scope(engine) as s:
+            sudan = s.exec(select(Item).where(Item.guid == "sudan-1")).one()
+            for row in s.exec(select(OutboxMessage).where(OutboxMessage.item_id == sudan.id)):
+                s.delete(row)
+            s.flush()
+            for match in s.exec(select(Match).where(Match.item_id == sudan.id)):
+                s.delete(match)
+            s.flush()
+            s.delete(sudan)
+        host.serve("/a.xml", rss({**SUDAN, "pubDate": ago(2)}, {**DRC, "pubDate": ago(1)}))
+        third = {o.feed: o for o in p.poll(force=True).outcomes}
+    assert (first["a"].new_items, first["a"].matches, first["a"].alerts) == (2, 1, 1)
+    assert (first["b"].new_items, first["b"].matches, first["b"].alerts) == (1, 0, 0)
+    assert (second["a"].new_items, second["a"].matches) == (1, 1)
+    assert second["b"].status == "not_modified"
+    assert (third["a"].new_items, third["a"].matches, third["a"].alerts) == (1, 1, 1)
+    with session_scope(engine) as s:
+        matched = {
+            item.guid: match.situation
+            for match, item in s.exec(select(Match, Item).where(Match.item_id == Item.id))
+        }
+    assert matched == {"sudan-1": "sudan", "drc-1": "drc"}

@@ -114,19 +114,19 @@ def save_book(session: Session, book: StoryBook) -> None:
     each assessed item's story. Rows go in key order, so concurrent writers lock them in the
     same order."""
     insert = _insert(session)
-    if book.changed_bands:
-        rows = [
-            {"band": b, "story_id": s, "title_key": e.key, "seen_at": e.seen_at}
-            for b, s in sorted(book.changed_bands)
-            if (e := book.bands[b].get(s)) is not None  # else trimmed: no longer a candidate
-        ]
+    bands = [
+        {"band": b, "story_id": s, "title_key": e.key, "seen_at": e.seen_at}
+        for b, s in sorted(book.changed_bands)
+        if (e := book.bands[b].get(s)) is not None  # else trimmed: no longer a candidate
+    ]
+    if bands:  # (all trimmed when a batch brought more new stories to a band than it keeps)
         stmt = insert(_BANDS)
         session.execute(
             stmt.on_conflict_do_update(
                 index_elements=["band", "story_id"],
                 set_={"title_key": stmt.excluded.title_key, "seen_at": stmt.excluded.seen_at},
             ),
-            rows,
+            bands,
         )
     if book.changed_sources:
         rows = [{"story_id": s, "source": src} for s, src in sorted(book.changed_sources)]
