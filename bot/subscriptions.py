@@ -227,6 +227,8 @@ def sync_config_subscriptions(session: Session, settings: Settings, *, now: date
                 timezone=entry.timezone,
                 briefing_weekday=entry.briefing_weekday,
                 briefing_time=entry.briefing_time,
+                review_channel=entry.review_channel,
+                review_timeout=seconds(entry.review_timeout),
                 origin="config",
                 created_at=now,
             )

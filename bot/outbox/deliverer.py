@@ -53,6 +53,7 @@ from bot.outbox.policy import (
     take_slot,
 )
 from bot.outbox.views import Story, find_story, newer_card_update
+from bot.review import put_up
 from bot.sinks import (
     ChannelError,
     DeliveryError,
@@ -235,20 +236,22 @@ class Deliverer:
             return "skipped_lost"
         channel = lock_channel(session, row.channel)
         story = self._story(session, row)
+        situation = self.settings.situation(row.situation)
         verdict = decide(
             message=MessageFacts(
                 kind=row.kind,
                 severity=row.severity,
                 superseded=row.kind == MessageKind.CARD_UPDATE and newer_card_update(session, row),
+                reviewed="review" in row.payload,
             ),
             channel=channel_facts(channel, ext_shared),
-            subscription=subscription_facts(session, row.subscription_id),
-            situation=self.settings.situation(row.situation),
+            subscription=subscription_facts(session, row.subscription_id, situation),
+            situation=situation,
             rules=self.rules,
             now=now,
         )
         if verdict.action == Action.SET:
-            return self._settle(row, verdict, now=now)
+            return self._settle(session, row, verdict, now=now)
         if verdict.action == Action.WAIT:
             assert verdict.until is not None
             row.next_attempt_at = verdict.until
@@ -266,11 +269,18 @@ class Deliverer:
             row.kind, row.parent_id = MessageKind.FOLLOW_UP, story.root_id
         return story
 
-    def _settle(self, row: OutboxMessage, verdict: Verdict, *, now: datetime) -> str:
+    def _settle(
+        self, session: Session, row: OutboxMessage, verdict: Verdict, *, now: datetime
+    ) -> str:
         assert verdict.state is not None
-        if verdict.state == MessageState.HELD:  # rolled up when `until` has passed
+        state = verdict.state
+        if state == MessageState.HELD:  # rolled up when `until` has passed
             row.period_start, row.period_end = hour_of(now), verdict.until
-        return self._finish(row, verdict.state, now=now, error=verdict.reason or None)
+        elif state == MessageState.REVIEW:  # a person decides (`bot.review`)
+            assert verdict.review_channel is not None
+            state = put_up(session, row, review_channel=verdict.review_channel, now=now)
+        error = verdict.reason if state == verdict.state else None
+        return self._finish(row, state, now=now, error=error or None)
 
     def _intend(
         self,

@@ -1,5 +1,5 @@
-"""Put a message in the outbox, once: the one way briefings, digests, roll-ups, card updates and
-escalations are queued (alerts are bulk-inserted by `bot.ingest` under their own unique key).
+"""Put a message in the outbox, once: the one way briefings, digests, roll-ups, card updates,
+escalations and reviews are queued (alerts are bulk-inserted by `bot.ingest` under their own unique key).
 
 A `dedupe_key` makes the insert idempotent across restarts and instances: a second insert finds
 the first row instead. A row with that key that `failed` is queued again, once, by whoever asks
@@ -36,6 +36,8 @@ def enqueue(
     dedupe_key: str | None = None,
     subscription_id: int | None = None,
     parent_id: int | None = None,
+    item_id: int | None = None,
+    match_id: int | None = None,
     severity: str | None = None,
     payload: dict[str, Any] | None = None,
     period: tuple[datetime, datetime] | None = None,
@@ -48,6 +50,8 @@ def enqueue(
         severity=severity,
         subscription_id=subscription_id,
         parent_id=parent_id,
+        item_id=item_id,
+        match_id=match_id,
         dedupe_key=dedupe_key,
         payload=payload or {},
         period_start=period[0] if period else None,

@@ -17,6 +17,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from bot.config import SituationSettings
 from bot.outbox.policy import ChannelFacts, SubscriptionFacts, hour_of
 from bot.store.tables import ChannelState, MessageState, OutboxMessage, Subscription
 
@@ -38,6 +39,7 @@ def channel_facts(channel: ChannelState, ext_shared: bool | None) -> ChannelFact
     return ChannelFacts(
         channel=channel.channel,
         ext_shared=ext_shared,
+        dm_user=channel.dm_user,
         error=channel.error,
         paused_until=channel.paused_until,
         slot_at=channel.slot_at,
@@ -46,16 +48,21 @@ def channel_facts(channel: ChannelState, ext_shared: bool | None) -> ChannelFact
     )
 
 
-def subscription_facts(session: Session, subscription_id: int | None) -> SubscriptionFacts | None:
+def subscription_facts(
+    session: Session, subscription_id: int | None, situation: SituationSettings | None = None
+) -> SubscriptionFacts | None:
+    """The subscription's facts; its review channel is its own, else its `situation`'s."""
     sub = session.get(Subscription, subscription_id) if subscription_id is not None else None
     if sub is None:
         return None
+    review = sub.review_channel or (situation.review_channel if situation else None)
     return SubscriptionFacts(
         active=sub.active,
         alerts=sub.alerts,
         muted_until=sub.muted_until,
         digest=sub.digest,
         critical_breakthrough=sub.critical_breakthrough,
+        review_channel=review,
     )
 
 

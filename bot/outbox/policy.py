@@ -9,6 +9,9 @@ Rules, in order; the first that applies wins (the states are `MessageState`'s):
  3. the channel is broken (Slack refused it; fixed by a person)             → blocked
  4. the subscription has ended, or is muted (alerts, follow-ups, roll-ups
     and digests only: a muted channel still gets its weekly briefing)       → muted
+ 4a. an alert or follow-up of a subscription with a review channel (its own
+    or its situation's) that no reviewer has shared yet (and whose review
+    has not timed out)                                                     → review
  5. a digest subscription's alert, unless critical with breakthrough on     → digest
  6. the flood guard: a root alert when the channel has had `hourly_cap`
     root alerts this UTC hour, unless critical                              → held
@@ -19,9 +22,10 @@ Rules, in order; the first that applies wins (the states are `MessageState`'s):
     "broke through")
 
 A `held` verdict says until when (`Verdict.until`): the end of the hour, for the flood guard; the
-roll-up of a channel × situation is made once that time has passed. Quiet hours and
-review-before-sharing slot in as rules between 4 and 6 (a verdict of `held` until the quiet hours
-end, or a new waiting state until a person decides), so that every message keeps going through
+roll-up of a channel × situation is made once that time has passed. A `review` verdict names
+the review channel (`Verdict.review_channel`): the deliverer queues one `review` message there per
+item (`bot.review`), which goes through this same function (rule 2 applies to the review channel
+itself). Quiet hours slot in between rules 4 and 6 too, so that every message keeps going through
 this one function.
 
 Pacing is GCRA (a token bucket kept as one timestamp, `slot_at`): a channel receives at most one
@@ -51,12 +55,14 @@ class MessageFacts:
     kind: MessageKind
     severity: str | None = None
     superseded: bool = False  # a card update with a newer one behind it
+    reviewed: bool = False  # a reviewer shared it, or its review timed out (`bot.review`)
 
 
 @dataclass(frozen=True, kw_only=True)
 class ChannelFacts:
     channel: str
     ext_shared: bool | None = None  # asked of Slack only for restricted situations
+    dm_user: str | None = None  # a direct-message channel: whose it is
     error: str | None = None
     paused_until: datetime | None = None
     slot_at: datetime | None = None
@@ -71,6 +77,7 @@ class SubscriptionFacts:
     muted_until: datetime | None = None
     digest: bool = False
     critical_breakthrough: bool = True
+    review_channel: str | None = None  # its own, else its situation's
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +101,7 @@ class Verdict:
     until: datetime | None = None  # WAIT: until when; held: when its roll-up is due
     capped: bool = False  # a root alert: counts towards the channel's hourly cap
     broke_through: bool = False  # a critical root alert sent over the cap
+    review_channel: str | None = None  # `review`: where reviewers decide
 
 
 def decide(
@@ -113,6 +121,7 @@ def decide(
         channel=channel.channel,
         ext_shared=channel.ext_shared,
         escalation=message.kind == MessageKind.ESCALATION,
+        dm_user=channel.dm_user,
     )
     if refused is not None:
         return _set(MessageState.WITHHELD, f"restricted situation: {refused.reason}")
@@ -149,6 +158,13 @@ def _subscription_rule(
     muted = subscription.muted_until is not None and subscription.muted_until > now
     if muted and message.kind in MUTABLE:
         return _set(MessageState.MUTED, "subscription muted")
+    if subscription.review_channel and message.kind in DIGESTIBLE and not message.reviewed:
+        return Verdict(
+            action=Action.SET,
+            state=MessageState.REVIEW,
+            reason=f"waits for review in {subscription.review_channel}",
+            review_channel=subscription.review_channel,
+        )
     breakthrough = message.severity == "critical" and subscription.critical_breakthrough
     if subscription.digest and message.kind in DIGESTIBLE and not breakthrough:
         return _set(MessageState.DIGEST, "")
