@@ -159,3 +159,133 @@ def test_an_alert_waits_for_review_then_share_sends_it_once(running: Running) ->
     assert f"Already shared by <@{USER}>" in running.reply()["text"]
     running.deliver()
     assert len(posts(running, PUBLIC)) == 1
+
+
+def test_share_with_note_opens_a_modal_and_the_note_travels_escaped(running: Running) -> None:
+    queue_alert(running.engine)
+    running.deliver()
+    review = the_review(running.engine)
+    assert review.id is not None
+    click(running, ACTION_REVIEW_NOTE, review.id)
+    (opened,) = running.slack.wait_for("views.open")
+    assert opened.body["trigger_id"] == "1.2.3"
+    modal = opened.body["view"]
+    assert modal["callback_id"] == VIEW_REVIEW_NOTE
+    assert json.loads(modal["private_metadata"]) == {"review": review.id, "channel": REVIEW}
+    note = "Confirmed by our field office <!channel> <@U999> & *partners*"
+    answer = submit_note(running, review.id, note)
+    assert (answer.status, answer.body) == (200, "")  # the modal closes
+    running.deliver()
+    (shared,) = posts(running, PUBLIC)
+    text = text_of(shared)
+    assert_inert(text, trusted_ids=frozenset({USER}))
+    assert (
+        f"Reviewed by <@{USER}>: “Confirmed by our field office &lt;!channel&gt; &lt;@U999&gt; "
+        "&amp; *partners*”" in text
+    )
+    with session_scope(running.engine) as session:
+        decision = session.get(ReviewDecision, review.id)
+        assert decision is not None and decision.note == note
+    answer = submit_note(running, review.id, "a second note", user=OTHER)  # too late
+    assert answer.status == 200
+    errors = json.loads(answer.body)
+    assert errors["response_action"] == "errors"
+    assert "Already shared by another reviewer" in errors["errors"][NOTE_BLOCK]
+    click(running, ACTION_REVIEW_NOTE, review.id, user=OTHER)  # no modal for a decided review
+    assert "Already shared" in running.reply()["text"]
+    assert len(running.slack.calls("views.open")) == 1
+    running.deliver()
+    assert len(posts(running, PUBLIC)) == 1
+
+
+def test_discard_shares_nothing_and_counts_as_not_relevant(running: Running) -> None:
+    alert_id = queue_alert(running.engine, indicators=("MASS_KILL", "HATE_SPEECH"))
+    running.deliver()
+    review = the_review(running.engine)
+    assert review.id is not None
+    click(running, ACTION_REVIEW_DISCARD, review.id)
+    assert "Discarded, and recorded as *not relevant*" in running.reply()["text"]
+    running.deliver()
+    assert posts(running, PUBLIC) == []
+    (update,) = running.slack.updates()
+    assert f"*Discarded* by <@{USER}>" in text_of(update) and button_ids(update) == []
+    with session_scope(running.engine) as session:
+        alert = session.get(OutboxMessage, alert_id)
+        assert alert is not None and alert.state == MessageState.DISCARDED
+        (row,) = session.exec(select(Feedback)).all()
+        assert (row.alert_id, row.user, row.relevant, row.situation) == (
+            review.id,
+            USER,
+            False,
+            "sudan",
+        )
+        assert row.indicators == ["MASS_KILL", "HATE_SPEECH"]
+        entry = session.exec(select(AuditLog).where(AuditLog.action == "review_discarded")).one()
+        assert (entry.actor, entry.detail["alerts"]) == (USER, [alert_id])
+    click(running, ACTION_REVIEW_SHARE, review.id, user=OTHER)  # a Share after the Discard
+    assert f"Already discarded by <@{USER}>" in running.reply()["text"]
+    running.deliver()
+    assert posts(running, PUBLIC) == []
+
+
+def test_forged_and_replayed_clicks_share_nothing(running: Running) -> None:
+    queue_alert(running.engine)
+    running.deliver()
+    review = the_review(running.engine)
+    assert review.id is not None
+    body = helpers.action_body(
+        ACTION_REVIEW_SHARE, review.id, response_url=running.slack.response_url(), channel=REVIEW
+    )
+    assert helpers.post(running.events_url, body, signature="v0=" + "0" * 64).status == 401
+    stale = int(helpers.time.time()) - 600  # a replay of an old, once valid request
+    assert helpers.post(running.events_url, body, timestamp=stale).status == 401
+    click(running, ACTION_REVIEW_SHARE, 999_999)  # signed, but no such review
+    assert "not waiting in this channel" in running.reply()["text"]
+    click(running, ACTION_REVIEW_SHARE, review.id, channel=PUBLIC)  # signed, wrong channel
+    assert "not waiting in this channel" in running.reply()["text"]
+    submit_note(running, review.id, "from elsewhere", channel=PUBLIC)
+    with session_scope(running.engine) as session:
+        assert session.exec(select(ReviewDecision)).all() == []
+    running.deliver()
+    assert posts(running, PUBLIC) == []
+
+
+def test_two_reviewers_at_once_share_exactly_once(running: Running) -> None:
+    queue_alert(running.engine)
+    running.deliver()
+    review = the_review(running.engine)
+    assert review.id is not None
+    reviewers = [f"UREV{i:04d}" for i in range(6)]
+    actions = [ACTION_REVIEW_SHARE, ACTION_REVIEW_DISCARD] * 3
+    start = threading.Barrier(len(reviewers))
+    answers: list[int] = []
+
+    def review_as(user: str, action: str) -> None:
+        body = helpers.action_body(
+            action,
+            review.id or 0,
+            response_url=running.slack.response_url(user),
+            channel=REVIEW,
+            user=user,
+        )
+        start.wait()
+        answers.append(helpers.post(running.events_url, body).status)
+
+    threads = [
+        threading.Thread(target=review_as, args=(user, action))
+        for user, action in zip(reviewers, actions, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [200] * len(reviewers)
+    replies = [c.body["text"] for c in running.slack.wait_for("response", count=len(reviewers))]
+    done = [r for r in replies if not r.startswith("Already")]
+    assert len(done) == 1, replies
+    with session_scope(running.engine) as session:
+        (decision,) = session.exec(select(ReviewDecision)).all()
+        assert decision.actor in reviewers
+    running.deliver()
+    assert len(posts(running, PUBLIC)) == (1 if decision.decision == "shared" else 0)
+    assert all(f"<@{decision.actor}>" in r for r in replies if r.startswith("Already"))
