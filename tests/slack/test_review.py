@@ -289,3 +289,54 @@ def test_two_reviewers_at_once_share_exactly_once(running: Running) -> None:
     running.deliver()
     assert len(posts(running, PUBLIC)) == (1 if decision.decision == "shared" else 0)
     assert all(f"<@{decision.actor}>" in r for r in replies if r.startswith("Already"))
+
+
+def test_a_critical_alert_goes_on_unreviewed_after_the_timeout(running: Running) -> None:
+    critical = queue_alert(
+        running.engine, review_timeout=7200, severity="critical", title="Critical", guid="c"
+    )
+    warning = queue_alert(running.engine, review_timeout=7200, title="Warning", guid="w")
+    running.deliver()
+    assert len(rows(running.engine, MessageKind.REVIEW)) == 2
+    clock = running.deliverer.clock
+    assert isinstance(clock, helpers.FakeClock)
+    clock.advance(timedelta(hours=2) - timedelta(seconds=1))
+    assert settle_reviews(running.engine, settings=running.app.services.settings, now=clock()) == 0
+    clock.advance(timedelta(seconds=1))
+    assert settle_reviews(running.engine, settings=running.app.services.settings, now=clock()) == 1
+    # a second instance sweeping at the same moment finds nothing left to release
+    assert settle_reviews(running.engine, settings=running.app.services.settings, now=clock()) == 0
+    running.deliver()
+    (sent,) = posts(running, PUBLIC)
+    assert "*Not yet reviewed*: critical, sent after 2h without a reviewer" in text_of(sent)
+    assert "Critical" in sent["text"]
+    with session_scope(running.engine) as session:
+        states = {
+            a.id: a.state
+            for a in session.exec(select(OutboxMessage).where(OutboxMessage.subscription_id.is_not(None)))  # type: ignore[union-attr]
+        }
+        assert states == {critical: MessageState.DELIVERED, warning: MessageState.REVIEW}
+        entry = session.exec(select(AuditLog).where(AuditLog.action == "review_timeout")).one()
+        assert (entry.actor, entry.detail["alert"]) == ("tocsin", critical)
+    updated = running.slack.updates()
+    assert any("(sent unreviewed)" in text_of(u) for u in updated)
+    # the reviewer comes back: Share sends the critical alert no second time
+    review_id = next(r.id for r in rows(running.engine, MessageKind.REVIEW) if r.severity == "critical")
+    assert review_id is not None
+    click(running, ACTION_REVIEW_SHARE, review_id)
+    assert "nothing was waiting any more" in running.reply()["text"]
+    running.deliver()
+    assert len(posts(running, PUBLIC)) == 1
+    clock.advance(timedelta(days=30))  # without a reviewer, a warning never goes out
+    assert settle_reviews(running.engine, settings=running.app.services.settings, now=clock()) == 0
+
+
+def test_without_a_timeout_nothing_goes_out_unreviewed(running: Running) -> None:
+    queue_alert(running.engine, severity="critical")
+    running.deliver()
+    clock = running.deliverer.clock
+    assert isinstance(clock, helpers.FakeClock)
+    clock.advance(timedelta(days=7))
+    assert settle_reviews(running.engine, settings=running.app.services.settings, now=clock()) == 0
+    running.deliver()
+    assert posts(running, PUBLIC) == []
