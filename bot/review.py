@@ -256,7 +256,9 @@ def _settle_one(
     if decided is not None:  # it joined the review after the decision
         state = _follow(alert, decided)
         payload, reason = alert.payload, f"follows the review's decision ({decided.decision})"
-    elif alert.severity == "critical" and timeout is not None and review.created_at + timeout <= now:
+    elif (
+        alert.severity == "critical" and timeout is not None and review.created_at + timeout <= now
+    ):
         state = MessageState.QUEUED
         payload = {"review": {"outcome": "unreviewed", "after": int(timeout.total_seconds())}}
         reason = "review timed out"

@@ -74,6 +74,7 @@ def build_scheduler(
         id="rollups",
         replace_existing=True,
     )
+
     def reviews() -> None:
         now = runtime.poller.clock()
         if settle_reviews(runtime.engine, settings=runtime.settings, now=now):

@@ -247,6 +247,11 @@ def sync_config_subscriptions(session: Session, settings: Settings, *, now: date
     return inserted
 
 
+def seconds(duration: timedelta | None) -> int | None:
+    """A duration as whole seconds, as the database keeps it (None stays None)."""
+    return None if duration is None else int(duration.total_seconds())
+
+
 def _snapshot(sub: Subscription) -> dict[str, Any]:
     return {
         "alerts": sub.alerts,

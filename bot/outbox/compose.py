@@ -32,8 +32,8 @@ from bot.digest import compose_digest
 from bot.outbox.rollup import rollup_for
 from bot.outbox.views import Story, build_view, story_of
 from bot.render import Message, part
-from bot.sinks import Post, Upload
 from bot.review import destinations
+from bot.sinks import Post, Upload
 from bot.slack.blocks import alert_message, follow_up_message, review_mark, review_message
 from bot.store.tables import MessageKind, OutboxMessage, ReviewDecision
 
@@ -74,9 +74,7 @@ def _single(
         assert root is not None, f"follow-up {row.id} has no root"
         story = story or story_of(session, root)
         rose = severity_rank(view.severity) > severity_rank(story.top_severity)
-        message = follow_up_message(
-            view, rose_from=story.top_severity if rose else None, note=note
-        )
+        message = follow_up_message(view, rose_from=story.top_severity if rose else None, note=note)
         return as_post(
             message, **base, thread_ts=story.root_ts, broadcast=rose, severity=view.severity
         )

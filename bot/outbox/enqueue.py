@@ -1,5 +1,6 @@
 """Put a message in the outbox, once: the one way briefings, digests, roll-ups, card updates,
-escalations and reviews are queued (alerts are bulk-inserted by `bot.ingest` under their own unique key).
+escalations and reviews are queued (alerts are bulk-inserted by `bot.ingest` under their own
+unique key).
 
 A `dedupe_key` makes the insert idempotent across restarts and instances: a second insert finds
 the first row instead. A row with that key that `failed` is queued again, once, by whoever asks

@@ -9,7 +9,6 @@ if the restricted-situation rule forbids the target.
 from __future__ import annotations
 
 import logging
-
 from datetime import datetime
 
 from slack_sdk import WebClient
@@ -19,8 +18,8 @@ from sqlmodel import Session, select
 from bot import access, review
 from bot.outbox.enqueue import enqueue
 from bot.render import Message, text_message
-from bot.slack.client import SLACK_FAILURES
 from bot.review import Decided, Decision, Outcome
+from bot.slack.client import SLACK_FAILURES
 from bot.slack.context import Services
 from bot.store.db import session_scope
 from bot.store.tables import (

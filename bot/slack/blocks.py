@@ -29,9 +29,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.durations import format_duration
 from bot.outbox.views import AlertView, Story
 from bot.render import Message, header, mrkdwn, part
-from bot.durations import format_duration
 from bot.review import MAX_NOTE, Destination
 from bot.store.tables import ReviewDecision
 
@@ -108,7 +108,9 @@ def review_actions(review_id: int) -> ActionsBlock:
     return ActionsBlock(
         block_id=f"tocsin_review_{review_id}",
         elements=[
-            ButtonElement(text="Share", action_id=ACTION_REVIEW_SHARE, value=value, style="primary"),
+            ButtonElement(
+                text="Share", action_id=ACTION_REVIEW_SHARE, value=value, style="primary"
+            ),
             ButtonElement(text="Share with note…", action_id=ACTION_REVIEW_NOTE, value=value),
             ButtonElement(
                 text="Discard",

@@ -10,8 +10,8 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.render import Message, text_message
-from bot.slack import actions, commands, events, home
 from bot.review import Decision, Outcome
+from bot.slack import actions, commands, events, home
 from bot.slack.blocks import (
     ACTION_ESCALATE,
     ACTION_MUTE,
@@ -174,9 +174,7 @@ def _on_review(services: Services, decision: Decision) -> Any:
 
 
 def _on_review_note(services: Services) -> Any:
-    def on_review_note(
-        ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
-    ) -> None:
+    def on_review_note(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         ack()
         review_id = _alert_id(body)
         if review_id is None:
