@@ -47,7 +47,7 @@ from bot.store.tables import (
     ReviewDecision,
     Subscription,
 )
-from bot.subscriptions import audit
+from bot.subscriptions import audit, review_timeout
 
 log = logging.getLogger(__name__)
 MAX_NOTE = 1000  # characters of a reviewer's note that are kept
@@ -239,10 +239,7 @@ def settle_reviews(engine: Engine, *, settings: Settings, now: datetime) -> int:
 
 
 def _timeout(sub: Subscription, settings: Settings) -> timedelta | None:
-    if sub.review_timeout is not None:
-        return timedelta(seconds=sub.review_timeout)
-    situation = settings.situation(sub.situation)
-    return situation.review_timeout if situation else None
+    return review_timeout(sub, settings.situation(sub.situation))
 
 
 def _settle_one(

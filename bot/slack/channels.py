@@ -1,7 +1,10 @@
 """Is a channel shared with another organisation (Slack Connect)? Cached in `ChannelState`.
+And a person's direct-message channel (conversations.open), remembered with whose it is.
 
 `is_ext_shared` comes from conversations.info and is refreshed after `refresh`; a failed lookup
 is `None` ("unknown"), which `bot.access` treats as shared for restricted situations (fail closed).
+`open_dm` records `ChannelState.dm_user`, which `bot.access` checks against a restricted
+situation's `allowed_users`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
 
 from bot.store.db import session_scope
 from bot.store.tables import ChannelState
@@ -65,6 +69,32 @@ class ChannelDirectory:
         shared = bool(info.get("is_ext_shared") or info.get("is_pending_ext_shared"))
         self._update(channel, is_ext_shared=shared, checked_at=now)
         return shared
+
+    def open_dm(self, user: str) -> str | None:
+        """The bot's direct-message channel with `user` (opened if need be); None on failure."""
+        with session_scope(self.engine) as session:
+            known = session.exec(
+                select(ChannelState.channel).where(ChannelState.dm_user == user)
+            ).first()
+        if known is not None:
+            return known
+        try:
+            channel = str(self.client.conversations_open(users=user)["channel"]["id"])
+        except SlackApiError as exc:
+            log.warning(
+                "event=dm_open_failed user=%s error=%s",
+                user,
+                exc.response.get("error") if exc.response is not None else exc,
+            )
+            return None
+        except (URLError, OSError, KeyError, TypeError) as exc:
+            log.warning("event=dm_open_failed user=%s error=%r", user, exc)
+            return None
+        if not channel.startswith("D"):
+            log.warning("event=dm_open_failed user=%s error='not a DM: %s'", user, channel)
+            return None
+        self._update(channel, dm_user=user)
+        return channel
 
     def _update(self, channel: str, **values: object) -> None:
         for _ in range(2):  # a concurrent first insert for the same channel: retry as an update

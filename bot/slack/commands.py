@@ -9,17 +9,18 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot import access
+from bot import access, review
 from bot.briefing import on_demand
 from bot.briefing.jobs import digest_schedule, weekly_schedule
 from bot.briefing.schedule import Schedule, next_run
 from bot.config import SEVERITIES, WEEKDAYS, SituationSettings
+from bot.durations import format_duration, parse_duration
 from bot.outbox.rollup import held_reports
 from bot.render import Message, text_message, unescape
 from bot.slack.context import Services
@@ -27,12 +28,15 @@ from bot.store.db import session_scope
 from bot.store.queries import feed_health
 from bot.store.tables import ChannelState, Subscription
 from bot.subscriptions import (
+    NO_REVIEW,
     NotAllowedError,
     SubscriptionOptions,
     UnknownSituationError,
     channel_subscriptions,
+    check_may_review,
     check_may_subscribe,
     resolve_situation,
+    review_timeout,
     subscribe,
     unsubscribe,
     visible_situations,
@@ -55,7 +59,15 @@ PERIODS = {
 }
 AT = re.compile(r"^at:(?:(?P<weekday>[a-z]{3})-)?(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)$")
 AT_HELP = "write at:mon-09:00 (a weekday mon…sun and a 24-hour time) or at:09:00"
+REVIEW = re.compile(  # <#C0123|name> as Slack escapes a channel picked from its list, or an id
+    r"^(?:<#(?P<linked>[CG][A-Z0-9]{2,})(?:\|[^<>]*)?>|(?P<bare>[CG][A-Z0-9]{2,}))$"
+)
+REVIEW_HELP = (
+    "write review:#channel (pick the channel from Slack's list so that it becomes a link), "
+    "review:C0123456789 (the channel's id), or review:none"
+)
 MAX_HELD = 60  # reports the flood guard held back, listed by /tocsin summary
+MAX_WAITING = 20  # reviews listed by /tocsin review
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,16 +118,16 @@ def _resolve(services: Services, inv: Invocation, name: str) -> SituationSetting
     Slack confirms is not shared with other organisations (users from outside never see them)."""
     situation = resolve_situation(services.settings, channel=inv.channel, name=name)
     check_may_subscribe(
-        situation, channel=inv.channel, ext_shared=_ext_shared(services, situation, inv)
+        situation, channel=inv.channel, ext_shared=_ext_shared(services, situation, inv.channel)
     )
     return situation
 
 
-def _ext_shared(services: Services, situation: SituationSettings, inv: Invocation) -> bool | None:
-    """Slack's answer for this channel, asked only when the rule needs it."""
+def _ext_shared(services: Services, situation: SituationSettings, channel: str) -> bool | None:
+    """Slack's answer for `channel`, asked only when the rule needs it."""
     if not access.needs_lookup(situation):
         return None
-    return services.channels.is_ext_shared(inv.channel)
+    return services.channels.is_ext_shared(channel)
 
 
 def _help(services: Services, inv: Invocation) -> Reply:
@@ -126,31 +138,69 @@ def _subscribe(services: Services, inv: Invocation) -> Reply:
     if len(inv.args) < 2:
         raise UsageError("name a situation: `/tocsin subscribe <situation>`")
     if inv.args[1].lower() == "list":
-        return _list(services, inv)
-    situation = resolve_situation(services.settings, channel=inv.channel, name=inv.args[1])
+        return _list(services, _for_dm(services, inv, inv.args[2:]))
     options = parse_options(inv.args[2:], default_severity=services.settings.alerts.min_severity)
-    ext_shared = _ext_shared(services, situation, inv)
+    dm_user = inv.user if options.dm else None
+    situation = resolve_situation(
+        services.settings, channel=inv.channel, name=inv.args[1], user=dm_user
+    )
+    channel = _dm_channel(services, inv.user) if options.dm else inv.channel
+    _check_review(services, situation, options)
+    ext_shared = _ext_shared(services, situation, channel)
     with session_scope(services.engine) as session:
         change = subscribe(
             session,
             situation=situation,
-            channel=inv.channel,
+            channel=channel,
             options=options,
             actor=inv.user,
             now=services.clock(),
             ext_shared=ext_shared,
+            dm_user=dm_user,
         )
         created = change.created
-        schedules = _schedules(services, session, inv.channel, [change.subscription])
+        schedules = _schedules(services, session, channel, [change.subscription])
+        review = change.subscription.review_channel or situation.review_channel
+        timeout = review_timeout(change.subscription, situation)
     return _reply(
         "subscribed.j2",
-        in_channel=True,
+        in_channel=not options.dm,
         user=inv.user,
         situation=situation,
         options=options,
         created=created,
         schedule=schedules[situation.slug],
+        review=review,
+        timeout=format_duration(timeout) if timeout else None,
     )
+
+
+def _dm_channel(services: Services, user: str) -> str:
+    channel = services.channels.open_dm(user)
+    if channel is None:
+        raise UsageError("Slack would not open a direct message with you just now; try again soon")
+    return channel
+
+
+def _for_dm(services: Services, inv: Invocation, rest: tuple[str, ...]) -> Invocation:
+    """The invocation aimed at the user's direct messages when it ends in `dm`."""
+    if not rest:
+        return inv
+    if [word.lower() for word in rest] != ["dm"]:
+        raise UsageError(f"I don't understand {' '.join(rest)!r}: add only `dm`, or nothing")
+    return replace(inv, channel=_dm_channel(services, inv.user))
+
+
+def _check_review(
+    services: Services, situation: SituationSettings, options: SubscriptionOptions
+) -> None:
+    """A review channel must be allowed to see the situation; a timeout needs a review channel."""
+    channel = options.review_channel
+    if options.review_timeout is not None and channel is None and not situation.review_channel:
+        raise UsageError("timeout: sets how long a review may take; add review:<channel> too")
+    if channel is not None and channel != NO_REVIEW:
+        ext_shared = _ext_shared(services, situation, channel)
+        check_may_review(situation, review_channel=channel, ext_shared=ext_shared)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -180,13 +230,21 @@ def _schedules(
 
 
 def parse_options(tokens: tuple[str, ...], *, default_severity: str) -> SubscriptionOptions:
-    alerts = briefings = digest = False
+    alerts = briefings = digest = dm = False
     severity = default_severity
     weekday: str | None = None
     at: str | None = None
+    review: str | None = None
+    timeout: timedelta | None = None
     for token in tokens:
         word = token.lower()
-        if word == "alerts":
+        if word == "dm":
+            dm = True
+        elif word.startswith("review:"):
+            review = parse_review(token)
+        elif word.startswith("timeout:"):
+            timeout = parse_timeout(token)
+        elif word == "alerts":
             alerts = True
         elif word == "briefings":
             briefings = True
@@ -199,7 +257,8 @@ def parse_options(tokens: tuple[str, ...], *, default_severity: str) -> Subscrip
         else:
             raise UsageError(
                 f"I don't understand {token!r}: use alerts, briefings, digest, "
-                f"min:<{'|'.join(SEVERITIES)}> or at:<weekday>-<HH:MM>"
+                f"min:<{'|'.join(SEVERITIES)}>, at:<weekday>-<HH:MM>, dm, "
+                "review:<#channel> or timeout:<duration>"
             )
     if alerts and not briefings and at is not None:
         raise UsageError(
@@ -215,7 +274,29 @@ def parse_options(tokens: tuple[str, ...], *, default_severity: str) -> Subscrip
         digest=digest,
         briefing_weekday=weekday,
         briefing_time=at,
+        dm=dm,
+        review_channel=review,
+        review_timeout=timeout,
     )
+
+
+def parse_review(token: str) -> str:
+    """`review:C0123ABCD`, `review:<#C0123ABCD|name>` → the channel id; `review:none` → none."""
+    value = token.split(":", 1)[1]
+    if value.lower() == NO_REVIEW:
+        return NO_REVIEW
+    found = REVIEW.match(value)
+    if found is None:
+        raise UsageError(f"I don't understand {token!r}: {REVIEW_HELP}")
+    return str(found["linked"] or found["bare"])
+
+
+def parse_timeout(token: str) -> timedelta:
+    """`timeout:2h` → 2 hours (the same durations as the configuration)."""
+    try:
+        return parse_duration(token.split(":", 1)[1])
+    except ValueError as exc:
+        raise UsageError(f"{token!r}: {exc}") from exc
 
 
 def parse_at(token: str) -> tuple[str | None, str]:
@@ -229,17 +310,26 @@ def parse_at(token: str) -> tuple[str | None, str]:
 def _unsubscribe(services: Services, inv: Invocation) -> Reply:
     if len(inv.args) < 2:
         raise UsageError("name a situation: `/tocsin unsubscribe <situation>`")
-    situation = resolve_situation(services.settings, channel=inv.channel, name=inv.args[1])
+    dm = bool(inv.args[2:])
+    situation = resolve_situation(
+        services.settings, channel=inv.channel, name=inv.args[1], user=inv.user if dm else None
+    )
+    target = _for_dm(services, inv, inv.args[2:])
     with session_scope(services.engine) as session:
         changed = unsubscribe(
             session,
             situation=situation.slug,
-            channel=inv.channel,
+            channel=target.channel,
             actor=inv.user,
             now=services.clock(),
         )
     return _reply(
-        "unsubscribed.j2", in_channel=changed, user=inv.user, situation=situation, changed=changed
+        "unsubscribed.j2",
+        in_channel=changed and not dm,
+        user=inv.user,
+        situation=situation,
+        changed=changed,
+        dm=dm,
     )
 
 
@@ -251,8 +341,10 @@ def _list(services: Services, inv: Invocation) -> Reply:
         "subscriptions.j2",
         subscriptions=subs,
         names=services.situation_names(),
+        reviews={s.slug: s.review_channel for s in services.settings.situations},
         schedules=schedules,
         now=services.clock(),
+        dm=access.is_direct(inv.channel),
     )
 
 
@@ -288,14 +380,17 @@ def _timezone(services: Services, inv: Invocation) -> Reply:
     )
 
 
-def _situations(services: Services, inv: Invocation) -> Reply:
-    visible = visible_situations(services.settings, inv.channel)
+def _followable(services: Services, channel: str) -> list[SituationSettings]:
+    """The situations `channel` may see and receive (restricted ones asked of Slack)."""
+    visible = visible_situations(services.settings, channel)
     shared = None
     if any(access.needs_lookup(s) for s in visible):
-        shared = services.channels.is_ext_shared(inv.channel)
-    followable = [
-        s for s in visible if access.denial(s, channel=inv.channel, ext_shared=shared) is None
-    ]
+        shared = services.channels.is_ext_shared(channel)
+    return [s for s in visible if access.denial(s, channel=channel, ext_shared=shared) is None]
+
+
+def _situations(services: Services, inv: Invocation) -> Reply:
+    followable = _followable(services, inv.channel)
     restricted = {s.slug for s in followable if access.is_restricted(s)}
     return _reply("situations.j2", situations=followable, restricted=restricted)
 
@@ -355,6 +450,31 @@ def _channel_problems(session: Session, channel: str | None) -> list[ChannelStat
     return list(session.exec(query.order_by(col(ChannelState.channel))).all())
 
 
+def _review(services: Services, inv: Invocation) -> Reply:
+    """What waits for review, of the situations this channel may see (ephemeral)."""
+    if len(inv.args) > 1:
+        raise UsageError("`/tocsin review` takes no arguments")
+    visible = _followable(services, inv.channel)
+    now = services.clock()
+    with session_scope(services.engine) as session:
+        waiting = review.waiting(session, situations=[s.slug for s in visible])
+    shown = waiting[:MAX_WAITING]
+    return _reply(
+        "review_list.j2",
+        waiting=shown,
+        more=len(waiting) > len(shown),
+        total=len(waiting),
+        ages={w.review_id: age(now - w.since) for w in shown},
+        names=services.situation_names(),
+    )
+
+
+def age(delta: timedelta) -> str:
+    """How long something has waited, to the minute ("3h20m"; "<1m")."""
+    minutes = int(delta.total_seconds() // 60)
+    return format_duration(timedelta(minutes=minutes)) if minutes > 0 else "<1m"
+
+
 ROUTES: dict[str, Callable[[Services, Invocation], Reply]] = {
     "help": _help,
     "subscribe": _subscribe,
@@ -364,4 +484,5 @@ ROUTES: dict[str, Callable[[Services, Invocation], Reply]] = {
     "brief": _brief,
     "feeds": _feeds,
     "timezone": _timezone,
+    "review": _review,
 }
