@@ -222,3 +222,62 @@ def test_access_rule_in_one_place() -> None:
 def test_held_alerts_are_rolled_up_when_their_hour_is_over() -> None:
     v = verdict(channel=replace(CHANNEL, cap_hour=HOUR, cap_count=2))
     assert (v.state, v.until) == (MessageState.HELD, HOUR + timedelta(hours=1))
+
+
+REVIEWED_SUB = SubscriptionFacts(review_channel="CREVIEW1")
+
+
+@pytest.mark.parametrize("kind", [MessageKind.ALERT, MessageKind.FOLLOW_UP])
+def test_an_alert_of_a_reviewed_subscription_waits_for_review(kind: MessageKind) -> None:
+    waiting = verdict(MessageFacts(kind=kind, severity="critical"), subscription=REVIEWED_SUB)
+    assert (waiting.action, waiting.state, waiting.review_channel) == (
+        Action.SET,
+        MessageState.REVIEW,
+        "CREVIEW1",
+    )
+    shared = MessageFacts(kind=kind, severity="critical", reviewed=True)
+    assert verdict(shared, subscription=REVIEWED_SUB).action == Action.SEND
+
+
+def test_review_comes_after_restriction_and_mute_and_before_digest_and_cap() -> None:
+    muted = replace(REVIEWED_SUB, muted_until=NOW + timedelta(hours=1))
+    assert verdict(subscription=muted).state == MessageState.MUTED
+    assert verdict(situation=ETH, channel=ChannelFacts(channel="COTHER")).state == (
+        MessageState.WITHHELD
+    )
+    digest = replace(REVIEWED_SUB, digest=True)
+    assert verdict(subscription=digest).state == MessageState.REVIEW
+    reviewed = replace(ALERT, reviewed=True)
+    assert verdict(reviewed, subscription=digest).state == MessageState.DIGEST
+    full = replace(CHANNEL, cap_hour=HOUR, cap_count=RULES.hourly_cap)
+    assert verdict(channel=full, subscription=REVIEWED_SUB).state == MessageState.REVIEW
+    assert verdict(reviewed, channel=full, subscription=REVIEWED_SUB).state == MessageState.HELD
+
+
+@pytest.mark.parametrize(
+    "kind", [MessageKind.BRIEFING, MessageKind.ROLLUP, MessageKind.DIGEST, MessageKind.CARD_UPDATE]
+)
+def test_only_alerts_are_reviewed(kind: MessageKind) -> None:
+    assert verdict(MessageFacts(kind=kind), subscription=REVIEWED_SUB).state != (
+        MessageState.REVIEW
+    )
+
+
+def test_a_restricted_situation_reaches_a_dm_only_of_an_allowed_user() -> None:
+    eth = ETH.model_copy(update={"allowed_users": ["UALLOWED"]})
+    for dm_user, expected in (
+        ("UALLOWED", None),
+        ("USOMEONE", access.Denial.USER_NOT_ALLOWED),
+        (None, access.Denial.USER_NOT_ALLOWED),  # whose DM it is is unknown: fail closed
+    ):
+        found = access.denial(eth, channel="DANY0001", ext_shared=False, dm_user=dm_user)
+        assert found == expected, dm_user
+    shared = access.denial(eth, channel="DANY0001", ext_shared=None, dm_user="UALLOWED")
+    assert shared == access.Denial.SHARED
+    assert access.denial(SUDAN, channel="DANY0001", ext_shared=None) is None  # public: any DM
+    # allowed users do not open the situation's channels to anyone else
+    assert access.denial(eth, channel="CPUBLIC1", ext_shared=False) == access.Denial.NOT_ALLOWED
+    dm = ChannelFacts(channel="DANY0001", ext_shared=False, dm_user="UALLOWED")
+    assert verdict(channel=dm, situation=eth).action == Action.SEND
+    stranger = replace(dm, dm_user="USOMEONE")
+    assert verdict(channel=stranger, situation=eth).state == MessageState.WITHHELD
