@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
+from bot.durations import format_duration
 from bot.outbox.enqueue import enqueue
 from bot.store.db import session_scope
 from bot.store.tables import (
@@ -92,6 +93,12 @@ class Waiting:
     source: str
     since: datetime
     destinations: tuple[str, ...]
+
+
+def age(delta: timedelta) -> str:
+    """How long something has waited, to the minute ("3h20m"; "<1m")."""
+    minutes = int(delta.total_seconds() // 60)
+    return format_duration(timedelta(minutes=minutes)) if minutes > 0 else "<1m"
 
 
 def review_key(review_channel: str, match_id: int | None) -> str:

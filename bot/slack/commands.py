@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -455,24 +456,23 @@ def _review(services: Services, inv: Invocation) -> Reply:
     if len(inv.args) > 1:
         raise UsageError("`/tocsin review` takes no arguments")
     visible = _followable(services, inv.channel)
-    now = services.clock()
     with session_scope(services.engine) as session:
         waiting = review.waiting(session, situations=[s.slug for s in visible])
-    shown = waiting[:MAX_WAITING]
-    return _reply(
-        "review_list.j2",
-        waiting=shown,
-        more=len(waiting) > len(shown),
-        total=len(waiting),
-        ages={w.review_id: age(now - w.since) for w in shown},
-        names=services.situation_names(),
-    )
+    body = review_list(services, waiting, limit=MAX_WAITING)
+    return Reply(message=text_message("review_list.j2", **body))
 
 
-def age(delta: timedelta) -> str:
-    """How long something has waited, to the minute ("3h20m"; "<1m")."""
-    minutes = int(delta.total_seconds() // 60)
-    return format_duration(timedelta(minutes=minutes)) if minutes > 0 else "<1m"
+def review_list(services: Services, waiting: list[review.Waiting], *, limit: int) -> dict[str, Any]:
+    """What `review_list.j2` shows (for `/tocsin review` and App Home): the oldest `limit`."""
+    now = services.clock()
+    shown = waiting[:limit]
+    return {
+        "waiting": shown,
+        "more": len(waiting) > len(shown),
+        "total": len(waiting),
+        "ages": {w.review_id: review.age(now - w.since) for w in shown},
+        "names": services.situation_names(),
+    }
 
 
 ROUTES: dict[str, Callable[[Services, Invocation], Reply]] = {

@@ -1,4 +1,5 @@
-"""App Home tab: the user's channels that follow situations, and the latest alerts for them."""
+"""App Home tab: the user's channels that follow situations, the latest alerts for them, and what
+waits for review in the user's channels."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from slack_sdk.models.blocks import DividerBlock
 from slack_sdk.models.views import View
 from sqlmodel import col, select
 
+from bot import review
 from bot.render import header, render, sections
 from bot.slack.client import SLACK_FAILURES
+from bot.slack.commands import review_list
 from bot.slack.context import Services
 from bot.store.db import session_scope
 from bot.store.tables import Item, MessageKind, MessageState, OutboxMessage, Subscription
@@ -21,6 +24,7 @@ from bot.store.tables import Item, MessageKind, MessageState, OutboxMessage, Sub
 log = logging.getLogger(__name__)
 MAX_PAGES = 5
 LATEST = 10
+REVIEWS = 10
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,7 +93,21 @@ def home_view(services: Services, *, channels: set[str] | None) -> View:
         now=services.clock(),
     )
     blocks: list[Any] = [header("Tocsin"), DividerBlock(), *sections(body)]
+    blocks += review_section(services, channels=channels)
     return View(type="home", blocks=blocks[:100])
+
+
+def review_section(services: Services, *, channels: set[str] | None) -> list[Any]:
+    """Alerts waiting for review in the user's channels (none: no section)."""
+    if not channels:
+        return []
+    slugs = [s.slug for s in services.settings.situations]
+    with session_scope(services.engine) as session:
+        waiting = review.waiting(session, situations=slugs, channels=channels)
+    if not waiting:
+        return []
+    body = render("review_list.j2", **review_list(services, waiting, limit=REVIEWS))
+    return [DividerBlock(), *sections(body)]
 
 
 def _dedupe(rows: Any) -> list[HomeAlert]:

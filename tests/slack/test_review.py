@@ -339,3 +339,81 @@ def test_without_a_timeout_nothing_goes_out_unreviewed(running: Running) -> None
     assert settle_reviews(running.engine, settings=running.app.services.settings, now=clock()) == 0
     running.deliver()
     assert posts(running, PUBLIC) == []
+
+
+def test_slash_review_lists_what_waits_escaped_with_its_age(running: Running) -> None:
+    queue_alert(running.engine, title="Old <!here> report", guid="old")
+    running.deliver()
+    clock = running.deliverer.clock
+    assert isinstance(clock, helpers.FakeClock)
+    clock.advance(timedelta(hours=3, minutes=20))
+    queue_alert(running.engine, title="Newer report", guid="new", published=clock())
+    running.deliver()
+    running.command("review")
+    reply = running.reply()
+    assert reply["response_type"] == "ephemeral"
+    text = reply["text"]
+    assert_inert(text, trusted_ids=frozenset({REVIEW, PUBLIC}))
+    assert "*Waiting for review* (2)" in text
+    assert text.index("Old &lt;!here&gt; report") < text.index("Newer report")
+    assert f"waiting 3h20m in <#{REVIEW}> for <#{PUBLIC}>" in text
+    assert f"waiting &lt;1m in <#{REVIEW}>" in text
+    review = next(r for r in rows(running.engine, MessageKind.REVIEW))
+    assert review.id is not None
+    click(running, ACTION_REVIEW_DISCARD, review.id)
+    running.reply()
+    running.command("review")
+    text = running.reply()["text"]
+    assert "*Waiting for review* (1)" in text and "Old" not in text
+
+
+def test_app_home_shows_the_review_queue_of_the_users_channels(running: Running) -> None:
+    queue_alert(running.engine, title="Waits <!channel> here")
+    running.deliver()
+    running.slack.on(
+        "users.conversations",
+        body={"ok": True, "channels": [{"id": REVIEW}], "response_metadata": {"next_cursor": ""}},
+    )
+    body = helpers.event_body(
+        {"type": "app_home_opened", "user": USER, "channel": "D0HOME", "tab": "home"}
+    )
+    assert helpers.post(running.events_url, body, content_type="application/json").status == 200
+    (call,) = running.slack.wait_for("views.publish")
+    texts = mrkdwn_texts(call.body["view"]["blocks"])
+    for text in texts:
+        assert_inert(text, trusted_ids=frozenset({REVIEW, PUBLIC}))
+    joined = "\n".join(texts)
+    assert "*Waiting for review* (1)" in joined and "Waits &lt;!channel&gt; here" in joined
+
+
+def test_subscribe_with_review_then_an_alert_goes_to_the_review_channel(running: Running) -> None:
+    running.command(f"subscribe myanmar review:<#{REVIEW}|myanmar-review> timeout:90m")
+    assert f"Alerts are reviewed in <#{REVIEW}>" in running.reply()["text"]
+    sub_query = select(Subscription).where(Subscription.situation == "myanmar")
+    with session_scope(running.engine) as session:
+        sub = session.exec(sub_query).one()
+        assert (sub.review_channel, sub.review_timeout) == (REVIEW, 5400)
+    helpers.make_alert(running.engine, situation="myanmar", state="queued")
+    running.deliver()
+    assert posts(running, PUBLIC) == [] and len(posts(running, REVIEW)) == 1
+    running.command("subscribe myanmar min:warning")  # other options keep the review
+    running.reply()
+    running.command("subscribe list")
+    assert f"reviewed in <#{REVIEW}> first" in running.reply()["text"]
+    running.command("subscribe myanmar review:none")
+    running.reply()
+    with session_scope(running.engine) as session:
+        sub = session.exec(sub_query).one()
+        assert (sub.review_channel, sub.review_timeout) == (None, None)
+
+
+def test_a_restricted_situation_cannot_be_reviewed_in_a_channel_that_may_not_see_it(
+    running: Running,
+) -> None:
+    running.command(f"subscribe drc-east review:{REVIEW}", channel=helpers.ALLOWED)
+    reply = running.reply()["text"]
+    assert "cannot be followed here: the review channel cannot have it" in reply
+    running.command("subscribe sudan timeout:2h")
+    assert "add review:&lt;channel&gt; too" in running.reply()["text"]
+    with session_scope(running.engine) as session:
+        assert session.exec(select(Subscription).where(Subscription.origin == "slack")).all() == []
