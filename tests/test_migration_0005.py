@@ -235,8 +235,8 @@ def _outbox(engine: Engine) -> dict[int, OutboxMessage]:
 
 def test_0005_moves_alerts_and_briefings_into_the_outbox(old_engine: Engine) -> None:
     _fill_0003(old_engine)
-    upgrade(old_engine)
-    assert current_revision(old_engine) == "0005"
+    upgrade(old_engine)  # to the newest revision: the rows are read with today's tables
+    assert (current_revision(old_engine) or "") >= "0005"
     rows = _outbox(old_engine)
     alerts = {i: rows[i] for i in range(1, 7)}
     assert {i: (r.kind, r.state) for i, r in alerts.items()} == {

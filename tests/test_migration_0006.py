@@ -120,6 +120,8 @@ def _fill_0005(engine: Engine) -> None:
             ],
         )
         _insert(conn, "channel_state", [{"channel": "C1", "cap_count": 0}])
+        feedback = {"user": "U1", "relevant": True, "situation": "sudan", "source": "S"}
+        _insert(conn, "feedback", [{"alert_id": 1, **feedback, "indicators": [], "created_at": T}])
 
 
 def test_0006_keeps_every_row_and_reviews_work_afterwards(old_engine: Engine) -> None:  # noqa: F811
@@ -127,6 +129,8 @@ def test_0006_keeps_every_row_and_reviews_work_afterwards(old_engine: Engine) ->
     _fill_0005(old_engine)
     upgrade(old_engine)
     assert current_revision(old_engine) == "0006"
+    with session_scope(old_engine) as session:
+        assert session.get(OutboxMessage, 1) is not None and session.get(Subscription, 1)
     with session_scope(old_engine) as session:
         sub = session.get(Subscription, 1)
         assert sub is not None and (sub.review_channel, sub.review_timeout) == (None, None)
@@ -171,7 +175,11 @@ def test_0006_keeps_every_row_and_reviews_work_afterwards(old_engine: Engine) ->
     assert sorted(p.channel for p in sink.posts) == ["C1", "CREVIEW1", "CREVIEW1"]  # + the update
 
 
-def test_0006_goes_back_down(old_engine: Engine) -> None:  # noqa: F811
+def test_0006_goes_back_down_and_up_with_rows_that_point_at_the_outbox(
+    old_engine: Engine,  # noqa: F811
+) -> None:
+    upgrade(old_engine, "0005")
+    _fill_0005(old_engine)  # feedback → outbox → subscription: no table may be copied away
     upgrade(old_engine)
     command.downgrade(alembic_config(old_engine), "0005")
     assert current_revision(old_engine) == "0005"
@@ -180,3 +188,5 @@ def test_0006_goes_back_down(old_engine: Engine) -> None:  # noqa: F811
     assert "review_decision" not in sa.inspect(old_engine).get_table_names()
     upgrade(old_engine)
     assert current_revision(old_engine) == "0006"
+    with session_scope(old_engine) as session:
+        assert session.get(OutboxMessage, 1) is not None and session.get(Subscription, 1)

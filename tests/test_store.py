@@ -102,6 +102,7 @@ def test_safe_url_hides_passwords() -> None:
 
 def test_migration_0003_adds_and_removes_the_briefing_schedule_columns(engine: Engine) -> None:
     from alembic import command
+    from alembic.script import ScriptDirectory
 
     from bot.store.db import alembic_config
 
@@ -111,7 +112,8 @@ def test_migration_0003_adds_and_removes_the_briefing_schedule_columns(engine: E
     with session_scope(engine) as s:
         s.add(Subscription(channel="C1", situation="sudan", briefing_weekday="fri"))
     assert {"briefing_weekday", "briefing_time"} <= columns()
-    assert current_revision(engine) == "0005"  # the downgrade to 0002 passes through 0005, 0004
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    assert current_revision(engine) == head  # the downgrade to 0002 passes through every later one
     command.downgrade(alembic_config(engine), "0002")
     assert not {"briefing_weekday", "briefing_time"} & columns()
     assert "timezone" in columns()

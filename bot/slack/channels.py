@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.error import URLError
 
 from slack_sdk import WebClient
@@ -54,17 +55,11 @@ class ChannelDirectory:
                 and now - state.checked_at < self.refresh
             ):
                 return state.is_ext_shared
-        try:
-            info = self.client.conversations_info(channel=channel)["channel"]
-        except SlackApiError as exc:
-            log.warning(
-                "event=channel_info_failed channel=%s error=%s",
-                channel,
-                exc.response.get("error") if exc.response is not None else exc,
-            )
-            return None
-        except (URLError, OSError) as exc:
-            log.warning("event=channel_info_failed channel=%s error=%r", channel, exc)
+        info = _ask(
+            lambda: self.client.conversations_info(channel=channel)["channel"],
+            failed=f"event=channel_info_failed channel={channel}",
+        )
+        if info is None:
             return None
         shared = bool(info.get("is_ext_shared") or info.get("is_pending_ext_shared"))
         self._update(channel, is_ext_shared=shared, checked_at=now)
@@ -78,18 +73,13 @@ class ChannelDirectory:
             ).first()
         if known is not None:
             return known
-        try:
-            channel = str(self.client.conversations_open(users=user)["channel"]["id"])
-        except SlackApiError as exc:
-            log.warning(
-                "event=dm_open_failed user=%s error=%s",
-                user,
-                exc.response.get("error") if exc.response is not None else exc,
-            )
+        opened = _ask(
+            lambda: self.client.conversations_open(users=user)["channel"]["id"],
+            failed=f"event=dm_open_failed user={user}",
+        )
+        if opened is None:
             return None
-        except (URLError, OSError, KeyError, TypeError) as exc:
-            log.warning("event=dm_open_failed user=%s error=%r", user, exc)
-            return None
+        channel = str(opened)
         if not channel.startswith("D"):
             log.warning("event=dm_open_failed user=%s error='not a DM: %s'", user, channel)
             return None
@@ -107,3 +97,15 @@ class ChannelDirectory:
                 return
             except IntegrityError:
                 continue
+
+
+def _ask(call: Callable[[], Any], *, failed: str) -> Any | None:
+    """Slack's answer to `call`, or None (logged as `failed`) when Slack gave none we can use."""
+    try:
+        return call()
+    except SlackApiError as exc:
+        code = exc.response.get("error") if exc.response is not None else exc
+        log.warning("%s error=%s", failed, code)
+    except (URLError, OSError, KeyError, TypeError) as exc:
+        log.warning("%s error=%r", failed, exc)
+    return None

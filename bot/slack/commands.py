@@ -140,11 +140,11 @@ def _subscribe(services: Services, inv: Invocation) -> Reply:
         raise UsageError("name a situation: `/tocsin subscribe <situation>`")
     if inv.args[1].lower() == "list":
         return _list(services, _for_dm(services, inv, inv.args[2:]))
-    options = parse_options(inv.args[2:], default_severity=services.settings.alerts.min_severity)
-    dm_user = inv.user if options.dm else None
+    dm_user = inv.user if "dm" in {word.lower() for word in inv.args[2:]} else None
     situation = resolve_situation(
         services.settings, channel=inv.channel, name=inv.args[1], user=dm_user
     )
+    options = parse_options(inv.args[2:], default_severity=services.settings.alerts.min_severity)
     channel = _dm_channel(services, inv.user) if options.dm else inv.channel
     _check_review(services, situation, options)
     ext_shared = _ext_shared(services, situation, channel)

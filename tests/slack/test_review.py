@@ -417,3 +417,30 @@ def test_a_restricted_situation_cannot_be_reviewed_in_a_channel_that_may_not_see
     assert "add review:&lt;channel&gt; too" in running.reply()["text"]
     with session_scope(running.engine) as session:
         assert session.exec(select(Subscription).where(Subscription.origin == "slack")).all() == []
+
+
+def test_a_note_form_that_is_not_ours_is_refused_in_the_form(running: Running) -> None:
+    queue_alert(running.engine)
+    running.deliver()
+    payload = {
+        "type": "view_submission",
+        "team": {"id": "T1", "domain": "t"},
+        "user": {"id": USER, "username": "someone", "team_id": "T1"},
+        "api_app_id": "A1",
+        "view": {
+            "id": "V1",
+            "type": "modal",
+            "callback_id": VIEW_REVIEW_NOTE,
+            "private_metadata": "{not json",
+            "state": {"values": {}},
+        },
+    }
+    answer = helpers.post(running.events_url, urlencode({"payload": json.dumps(payload)}))
+    assert answer.status == 200
+    errors = json.loads(answer.body)
+    assert errors == {
+        "response_action": "errors",
+        "errors": {NOTE_BLOCK: "This form is not one of Tocsin's."},
+    }
+    with session_scope(running.engine) as session:
+        assert session.exec(select(ReviewDecision)).all() == []

@@ -34,16 +34,25 @@ def _string(length: int) -> sqlmodel.sql.sqltypes.AutoString:
     return sqlmodel.sql.sqltypes.AutoString(length=length)
 
 
+def _sqlite() -> bool:
+    return op.get_bind().dialect.name == "sqlite"
+
+
+# SQLite adds and drops these columns in place (ALTER TABLE … ADD/DROP COLUMN): a batch copy of
+# `outbox` or `subscription` would drop a table that `feedback` and `outbox` rows point at, which
+# foreign keys refuse.
 def upgrade() -> None:
-    with op.batch_alter_table("subscription", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("review_channel", _string(32), nullable=True))
-        batch_op.add_column(sa.Column("review_timeout", sa.Integer(), nullable=True))
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("review_id", sa.Integer(), nullable=True))
-        batch_op.create_foreign_key("fk_outbox_review_id_outbox", "outbox", ["review_id"], ["id"])
-        batch_op.create_index("ix_outbox_review_id", ["review_id"], unique=False)
-    with op.batch_alter_table("channel_state", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("dm_user", _string(32), nullable=True))
+    op.add_column("subscription", sa.Column("review_channel", _string(32), nullable=True))
+    op.add_column("subscription", sa.Column("review_timeout", sa.Integer(), nullable=True))
+    op.add_column("channel_state", sa.Column("dm_user", _string(32), nullable=True))
+    if _sqlite():
+        op.execute("ALTER TABLE outbox ADD COLUMN review_id INTEGER REFERENCES outbox (id)")
+    else:
+        op.add_column("outbox", sa.Column("review_id", sa.Integer(), nullable=True))
+        op.create_foreign_key(
+            "fk_outbox_review_id_outbox", "outbox", "outbox", ["review_id"], ["id"]
+        )
+    op.create_index("ix_outbox_review_id", "outbox", ["review_id"], unique=False)
     op.create_table(
         "review_decision",
         sa.Column("review_id", sa.Integer(), autoincrement=False, nullable=False),
@@ -58,12 +67,16 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("review_decision")
-    with op.batch_alter_table("channel_state", schema=None) as batch_op:
-        batch_op.drop_column("dm_user")
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_index("ix_outbox_review_id")
-        batch_op.drop_constraint("fk_outbox_review_id_outbox", type_="foreignkey")
-        batch_op.drop_column("review_id")
-    with op.batch_alter_table("subscription", schema=None) as batch_op:
-        batch_op.drop_column("review_timeout")
-        batch_op.drop_column("review_channel")
+    op.drop_index("ix_outbox_review_id", table_name="outbox")
+    if not _sqlite():
+        op.drop_constraint("fk_outbox_review_id_outbox", "outbox", type_="foreignkey")
+    for table, column in (
+        ("outbox", "review_id"),
+        ("channel_state", "dm_user"),
+        ("subscription", "review_timeout"),
+        ("subscription", "review_channel"),
+    ):
+        if _sqlite():
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        else:
+            op.drop_column(table, column)
