@@ -89,6 +89,7 @@ def test_manifest_scopes_are_documented() -> None:
         "groups:history",
         "files:write",
         "im:write",
+        "im:read",
         "im:history",
     } == set(scopes)
     assert all(f"`{s}`" in docs for s in scopes)
