@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
+from bot.review import settle_reviews
 from bot.slack.blocks import ACTION_REVIEW_SHARE
 from bot.store.db import session_scope
 from bot.store.tables import MessageKind, MessageState, OutboxMessage, Subscription
@@ -139,3 +140,60 @@ def test_restricted_rules_still_apply_to_the_destination_after_share(running: Ru
     running.deliver()
     assert posts(running, SHARED) == []
     assert states(running.engine, ids) == [MessageState.WITHHELD]
+
+
+def test_an_alert_that_comes_after_the_decision_follows_it(running: Running) -> None:
+    (first,) = fan_out(running.engine, situation="sudan", channels=[PUBLIC])
+    running.deliver()
+    (review,) = rows(running.engine, MessageKind.REVIEW)
+    assert review.id is not None
+    click(running, ACTION_REVIEW_SHARE, review.id)
+    running.reply()
+    running.deliver()
+    with session_scope(running.engine) as session:  # a channel subscribes later; same report
+        alert = session.get(OutboxMessage, first)
+        assert alert is not None and alert.state == MessageState.DELIVERED
+        sub = Subscription(channel=PUBLIC2, situation="sudan")
+        session.add(sub)
+        session.flush()
+        late = OutboxMessage(
+            subscription_id=sub.id,
+            item_id=alert.item_id,
+            match_id=alert.match_id,
+            channel=PUBLIC2,
+            situation="sudan",
+            severity="warning",
+            created_at=helpers.T0,
+            next_attempt_at=helpers.T0,
+        )
+        session.add(late)
+        session.flush()
+        assert late.id is not None
+        late_id = late.id
+    running.deliver()
+    (post,) = posts(running, PUBLIC2)
+    assert f"Reviewed by <@{helpers.USER}>" in text_of(post)
+    assert len(posts(running, REVIEW)) == 1  # no second card for the same report
+    assert states(running.engine, [late_id]) == [MessageState.DELIVERED]
+
+
+def test_the_sweep_releases_an_alert_left_waiting_beside_a_decision(running: Running) -> None:
+    """An alert put up for review in the same instant as the decision (its transaction had not
+    committed when the decision's UPDATE ran) is released by the next sweep, once."""
+    ids = fan_out(running.engine, situation="sudan", channels=[PUBLIC, PUBLIC2])
+    running.deliver()
+    (review,) = rows(running.engine, MessageKind.REVIEW)
+    assert review.id is not None
+    click(running, ACTION_REVIEW_SHARE, review.id)
+    running.reply()
+    with session_scope(running.engine) as session:  # as if PUBLIC2's alert had been late
+        late = session.get(OutboxMessage, ids[1])
+        assert late is not None
+        late.state, late.payload = MessageState.REVIEW, {}
+    settings = running.app.services.settings
+    assert settle_reviews(running.engine, settings=settings, now=helpers.T0) == 1
+    assert settle_reviews(running.engine, settings=settings, now=helpers.T0) == 0
+    running.deliver()
+    assert len(posts(running, PUBLIC)) == 1
+    (post,) = posts(running, PUBLIC2)
+    assert f"Reviewed by <@{helpers.USER}>" in text_of(post)
