@@ -213,14 +213,19 @@ def _on_note_submitted(services: Services) -> Any:
             ack(response_action="errors", errors={NOTE_BLOCK: "This form is not one of Tocsin's."})
             return
         review_id, channel, note = submitted
-        decided = actions.decide_review(
-            services,
-            review_id=review_id,
-            channel=channel,
-            user=body["user"]["id"],
-            decision=Decision.SHARED,
-            note=note,
-        )
+        try:
+            decided = actions.decide_review(
+                services,
+                review_id=review_id,
+                channel=channel,
+                user=body["user"]["id"],
+                decision=Decision.SHARED,
+                note=note,
+            )
+        except Exception:
+            log.exception("event=listener_failed what=review_note_submitted")
+            ack(response_action="errors", errors={NOTE_BLOCK: "Something went wrong; try again."})
+            return
         if decided.outcome == Outcome.DONE:
             ack()
             return
