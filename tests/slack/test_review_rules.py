@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bot.config import Settings
 from bot.review import settle_reviews
@@ -58,27 +59,34 @@ def fan_out(
         severity=severity,
         score=6.0,
     )
-    ids = []
     with session_scope(engine) as session:
-        for channel in channels:
-            sub = Subscription(channel=channel, situation=situation)
-            session.add(sub)
-            session.flush()
-            alert = OutboxMessage(
-                subscription_id=sub.id,
-                item_id=item_id,
-                match_id=match_id,
-                channel=channel,
-                situation=situation,
-                severity=severity,
-                created_at=helpers.T0,
-                next_attempt_at=helpers.T0,
-            )
-            session.add(alert)
-            session.flush()
-            assert alert.id is not None
-            ids.append(alert.id)
-    return ids
+        return [
+            subscribe_and_queue(session, channel, situation, item_id, match_id, severity)
+            for channel in channels
+        ]
+
+
+def subscribe_and_queue(
+    session: Session, channel: str, situation: str, item_id: int, match_id: int, severity: str
+) -> int:
+    """A new subscription of `channel` and its queued alert for the item; the alert's id."""
+    sub = Subscription(channel=channel, situation=situation)
+    session.add(sub)
+    session.flush()
+    alert = OutboxMessage(
+        subscription_id=sub.id,
+        item_id=item_id,
+        match_id=match_id,
+        channel=channel,
+        situation=situation,
+        severity=severity,
+        created_at=helpers.T0,
+        next_attempt_at=helpers.T0,
+    )
+    session.add(alert)
+    session.flush()
+    assert alert.id is not None
+    return alert.id
 
 
 def states(engine: Engine, ids: list[int]) -> list[MessageState]:
@@ -153,23 +161,10 @@ def test_an_alert_that_comes_after_the_decision_follows_it(running: Running) -> 
     with session_scope(running.engine) as session:  # a channel subscribes later; same report
         alert = session.get(OutboxMessage, first)
         assert alert is not None and alert.state == MessageState.DELIVERED
-        sub = Subscription(channel=PUBLIC2, situation="sudan")
-        session.add(sub)
-        session.flush()
-        late = OutboxMessage(
-            subscription_id=sub.id,
-            item_id=alert.item_id,
-            match_id=alert.match_id,
-            channel=PUBLIC2,
-            situation="sudan",
-            severity="warning",
-            created_at=helpers.T0,
-            next_attempt_at=helpers.T0,
+        assert alert.item_id is not None and alert.match_id is not None
+        late_id = subscribe_and_queue(
+            session, PUBLIC2, "sudan", alert.item_id, alert.match_id, "warning"
         )
-        session.add(late)
-        session.flush()
-        assert late.id is not None
-        late_id = late.id
     running.deliver()
     (post,) = posts(running, PUBLIC2)
     assert f"Reviewed by <@{helpers.USER}>" in text_of(post)
