@@ -444,3 +444,17 @@ def test_a_note_form_that_is_not_ours_is_refused_in_the_form(running: Running) -
     }
     with session_scope(running.engine) as session:
         assert session.exec(select(ReviewDecision)).all() == []
+
+
+def test_metrics_count_alerts_put_up_for_review_and_those_waiting(running: Running) -> None:
+    from bot.metrics import DatabaseGauges, process_metrics
+
+    before = process_metrics().value("tocsin_alerts_total", event="review")
+    queue_alert(running.engine)
+    running.deliver()
+    assert process_metrics().value("tocsin_alerts_total", event="review") == before + 1
+    gauges = {
+        metric.name: metric.samples[0].value
+        for metric in DatabaseGauges(running.engine, clock=running.deliverer.clock).collect()
+    }
+    assert gauges["tocsin_outbox_review"] == 1
