@@ -16,7 +16,7 @@ Share, Share with note… and Discard buttons; the alert keeps its id in `review
                     `review_timeout` has passed goes on marked "not yet reviewed" (the same
                     conditional UPDATE, per alert), and an alert that joined a review after its
                     decision follows that decision
-    waiting         what waits, oldest first, for `/tocsin review` and App Home
+    waiting         what waits, oldest first, for `/tocsin review` and App Home (`Queue`)
 
 Nothing here posts to Slack: every message (the review card, its updates, the shared alerts)
 is an outbox row that the one deliverer sends under the one policy.
@@ -31,9 +31,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
@@ -308,37 +309,58 @@ def destinations(session: Session, review_id: int) -> list[Destination]:
     ]
 
 
+@dataclass(frozen=True, kw_only=True)
+class Queue:
+    """The oldest reviews that wait (at most the `limit` asked for), and how many wait in all."""
+
+    oldest: tuple[Waiting, ...]
+    total: int
+
+
 def waiting(
-    session: Session, *, situations: Iterable[str], channels: Iterable[str] | None = None
-) -> list[Waiting]:
-    """Reviews nobody has decided, oldest first, of `situations` (and in `channels`)."""
-    decided = select(ReviewDecision.review_id)
-    query = (
+    session: Session,
+    *,
+    situations: Iterable[str],
+    channels: Iterable[str] | None = None,
+    limit: int = 20,
+) -> Queue:
+    """Reviews that alerts still wait for (nobody decided, no timeout released them all), oldest
+    first, of `situations` (and in `channels`)."""
+    waits = (
+        select(OutboxMessage.review_id)
+        .where(OutboxMessage.state == MessageState.REVIEW)
+        .where(col(OutboxMessage.review_id).is_not(None))
+    )
+    where: list[ColumnElement[bool]] = [
+        col(OutboxMessage.kind) == MessageKind.REVIEW,
+        col(OutboxMessage.situation).in_(list(situations)),
+        col(OutboxMessage.id).in_(waits),
+    ]
+    if channels is not None:
+        where.append(col(OutboxMessage.channel).in_(list(channels)))
+    total = session.exec(select(func.count()).select_from(OutboxMessage).where(*where)).one()
+    rows = session.exec(
         select(OutboxMessage, Item)
         .join(Item, col(Item.id) == col(OutboxMessage.item_id))
-        .where(OutboxMessage.kind == MessageKind.REVIEW)
-        .where(col(OutboxMessage.situation).in_(list(situations)))
-        .where(col(OutboxMessage.id).not_in(decided))
-        .where(col(OutboxMessage.state).not_in([MessageState.WITHHELD, MessageState.SKIPPED]))
+        .where(*where)
         .order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))
+        .limit(limit)
+    ).all()
+    return Queue(
+        oldest=tuple(_waiting(session, review, item) for review, item in rows), total=total
     )
-    if channels is not None:
-        query = query.where(col(OutboxMessage.channel).in_(list(channels)))
-    out = []
-    for review, item in session.exec(query).all():
-        assert review.id is not None
-        waiting_for = [d.channel for d in destinations(session, review.id)]
-        out.append(
-            Waiting(
-                review_id=review.id,
-                review_channel=review.channel,
-                situation=review.situation,
-                severity=review.severity or "",
-                title=item.title,
-                url=item.url,
-                source=item.source,
-                since=review.created_at,
-                destinations=tuple(waiting_for),
-            )
-        )
-    return out
+
+
+def _waiting(session: Session, review: OutboxMessage, item: Item) -> Waiting:
+    assert review.id is not None
+    return Waiting(
+        review_id=review.id,
+        review_channel=review.channel,
+        situation=review.situation,
+        severity=review.severity or "",
+        title=item.title,
+        url=item.url,
+        source=item.source,
+        since=review.created_at,
+        destinations=tuple(d.channel for d in destinations(session, review.id)),
+    )

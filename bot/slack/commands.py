@@ -456,21 +456,20 @@ def _review(services: Services, inv: Invocation) -> Reply:
     if len(inv.args) > 1:
         raise UsageError("`/tocsin review` takes no arguments")
     visible = _followable(services, inv.channel)
+    slugs = [s.slug for s in visible]
     with session_scope(services.engine) as session:
-        waiting = review.waiting(session, situations=[s.slug for s in visible])
-    body = review_list(services, waiting, limit=MAX_WAITING)
-    return Reply(message=text_message("review_list.j2", **body))
+        queue = review.waiting(session, situations=slugs, limit=MAX_WAITING)
+    return Reply(message=text_message("review_list.j2", **review_list(services, queue)))
 
 
-def review_list(services: Services, waiting: list[review.Waiting], *, limit: int) -> dict[str, Any]:
-    """What `review_list.j2` shows (for `/tocsin review` and App Home): the oldest `limit`."""
+def review_list(services: Services, queue: review.Queue) -> dict[str, Any]:
+    """What `review_list.j2` shows (for `/tocsin review` and App Home)."""
     now = services.clock()
-    shown = waiting[:limit]
     return {
-        "waiting": shown,
-        "more": len(waiting) > len(shown),
-        "total": len(waiting),
-        "ages": {w.review_id: review.age(now - w.since) for w in shown},
+        "waiting": queue.oldest,
+        "more": queue.total > len(queue.oldest),
+        "total": queue.total,
+        "ages": {w.review_id: review.age(now - w.since) for w in queue.oldest},
         "names": services.situation_names(),
     }
 

@@ -103,10 +103,10 @@ def review_section(services: Services, *, channels: set[str] | None) -> list[Any
         return []
     slugs = [s.slug for s in services.settings.situations]
     with session_scope(services.engine) as session:
-        waiting = review.waiting(session, situations=slugs, channels=channels)
-    if not waiting:
+        queue = review.waiting(session, situations=slugs, channels=channels, limit=REVIEWS)
+    if not queue.total:
         return []
-    body = render("review_list.j2", **review_list(services, waiting, limit=REVIEWS))
+    body = render("review_list.j2", **review_list(services, queue))
     return [DividerBlock(), *sections(body)]
 
 

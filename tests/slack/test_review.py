@@ -458,3 +458,24 @@ def test_metrics_count_alerts_put_up_for_review_and_those_waiting(running: Runni
         for metric in DatabaseGauges(running.engine, clock=running.deliverer.clock).collect()
     }
     assert gauges["tocsin_outbox_review"] == 1
+
+
+def test_slash_review_shows_the_oldest_twenty_and_drops_what_went_on_unreviewed(
+    running: Running,
+) -> None:
+    for n in range(21):
+        queue_alert(running.engine, title=f"Report {n:02d}", guid=f"r{n}", review_timeout=3600)
+    queue_alert(
+        running.engine, title="Critical one", guid="crit", severity="critical", review_timeout=3600
+    )
+    running.deliver()
+    running.command("review")
+    text = running.reply()["text"]
+    assert "*Waiting for review* (22; the oldest 20 shown)" in text
+    assert "Report 00" in text and "Report 19" in text and "Report 20" not in text
+    clock = running.deliverer.clock
+    assert isinstance(clock, helpers.FakeClock)
+    clock.advance(timedelta(hours=1))
+    assert settle_reviews(running.engine, settings=running.app.services.settings, now=clock()) == 1
+    running.command("review")
+    assert "*Waiting for review* (21; the oldest 20 shown)" in running.reply()["text"]
