@@ -19,7 +19,14 @@ from bot.slack.client import SLACK_FAILURES
 from bot.slack.commands import review_list
 from bot.slack.context import Services
 from bot.store.db import session_scope
-from bot.store.tables import Item, MessageKind, MessageState, OutboxMessage, Subscription
+from bot.store.tables import (
+    ChannelState,
+    Item,
+    MessageKind,
+    MessageState,
+    OutboxMessage,
+    Subscription,
+)
 
 log = logging.getLogger(__name__)
 MAX_PAGES = 5
@@ -58,6 +65,13 @@ def user_channels(client: WebClient, user: str) -> set[str] | None:
         log.warning("event=home_channels_failed user=%s error=%r", user, exc)
         return None
     return channels
+
+
+def own_dms(services: Services, user: str) -> set[str]:
+    """The user's direct-message channel with Tocsin, when one was opened (`… dm`)."""
+    with session_scope(services.engine) as session:
+        found = session.exec(select(ChannelState.channel).where(ChannelState.dm_user == user))
+        return set(found.all())
 
 
 def home_view(services: Services, *, channels: set[str] | None) -> View:

@@ -239,7 +239,10 @@ def _on_home_opened(services: Services) -> Any:
         if event.get("tab", "home") != "home":
             return
         user = event["user"]
-        view = home.home_view(services, channels=home.user_channels(client, user))
+        channels = home.user_channels(client, user)
+        if channels is not None:
+            channels |= home.own_dms(services, user)
+        view = home.home_view(services, channels=channels)
         client.views_publish(user_id=user, view=view)
 
     return on_home_opened

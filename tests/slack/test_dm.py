@@ -13,7 +13,7 @@ from bot.store.db import session_scope
 from bot.store.tables import ChannelState, MessageState, OutboxMessage, Subscription
 from tests.slack import helpers
 from tests.slack.conftest import Running
-from tests.slack.helpers import ALLOWED, PUBLIC, USER
+from tests.slack.helpers import ALLOWED, PUBLIC, USER, mrkdwn_texts
 
 DM = "D" + USER[1:]  # what the mock's conversations.open answers for USER
 OTHER = "UOTHER01"
@@ -113,3 +113,15 @@ def test_slack_refusing_to_open_a_dm_is_a_clear_answer(running: Running) -> None
     assert "Slack would not open a direct message with you" in text_of(running.reply())
     with session_scope(running.engine) as session:
         assert session.exec(select(Subscription).where(Subscription.origin == "slack")).all() == []
+
+
+def test_app_home_lists_the_users_dm_subscriptions(running: Running) -> None:
+    running.command("subscribe sudan dm")
+    running.reply()
+    body = helpers.event_body(
+        {"type": "app_home_opened", "user": USER, "channel": "D0HOME", "tab": "home"}
+    )
+    assert helpers.post(running.events_url, body, content_type="application/json").status == 200
+    (call,) = running.slack.wait_for("views.publish")
+    texts = "\n".join(mrkdwn_texts(call.body["view"]["blocks"]))
+    assert "a direct message: *Sudan*" in texts
