@@ -39,7 +39,7 @@ from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from bot.durations import format_duration
-from bot.outbox.enqueue import enqueue
+from bot.outbox.enqueue import enqueue, queue_card_update
 from bot.store.db import session_scope
 from bot.store.tables import (
     Item,
@@ -217,14 +217,9 @@ def _release(
 
 
 def _update_card(session: Session, review: OutboxMessage, *, now: datetime) -> None:
-    """Queue a chat.update of the review card (the deliverer skips superseded ones)."""
-    enqueue(
-        session,
-        kind=MessageKind.CARD_UPDATE,
-        channel=review.channel,
-        situation=review.situation,
-        now=now,
-        parent_id=review.id,
+    """Queue a chat.update of the review card (its destinations, or the decision)."""
+    queue_card_update(
+        session, channel=review.channel, situation=review.situation, root_id=review.id, now=now
     )
 
 

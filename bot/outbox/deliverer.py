@@ -40,7 +40,7 @@ from bot.digest import digest_delivered
 from bot.leases import instance_id
 from bot.metrics import Metrics, process_metrics
 from bot.outbox.compose import Next, next_part, total_parts
-from bot.outbox.enqueue import enqueue
+from bot.outbox.enqueue import queue_card_update
 from bot.outbox.facts import channel_facts, count_towards_cap, lock_channel, subscription_facts
 from bot.outbox.policy import (
     Action,
@@ -387,13 +387,12 @@ class Deliverer:
     def _after_delivery(self, session: Session, row: OutboxMessage, *, now: datetime) -> None:
         if row.kind == MessageKind.FOLLOW_UP:
             assert row.parent_id is not None
-            enqueue(
+            queue_card_update(
                 session,
-                kind=MessageKind.CARD_UPDATE,
                 channel=row.channel,
                 situation=row.situation,
+                root_id=row.parent_id,
                 now=now,
-                parent_id=row.parent_id,
             )
         elif row.kind == MessageKind.DIGEST:
             digest_delivered(session, row, now=now)

@@ -88,6 +88,21 @@ def _existing(session: Session, dedupe_key: str, *, now: datetime) -> Enqueued:
     return Enqueued(id=found, created=False)
 
 
+def queue_card_update(
+    session: Session, *, channel: str, situation: str, root_id: int | None, now: datetime
+) -> Enqueued:
+    """A chat.update of card `root_id` (a story's root card, or a review card) in `channel`; the
+    deliverer skips it when a newer update of the same card follows."""
+    return enqueue(
+        session,
+        kind=MessageKind.CARD_UPDATE,
+        channel=channel,
+        situation=situation,
+        now=now,
+        parent_id=root_id,
+    )
+
+
 def period_key(prefix: str, *, channel: str, situation: str, start: datetime) -> str:
     """`prefix:channel:situation:start` — the key of a message sent once per period."""
     return f"{prefix}:{channel}:{situation}:{start.isoformat()}"
