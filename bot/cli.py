@@ -40,6 +40,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+feedback_app = typer.Typer(help="What analysts' votes say about the rules.", no_args_is_help=True)
+app.add_typer(feedback_app, name="feedback")
 console = Console()
 err = Console(stderr=True)
 log = logging.getLogger(__name__)
@@ -77,6 +79,15 @@ def _exit_on_database_error() -> Iterator[None]:
     except DatabaseError as exc:
         err.print(f"[bold red]Database error[/] {exc}")
         raise typer.Exit(1) from exc
+
+
+def _since(text: str) -> timedelta:
+    """A `--since` duration, or exit 2 naming the option."""
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        err.print(f"--since: {exc}")
+        raise typer.Exit(2) from exc
 
 
 @contextmanager
@@ -257,11 +268,7 @@ def backtest(
     from bot.backtest import backtest as run_backtest
 
     settings = _settings(config)
-    try:
-        window: timedelta = parse_duration(since)
-    except ValueError as exc:
-        err.print(f"--since: {exc}")
-        raise typer.Exit(2) from exc
+    window = _since(since)
     with _database(settings) as engine:
         result = run_backtest(engine, settings, since=utc_now() - window)
     table = Table("situation", "items", "alerts (≥ min severity)", "by severity")
@@ -313,11 +320,7 @@ def brief(
         slugs = ", ".join(s.slug for s in settings.situations)
         err.print(f"{problem}; situations: {slugs}; formats: markdown, html", markup=False)
         raise typer.Exit(2)
-    try:
-        window: timedelta = parse_duration(since)
-    except ValueError as exc:
-        err.print(f"--since: {exc}")
-        raise typer.Exit(2) from exc
+    window = _since(since)
     now = utc_now()
     chart_file = output.with_suffix(".png") if output is not None and fmt == "markdown" else None
     with _database(settings) as engine:
@@ -337,6 +340,50 @@ def brief(
     if chart_file is not None:
         chart_file.write_bytes(document.chart_png)
     err.print(f"Wrote {output}" + (f" and {chart_file}" if chart_file else ""))
+
+
+@feedback_app.command("report")
+def feedback_report(
+    since: Annotated[str, typer.Option(help="Votes cast in this period up to now.")] = "90d",
+    situation: Annotated[
+        str | None, typer.Option(help="Only votes on this situation's alerts.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    top: Annotated[int, typer.Option(help="Rows per table (text).", min=1)] = 15,
+    suggestions: Annotated[
+        bool, typer.Option(help="Suggest config changes, each backtested on stored items.")
+    ] = True,
+    config: ConfigOption = None,
+) -> None:
+    """Precision per term, event type, risk factor, source and feed, from analysts' votes."""
+    from bot.feedback_view import report_json, report_text
+    from bot.precision import load_votes, precision_report
+    from bot.suggest import suggest
+
+    settings = _settings(config)
+    if fmt not in ("text", "json") or (situation and settings.situation(situation) is None):
+        slugs = ", ".join(s.slug for s in settings.situations)
+        problem = (
+            f"--format {fmt!r}" if fmt not in ("text", "json") else f"--situation {situation!r}"
+        )
+        err.print(f"{problem}: formats are text, json; situations: {slugs}", markup=False)
+        raise typer.Exit(2)
+    window = _since(since)
+    now = utc_now()
+    start = now - window
+    with _database(settings) as engine:
+        with session_scope(engine) as session:
+            votes = load_votes(session, since=start, situation=situation)
+        report = precision_report(
+            votes, min_votes=settings.feedback.min_votes, since=start, until=now
+        )
+        found = suggest(engine, settings, report, votes, since=start) if suggestions else None
+    if fmt == "json":
+        sys.stdout.write(
+            json.dumps(report_json(report, found), ensure_ascii=False, indent=2) + "\n"
+        )
+        return
+    console.print(report_text(report, found, top=top))
 
 
 def main() -> None:

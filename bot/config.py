@@ -27,9 +27,11 @@ from pydantic import (
 )
 
 from bot.durations import parse_duration
+from bot.filters import FilterError, parse
 from bot.matching.errors import TaxonomyError
 from bot.matching.settings import AlertThresholds, IndicatorsSettings, MatchingSettings
 from bot.matching.taxonomy import resolve_indicators
+from bot.quiet import QuietHoursError, parse_window
 
 DEFAULT_CONFIG = Path("config.toml")
 SEVERITIES = ("info", "watch", "warning", "critical")
@@ -73,6 +75,16 @@ def _timezone(value: str | None) -> str | None:
 
 
 TimeZone = Annotated[str, BeforeValidator(_timezone)]
+
+
+def _quiet_hours(value: Any) -> str:
+    try:
+        return str(parse_window(str(value)))
+    except QuietHoursError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+QuietWindow = Annotated[str, BeforeValidator(_quiet_hours)]
 
 
 class DatabaseSettings(Section):
@@ -184,6 +196,8 @@ class SubscriptionSettings(Section):
     briefing_time: ClockTime | None = None
     review_channel: ChannelId | None = None
     review_timeout: Duration | None = None
+    filter: str | None = None
+    quiet_hours: QuietWindow | None = None
 
 
 class BriefingSettings(Section):
@@ -194,6 +208,14 @@ class BriefingSettings(Section):
     chart_weeks: int = Field(12, ge=2, le=104)
     novelty_weeks: int = Field(4, ge=1, le=52)
     top_items: int = Field(5, ge=1, le=20)
+
+
+class FeedbackSettings(Section):
+    """How votes become precision figures and suggestions (`tocsin feedback report`)."""
+
+    min_votes: int = Field(5, ge=1, le=1000)
+    suggest_below: float = Field(0.5, gt=0, le=1)
+    max_suggestions: int = Field(5, ge=0, le=20)
 
 
 class SlackSettings(Section):
@@ -219,6 +241,7 @@ class Settings(Section):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     subscriptions: list[SubscriptionSettings] = Field(default_factory=list)
     briefings: BriefingSettings = Field(default_factory=BriefingSettings)
+    feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
 
@@ -247,6 +270,7 @@ class Settings(Section):
                     problems += _review_problems(f"subscriptions[{i}]", sub, situation)
         for i, situation in enumerate(self.situations):
             problems += _review_problems(f"situations[{i}]", situation, situation)
+        problems += _filter_problems(self.subscriptions)
         problems += _taxonomy_problems(self.indicators)
         if problems:
             raise ValueError("\n".join(problems))
@@ -276,6 +300,24 @@ def _review_problems(
             f"{situation.slug!r}; add it to that situation's allowed_channels"
         ]
     return []
+
+
+def _filter_problems(subscriptions: list[SubscriptionSettings]) -> list[str]:
+    """Each unusable `filter`, naming the subscription and pointing at the position."""
+    problems = []
+    for i, sub in enumerate(subscriptions):
+        if sub.filter is None:
+            continue
+        try:
+            parse(sub.filter)
+        except FilterError as exc:
+            shown, _ = exc.pointer()
+            problems.append(
+                f"subscriptions[{i}].filter (channel {sub.channel}, "
+                f"{', '.join(sub.situations)}): {exc}, at character {exc.position + 1} of "
+                f"{shown!r}; see 'Subscription filters' in the README"
+            )
+    return problems
 
 
 def _taxonomy_problems(indicators: IndicatorsSettings) -> list[str]:

@@ -111,7 +111,8 @@ class ItemWriter:
                 session, [(m["item_id"], m["situation"]) for m in match_rows]
             ),
         )
-        alerts = self._queue(session, match_rows, match_ids, now=now)
+        texts = {item_id: (item.title, item.summary) for item_id, (item, _) in items_by_id.items()}
+        alerts = self._queue(session, match_rows, match_ids, texts=texts, now=now)
         return WriteStats(new_items=len(fresh), matches=len(match_rows), alerts=alerts)
 
     def _assess(
@@ -181,11 +182,13 @@ class ItemWriter:
         match_rows: list[dict[str, Any]],
         match_ids: list[int],
         *,
+        texts: dict[int, tuple[str, str]],
         now: datetime,
     ) -> int:
         subscriptions = list(session.exec(select(Subscription).where(Subscription.active)).all())
         alert_rows = []
         for match, match_id in zip(match_rows, match_ids, strict=True):
+            title, summary = texts[match["item_id"]]
             for d in decide_alerts(
                 situation=match["situation"],
                 severity=match["severity"],
@@ -193,6 +196,8 @@ class ItemWriter:
                 now=now,
                 subscriptions=subscriptions,
                 settings=self.settings,
+                title=title,
+                summary=summary,
             ):
                 alert_rows.append(
                     {
@@ -206,6 +211,7 @@ class ItemWriter:
                         "state": MessageState.QUEUED,
                         "next_attempt_at": now,
                         "created_at": now,
+                        "payload": {"filter": list(d.matched)} if d.matched else {},
                     }
                 )
         if alert_rows:

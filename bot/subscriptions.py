@@ -2,7 +2,12 @@
 
 `config.toml` subscriptions are the initial state; changes made in Slack live in the database
 and win (an unsubscribed row stays, inactive, so the config cannot bring it back). Every change
-writes an `AuditLog` row: who, what, where, when.
+writes an `AuditLog` row: who, what, where, when (actions: subscribe, unsubscribe, filter, mute,
+unmute, quiet).
+
+A subscription's filter (`bot.filters`) narrows the alerts it gets; a snooze (`mute`) silences it
+until a moment (`muted_until`, the field the 24-hour Mute button sets too); quiet hours
+(`bot.quiet`) are the channel's, set here and read by the delivery policy.
 
     SubscriptionError        carries the situation slug
     ├── UnknownSituationError     with "did you mean" suggestions
@@ -17,11 +22,15 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot import access
 from bot.config import CLOCK_TIME, SEVERITIES, WEEKDAYS, Settings, SituationSettings
-from bot.store.tables import AuditLog, Subscription
+from bot.filters import parse
+from bot.outbox.policy import QUIET_HOURS
+from bot.quiet import QuietHours
+from bot.store.tables import AuditLog, ChannelState, MessageState, OutboxMessage, Subscription
 
 MUTE_FOR = timedelta(hours=24)
 NO_REVIEW = "none"  # `review:none`: alerts of this subscription are no longer reviewed
@@ -213,8 +222,17 @@ def unsubscribe(
     return True
 
 
-def mute(session: Session, *, subscription: Subscription, actor: str, now: datetime) -> datetime:
-    until = now + MUTE_FOR
+def mute(
+    session: Session,
+    *,
+    subscription: Subscription,
+    actor: str,
+    now: datetime,
+    until: datetime | None = None,
+) -> datetime:
+    """Snooze the subscription until `until` (default: 24 hours, the Mute button's); audited."""
+    until = until or now + MUTE_FOR
+    before = subscription.muted_until
     subscription.muted_until = until
     session.add(subscription)
     audit(
@@ -224,9 +242,112 @@ def mute(session: Session, *, subscription: Subscription, actor: str, now: datet
         now=now,
         channel=subscription.channel,
         situation=subscription.situation,
-        detail={"until": until.isoformat()},
+        detail={"until": until.isoformat(), "before": _iso(before)},
     )
     return until
+
+
+def unmute(
+    session: Session, *, subscription: Subscription, actor: str, now: datetime
+) -> datetime | None:
+    """End a snooze; returns until when it would have lasted (None: it was not snoozed)."""
+    before = subscription.muted_until
+    if before is None or before <= now:
+        return None
+    subscription.muted_until = None
+    session.add(subscription)
+    audit(
+        session,
+        actor=actor,
+        action="unmute",
+        now=now,
+        channel=subscription.channel,
+        situation=subscription.situation,
+        detail={"before": _iso(before)},
+    )
+    return before
+
+
+def set_filter(
+    session: Session, *, subscription: Subscription, query: str | None, actor: str, now: datetime
+) -> None:
+    """Set (or, with None, clear) the subscription's filter; `FilterError` if it cannot be
+    used, with nothing changed; audited."""
+    query = query.strip() if query else None
+    if query:
+        parse(query)
+    before = subscription.filter_query
+    subscription.filter_query = query or None
+    session.add(subscription)
+    audit(
+        session,
+        actor=actor,
+        action="filter",
+        now=now,
+        channel=subscription.channel,
+        situation=subscription.situation,
+        detail={"before": before, "after": subscription.filter_query},
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuietChange:
+    before: str | None
+    after: str | None
+    cleared: dict[str, str]  # situation → the subscription's own quiet hours, now cleared
+    released: int = 0  # alerts held for the old quiet hours, now due for their roll-up
+
+
+def set_quiet_hours(
+    session: Session, *, channel: str, window: QuietHours | None, actor: str, now: datetime
+) -> QuietChange:
+    """The channel's quiet hours (None: none). Like the channel's time zone, set from Slack they
+    are the channel's one setting: per-subscription ones from `config.toml` are cleared. What
+    the old quiet hours held is rolled up at the next tick rather than when they would have
+    ended (the new setting decides about everything that comes in from now on)."""
+    state = session.get(ChannelState, channel) or ChannelState(channel=channel)
+    before = state.quiet_hours
+    state.quiet_hours = None if window is None else str(window)
+    session.add(state)
+    cleared: dict[str, str] = {}
+    for sub in session.exec(select(Subscription).where(Subscription.channel == channel)).all():
+        if sub.quiet_hours is not None:
+            cleared[sub.situation] = sub.quiet_hours
+            sub.quiet_hours = None
+            session.add(sub)
+    released = _release_quiet_holds(session, channel=channel, now=now)
+    audit(
+        session,
+        actor=actor,
+        action="quiet",
+        now=now,
+        channel=channel,
+        detail={
+            "before": before,
+            "after": state.quiet_hours,
+            "cleared": cleared,
+            "released": released,
+        },
+    )
+    session.flush()
+    return QuietChange(before=before, after=state.quiet_hours, cleared=cleared, released=released)
+
+
+def _release_quiet_holds(session: Session, *, channel: str, now: datetime) -> int:
+    """Alerts held for the old quiet hours are due for their roll-up now, not at the old end."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.channel) == channel)
+        .where(col(OutboxMessage.state) == MessageState.HELD)
+        .where(col(OutboxMessage.last_error) == QUIET_HOURS)
+        .where(col(OutboxMessage.period_end) > now)
+        .values(period_end=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
 def channel_subscriptions(session: Session, channel: str) -> list[Subscription]:
@@ -263,6 +384,8 @@ def sync_config_subscriptions(session: Session, settings: Settings, *, now: date
                 briefing_time=entry.briefing_time,
                 review_channel=entry.review_channel,
                 review_timeout=seconds(entry.review_timeout),
+                filter_query=entry.filter,
+                quiet_hours=entry.quiet_hours,
                 origin="config",
                 created_at=now,
             )
@@ -302,6 +425,9 @@ def _snapshot(sub: Subscription) -> dict[str, Any]:
         "briefing_weekday": sub.briefing_weekday,
         "briefing_time": sub.briefing_time,
         "timezone": sub.timezone,
+        "filter": sub.filter_query,
+        "quiet_hours": sub.quiet_hours,
+        "muted_until": _iso(sub.muted_until),
         "active": sub.active,
         "origin": sub.origin,
         "review_channel": sub.review_channel,

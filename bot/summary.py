@@ -21,7 +21,8 @@ from typing import Any
 from sqlalchemy import Text, cast, func, select
 from sqlmodel import Session, col
 
-from bot.store.tables import Feed, Feedback, Item, Match
+from bot.precision import vote_counts
+from bot.store.tables import Feed, Item, Match
 
 TOP_ITEMS = 5
 TOP_SOURCES = 8
@@ -123,6 +124,7 @@ def situation_summary(
             samples.append(sample)
     names = _names(session, samples)
     outlets = _outlets(session, situation=situation, start=start, end=end)
+    relevant, not_relevant = vote_counts(session, situation=situation, since=start, until=end)
     sources: Counter[str] = Counter()
     for o in outlets:
         sources[o.source] += o.count
@@ -139,8 +141,8 @@ def situation_summary(
             for s, n in sorted(sources.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_SOURCES]
         ),
         severities=dict(severities[True]),
-        relevant=_feedback(session, situation=situation, start=start, end=end, relevant=True),
-        not_relevant=_feedback(session, situation=situation, start=start, end=end, relevant=False),
+        relevant=relevant,
+        not_relevant=not_relevant,
         previous_severities=dict(severities[False]),
         outlets=outlets,
         factor_names=names,
@@ -208,21 +210,6 @@ def _outlets(
         for source, feed, language, n in rows
     ]
     return tuple(sorted(outlets, key=lambda o: (-o.count, o.source, o.feed, o.language or "")))
-
-
-def _feedback(
-    session: Session, *, situation: str, start: datetime, end: datetime, relevant: bool
-) -> int:
-    return int(
-        session.execute(
-            select(func.count())
-            .select_from(Feedback)
-            .where(col(Feedback.situation) == situation)
-            .where(col(Feedback.relevant) == relevant)
-            .where(col(Feedback.created_at) >= start)
-            .where(col(Feedback.created_at) < end)
-        ).scalar_one()
-    )
 
 
 def _factors(

@@ -226,3 +226,34 @@ def test_config_refuses_a_timeout_without_a_review_channel() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_settings(raw)
     assert any("review_timeout: set review_channel too" in p for p in caught.value.problems)
+
+
+def test_subscription_filters_and_quiet_hours_are_validated_naming_the_subscription() -> None:
+    situations = [{"slug": "sudan", "name": "Sudan", "countries": ["SDN"]}]
+    good = parse_settings(
+        {
+            "situations": situations,
+            "subscriptions": [
+                {
+                    "channel": "C0NAIROBI",
+                    "situations": ["sudan"],
+                    "filter": '"El Fasher" OR Darfur -cholera',
+                    "quiet_hours": "22:00 - 7:00",
+                }
+            ],
+        }
+    )
+    assert good.subscriptions[0].quiet_hours == "22:00-07:00"
+    for field, value, expected in [
+        ("filter", "Darfur OR (El Fasher", "this '(' is never closed, at character 11"),
+        ("filter", "(" * 20 + "a" + ")" * 20, "nests deeper than 8 levels, at character 9"),
+        ("filter", "x" * 501, "the limit is 500"),
+        ("quiet_hours", "22:00-22:00", "starts and ends at the same time"),
+        ("quiet_hours", "late", "write quiet hours as two 24-hour times"),
+    ]:
+        entry = {"channel": "C0GENEVA1", "situations": ["sudan"], field: value}
+        with pytest.raises(ConfigError) as caught:
+            parse_settings({"situations": situations, "subscriptions": [entry]})
+        [problem] = caught.value.problems
+        assert problem.startswith("subscriptions[0]") and "C0GENEVA1" in problem, problem
+        assert expected in problem, problem

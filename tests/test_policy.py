@@ -281,3 +281,41 @@ def test_a_restricted_situation_reaches_a_dm_only_of_an_allowed_user() -> None:
     assert verdict(channel=dm, situation=eth).action == Action.SEND
     stranger = replace(dm, dm_user="USOMEONE")
     assert verdict(channel=stranger, situation=eth).state == MessageState.WITHHELD
+
+
+QUIET = replace(SUB, quiet_hours="12:00-13:00", timezone="UTC")  # NOW is 12:30 UTC
+
+
+def test_quiet_hours_hold_ordinary_alerts_and_replies_until_they_end() -> None:
+    for kind in (MessageKind.ALERT, MessageKind.FOLLOW_UP):
+        v = verdict(MessageFacts(kind=kind, severity="warning"), subscription=QUIET)
+        assert (v.state, v.until, v.reason) == ("held", HOUR + timedelta(hours=1), "quiet hours")
+    nairobi = replace(QUIET, timezone="Africa/Nairobi")  # 12:00-13:00 there is 09:00-10:00 UTC
+    assert state(verdict(subscription=nairobi)) == "send"
+    assert state(verdict(subscription=replace(QUIET, quiet_hours="13:00-12:00"))) == "send"
+
+
+def test_critical_alerts_break_through_quiet_hours_unless_told_not_to() -> None:
+    critical = replace(ALERT, severity="critical")
+    assert state(verdict(critical, subscription=QUIET)) == "send"
+    strict = replace(QUIET, critical_breakthrough=False)
+    assert state(verdict(critical, subscription=strict)) == "held"
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [MessageKind.ROLLUP, MessageKind.DIGEST, MessageKind.BRIEFING, MessageKind.CARD_UPDATE],
+)
+def test_quiet_hours_hold_only_alerts_and_replies(kind: MessageKind) -> None:
+    assert state(verdict(MessageFacts(kind=kind, severity="warning"), subscription=QUIET)) == "send"
+
+
+def test_muted_and_digest_come_before_quiet_hours_which_come_before_the_flood_guard() -> None:
+    assert state(verdict(subscription=replace(QUIET, muted_until=NOW + HOUR_SPAN))) == "muted"
+    assert state(verdict(subscription=replace(QUIET, digest=True))) == "digest"
+    full = replace(CHANNEL, cap_hour=HOUR, cap_count=99)
+    v = verdict(channel=full, subscription=QUIET)
+    assert v.reason == "quiet hours" and v.until == HOUR + timedelta(hours=1)
+
+
+HOUR_SPAN = timedelta(hours=1)

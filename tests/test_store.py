@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from bot.store.db import current_revision, make_engine, safe_url, session_scope, upgrade
 from bot.store.tables import Feed, Item, Match, OutboxMessage, Subscription
+from tests.migrations import head_revision
 
 
 def _feed(engine: Engine) -> int:
@@ -102,7 +103,6 @@ def test_safe_url_hides_passwords() -> None:
 
 def test_migration_0003_adds_and_removes_the_briefing_schedule_columns(engine: Engine) -> None:
     from alembic import command
-    from alembic.script import ScriptDirectory
 
     from bot.store.db import alembic_config
 
@@ -112,8 +112,8 @@ def test_migration_0003_adds_and_removes_the_briefing_schedule_columns(engine: E
     with session_scope(engine) as s:
         s.add(Subscription(channel="C1", situation="sudan", briefing_weekday="fri"))
     assert {"briefing_weekday", "briefing_time"} <= columns()
-    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
-    assert current_revision(engine) == head  # the downgrade to 0002 passes through every later one
+    # the downgrade to 0002 passes through every later revision
+    assert current_revision(engine) == head_revision()
     command.downgrade(alembic_config(engine), "0002")
     assert not {"briefing_weekday", "briefing_time"} & columns()
     assert "timezone" in columns()
@@ -171,3 +171,21 @@ def test_a_match_written_without_published_at_takes_its_items(engine: Engine) ->
     with session_scope(engine) as s:
         (match,) = s.exec(select(Match)).all()
     assert match.published_at == when
+
+
+def test_work_in_a_savepoint_is_rolled_back_with_its_transaction(engine: Engine) -> None:
+    """On SQLite a SAVEPOINT opened before any write used to be a transaction of its own, and its
+    release committed the work in it whatever happened to the surrounding transaction."""
+    from bot.outbox.enqueue import enqueue
+    from bot.store.tables import MessageKind
+
+    now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    with pytest.raises(RuntimeError), session_scope(engine) as s:
+        s.exec(select(OutboxMessage)).all()  # a read first, as `make_rollups` does
+        queued = enqueue(
+            s, kind=MessageKind.ROLLUP, channel="C1", situation="x", now=now, dedupe_key="k"
+        )
+        assert queued.created
+        raise RuntimeError("the process dies before its transaction ends")
+    with session_scope(engine) as s:
+        assert s.exec(select(OutboxMessage)).all() == []

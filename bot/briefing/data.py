@@ -1,4 +1,5 @@
-"""Briefing data for a situation and a period: `situation_summary` plus history and diversity.
+"""Briefing data for a situation and a period: `situation_summary` plus history and diversity,
+and the precision of the rules from the period's votes (`bot.precision`).
 
 One loader does the I/O (`load_briefing`: aggregate queries through `bot.summary`); everything else
 here is pure and tested on plain values: weekly buckets for the chart, risk factors that fired
@@ -20,10 +21,12 @@ from bot.briefing.schedule import Period
 from bot.briefing.trend import Trend, decide_trend
 from bot.charts import Week
 from bot.config import FeedSettings, Settings, SituationSettings
+from bot.precision import PrecisionReport, RuleStat, load_votes, precision_report
 from bot.summary import FactorCount, FactorHit, Outlet, Summary, factor_history, situation_summary
 
 WEEK = timedelta(days=7)
 UNKNOWN = "unknown"
+LOW_PRECISION = 3  # rules of low precision a briefing names
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +49,8 @@ class BriefingData:
     novelty_weeks: int
     weeks: tuple[Week, ...]
     diversity: Diversity
+    feedback: PrecisionReport  # votes cast in the period (`tocsin feedback report`'s figures)
+    low_precision: tuple[RuleStat, ...] = ()  # its worst rules with enough votes
 
     @property
     def restricted(self) -> bool:
@@ -129,6 +134,10 @@ def load_briefing(
         end=period.end,
         boundaries=[*week_starts(end=period.end, weeks=cfg.chart_weeks), since_novel, period.start],
     )
+    votes = load_votes(session, since=period.start, until=period.end, situation=situation.slug)
+    feedback = precision_report(
+        votes, min_votes=settings.feedback.min_votes, since=period.start, until=period.end
+    )
     return BriefingData(
         situation=situation,
         period=period,
@@ -138,4 +147,6 @@ def load_briefing(
         novelty_weeks=cfg.novelty_weeks,
         weeks=weekly_counts(hits, end=period.end, weeks=cfg.chart_weeks),
         diversity=source_diversity(summary.outlets, settings.feeds),
+        feedback=feedback,
+        low_precision=feedback.flagged(below=settings.feedback.suggest_below, limit=LOW_PRECISION),
     )

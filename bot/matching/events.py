@@ -72,7 +72,7 @@ _HEDGE_AFTER = 2  # tokens after an act where "warning", "fears" … make it a r
 _AGENT_REACH = 3  # tokens after "by" that name the agent ("by Israeli troops")
 _SHORT_FIELD = 30  # tokens: a field this short is one context (cues anywhere count)
 _COUNT_GAP = 3  # tokens between a number and its victim noun ("50 of the villagers")
-MASS_DETENTION = 10  # detained at once: mass arbitrary detention, an event
+MASS_DETENTION = 50  # detained at once: mass detention, an event (fewer: a risk factor)
 UNHARMED_KINDS = frozenset({"detention", "expulsion"})  # counts raise these to warning at most
 COUNTED_ACTS = frozenset(
     {
@@ -391,7 +391,9 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
     targets = [
         t
         for t in ctx.near(act, "target", before=_WINDOW, after=_WINDOW)
-        if not _inside_cue(ctx, t) and _same_clause(ctx, act, t)
+        if not _inside_cue(ctx, t)
+        and _same_clause(ctx, act, t)
+        and not (t.name in _CARE and (spec.kind in _TOLL_KINDS or _taken_to(ctx, t)))
     ]
     perps = ctx.near(act, "perpetrator", before=_WINDOW, after=_WINDOW)
     labels = ctx.in_context(act, "label", frozenset({"label"}))
@@ -418,6 +420,7 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         targets=target_classes,
         armed=bool(perps),
         labelled=bool(labels),
+        counted=max(counts.values(), default=0),
     )
     if grade is None:
         return None
@@ -448,6 +451,22 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         labels=tuple(ctx.words(h.first, h.last) for h in labels),
         grave=spec.grave,
     )
+
+
+_CARE = frozenset({"health"})
+# a toll of the dead or wounded names a hospital as where they were taken or died ("12 wounded
+# taken to hospital", "доставили в больницы 179 пострадавших"), not as what was attacked: an
+# attack on it is an act of its own ("strike on hospital")
+_TOLL_KINDS = frozenset({"injury", "death"})
+
+
+def _taken_to(ctx: _Context, target: Hit) -> bool:
+    """ "Taken to hospital", "rushed to a clinic": where the wounded went (English "to" names
+    no attack's target; French "à", Spanish "al", Portuguese "ao" may: "ataque al hospital")."""
+    if ctx.lang != "en":
+        return False
+    words = [t.text.lower() for t in ctx.tokens[max(0, target.first - 2) : target.first]]
+    return "to" in words
 
 
 def _combatant_toll(ctx: _Context, victims: list[Hit]) -> bool:
@@ -490,6 +509,7 @@ def _grade(
     targets: set[str],
     armed: bool,
     labelled: bool,
+    counted: int,
 ) -> Grade | None:
     """Whether the act is a violation (an event), a risk-factor mention, or neither."""
     cue = _cue_names(ctx, act)
@@ -525,7 +545,7 @@ def _grade(
     if kind == "expulsion":  # of a population; expelling journalists or diplomats is not
         return "violation" if displaced_people or labelled else None
     if kind == "detention":
-        if _largest_count(ctx, act) >= MASS_DETENTION:
+        if counted >= MASS_DETENTION:  # the people detained, not any number nearby
             return "violation"
         return "risk" if civilian else None
     if kind == "siege":
@@ -575,7 +595,22 @@ def _died_in_disaster(ctx: _Context, act: Hit) -> bool:
 
 
 def _cue_names(ctx: _Context, act: Hit) -> set[str]:
-    return {h.name for h in ctx.in_context(act, "cue", frozenset({"disaster", "market"}))}
+    return {
+        h.name
+        for h in ctx.in_context(act, "cue", frozenset({"disaster", "market"}))
+        if not (h.name == "disaster" and _armed_qualifier(ctx, h))
+    }
+
+
+def _armed_qualifier(ctx: _Context, cue: Hit) -> bool:
+    """A disaster word qualified by a people or an armed force is their fire, not a blaze:
+    "killed by Israeli fire", "army fire", "tués par des tirs de l'armée" ("fire" in English)."""
+    if not cue.first:
+        return False
+    before = ctx.tokens[cue.first - 1]
+    return any(p.people and before.start <= p.start < before.end + 1 for p in ctx.places) or any(
+        h.role == "perpetrator" and h.last == cue.first - 1 for h in ctx.hits
+    )
 
 
 def _placed(ctx: _Context, act: Hit, *, towns_only: bool = False) -> bool:
@@ -614,11 +649,6 @@ def _modifies(ctx: _Context, index: int, *, after: bool = True) -> bool:
     if after:  # "Iranian officers", "Iranian security chief"
         return any(index < h.first <= index + _QUALIFIED_REACH for h in ctx.hits)
     return any(h.last == index - 1 for h in ctx.hits)
-
-
-def _largest_count(ctx: _Context, act: Hit) -> int:
-    seg = ctx.segments[act.first]
-    return max((n.value for n in ctx.numbers if ctx.segments[n.first] == seg), default=0)
 
 
 def _codes(

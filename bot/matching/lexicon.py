@@ -246,15 +246,27 @@ def _entries(role: str, name: str, table: Mapping[str, Any]) -> Iterator[tuple[s
 
 
 def _quantities(table: Mapping[str, Mapping[str, int]]) -> Iterator[tuple[str, Entry]]:
+    """One entry per word; words that share a key ("dozen" 12, "dozens" 24: one stem) must
+    each be written as they are, or one would read as the other."""
     for lang, words in table.items():
-        best: dict[str, Entry] = {}
+        by_key: dict[str, list[tuple[str, int]]] = {}
         for word, value in words.items():
-            key = lexicon_key(word, lang)
-            if key not in best or best[key].value < value:
-                best[key] = Entry(
-                    role="quantity", name="quantity", keys=(key,), text=word, value=value
+            by_key.setdefault(lexicon_key(word, lang), []).append((word, value))
+        for key, group in by_key.items():
+            shared = len(group) > 1
+            for word, value in group:
+                yield (
+                    lang,
+                    Entry(
+                        role="quantity",
+                        name="quantity",
+                        keys=(key,),
+                        text=word,
+                        value=value,
+                        starts=fold(word.lower()) if shared else "",
+                        exact=shared,
+                    ),
                 )
-        yield from ((lang, e) for e in best.values())
 
 
 def _read() -> dict[str, Any]:

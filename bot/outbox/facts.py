@@ -4,7 +4,8 @@ lock_channel        the channel's `ChannelState`, locked for this transaction: i
                     take turns on a channel's pace, pause, error and flood count
 channel_facts       that state as `policy.ChannelFacts`
 subscription_facts  a subscription as `policy.SubscriptionFacts` (None for messages that
-                    belong to no subscription: escalations, on-demand briefings, card updates)
+                    belong to no subscription: escalations, on-demand briefings, card updates),
+                    with the quiet hours and time zone that apply (its own, else its channel's)
 count_towards_cap   one more root alert in the channel's current hour (the flood guard)
 unblock_channel     the channel works again: its blocked messages are queued, in order
 """
@@ -17,6 +18,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from bot.briefing.schedule import resolve_timezone
 from bot.config import SituationSettings
 from bot.outbox.policy import ChannelFacts, SubscriptionFacts, hour_of
 from bot.store.tables import ChannelState, MessageState, OutboxMessage, Subscription
@@ -49,9 +51,15 @@ def channel_facts(channel: ChannelState, ext_shared: bool | None) -> ChannelFact
 
 
 def subscription_facts(
-    session: Session, subscription_id: int | None, situation: SituationSettings | None = None
+    session: Session,
+    subscription_id: int | None,
+    *,
+    channel: ChannelState,
+    default_timezone: str,
+    situation: SituationSettings | None = None,
 ) -> SubscriptionFacts | None:
-    """The subscription's facts; its review channel is its own, else its `situation`'s."""
+    """The subscription's facts: its review channel is its own, else its `situation`'s; its
+    quiet hours its own, else its `channel`'s."""
     sub = session.get(Subscription, subscription_id) if subscription_id is not None else None
     if sub is None:
         return None
@@ -63,6 +71,8 @@ def subscription_facts(
         digest=sub.digest,
         critical_breakthrough=sub.critical_breakthrough,
         review_channel=review,
+        quiet_hours=sub.quiet_hours or channel.quiet_hours,
+        timezone=resolve_timezone(sub.timezone, channel.timezone, default_timezone),
     )
 
 

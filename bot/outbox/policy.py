@@ -13,20 +13,27 @@ Rules, in order; the first that applies wins (the states are `MessageState`'s):
     or its situation's) that no reviewer has shared yet (and whose review
     has not timed out)                                                     → review
  5. a digest subscription's alert, unless critical with breakthrough on     → digest
- 6. the flood guard: a root alert when the channel has had `hourly_cap`
+ 6. quiet hours: an alert or follow-up inside the subscription's (else the
+    channel's) quiet hours, unless critical with breakthrough on            → held
+ 7. the flood guard: a root alert when the channel has had `hourly_cap`
     root alerts this UTC hour, unless critical                              → held
- 7. a card update with a newer update of the same card behind it           → skipped
- 8. Slack asked us to wait (Retry-After), or the channel's pace has no
+ 8. a card update with a newer update of the same card behind it           → skipped
+ 9. Slack asked us to wait (Retry-After), or the channel's pace has no
     slot free yet                                                           → wait until then
- 9. send (a root alert counts towards the cap; a critical one over it
+10. send (a root alert counts towards the cap; a critical one over it
     "broke through")
 
 A `held` verdict says until when (`Verdict.until`): the end of the hour, for the flood guard; the
-roll-up of a channel × situation is made once that time has passed. A `review` verdict names
-the review channel (`Verdict.review_channel`): the deliverer queues one `review` message there per
-item (`bot.review`), which goes through this same function (rule 2 applies to the review channel
-itself). Quiet hours slot in between rules 4 and 6 too, so that every message keeps going through
-this one function.
+end of the quiet hours (`bot.quiet`), for quiet hours. The roll-up of a channel × situation is
+made once that time has passed (`bot.outbox.rollup`), so a quiet night ends in one roll-up.
+
+A `review` verdict names the review channel (`Verdict.review_channel`): the deliverer queues one
+`review` message there per item (`bot.review`), which goes through this same function (rule 2
+applies to the review channel itself). Review (4a) comes before quiet hours (6): an alert waiting
+for a reviewer waits in `review` whatever the hour at its destination, and the review card itself
+is never held (quiet hours, digests and the flood guard apply to alerts and follow-ups only), so
+no card with buttons ends up inside a roll-up. Once shared, the alert comes back here marked
+`reviewed`, and a destination in quiet hours holds it like any other non-critical alert.
 
 Pacing is GCRA (a token bucket kept as one timestamp, `slot_at`): a channel receives at most one
 post per `interval` on average, with up to `burst` back to back after a quiet spell or a pause.
@@ -41,6 +48,7 @@ from enum import StrEnum
 
 from bot.access import denial
 from bot.config import SituationSettings
+from bot.quiet import parse_window, quiet_until
 from bot.store.tables import MessageKind, MessageState
 
 HOUR = timedelta(hours=1)
@@ -48,6 +56,7 @@ MUTABLE = frozenset(
     {MessageKind.ALERT, MessageKind.FOLLOW_UP, MessageKind.ROLLUP, MessageKind.DIGEST}
 )
 DIGESTIBLE = frozenset({MessageKind.ALERT, MessageKind.FOLLOW_UP})
+QUIET_HOURS = "quiet hours"  # the reason a quiet-hours hold records (roll-ups tell them apart)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,6 +87,8 @@ class SubscriptionFacts:
     digest: bool = False
     critical_breakthrough: bool = True
     review_channel: str | None = None  # its own, else its situation's
+    quiet_hours: str | None = None  # "22:00-07:00": the subscription's, else its channel's
+    timezone: str = "UTC"  # the zone quiet hours are read in
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -168,6 +179,13 @@ def _subscription_rule(
     breakthrough = message.severity == "critical" and subscription.critical_breakthrough
     if subscription.digest and message.kind in DIGESTIBLE and not breakthrough:
         return _set(MessageState.DIGEST, "")
+    if subscription.quiet_hours and message.kind in DIGESTIBLE and not breakthrough:
+        window = parse_window(subscription.quiet_hours)
+        until = quiet_until(window, zone=subscription.timezone, now=now)
+        if until is not None:
+            return Verdict(
+                action=Action.SET, state=MessageState.HELD, reason=QUIET_HOURS, until=until
+            )
     return None
 
 

@@ -1,12 +1,13 @@
-"""The flood guard's roll-ups: held alerts become one message per channel × situation × hour.
+"""Roll-ups: held alerts become one message per channel × situation × period.
 
 The delivery policy holds a root alert when its channel has had `[alerts] channel_hourly_cap` of
-them this UTC hour (critical ones break through), until the end of that hour (`period_end`).
-Once that time has passed, `make_rollups` gathers a channel × situation's held alerts into one
-`rollup` message ("14 more reports for Sudan in the last hour", the most severe with links) and
-marks them `rolled_up` (parent = the roll-up), in one transaction; the roll-up's dedupe key makes
-a second instance's attempt a no-op. Nothing is lost: `held_reports` lists every one of them for
-`/tocsin summary`.
+them this UTC hour (critical ones break through), until the end of that hour (`period_end`); and
+it holds non-critical alerts during a channel's quiet hours, until they end (reason
+`policy.QUIET_HOURS`; the roll-up says so). Once that time has passed, `make_rollups` gathers a
+channel × situation's held alerts into one `rollup` message ("14 more reports for Sudan in the
+last hour", the most severe with links) and marks them `rolled_up` (parent = the roll-up), in
+one transaction; the roll-up's dedupe key makes a second instance's attempt a no-op. Nothing is
+lost: `held_reports` lists every one of them for `/tocsin summary`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bot.alerts import severity_rank
 from bot.config import Settings
 from bot.metrics import Metrics
 from bot.outbox.enqueue import enqueue, period_key
+from bot.outbox.policy import QUIET_HOURS
 from bot.outbox.views import Report, report
 from bot.render import Message, fallback, part, sections
 from bot.slack.blocks import SEVERITY_EMOJI
@@ -81,6 +83,7 @@ def _roll_up(session: Session, *, channel: str, situation: str, now: datetime) -
         dedupe_key=period_key("rollup", channel=channel, situation=situation, start=end),
         subscription_id=held[0].subscription_id,
         period=(start, end),
+        payload={"quiet": sum(1 for h in held if h.last_error == QUIET_HOURS)},
     )
     if not queued.created:  # another instance rolled these up just now
         return 0
@@ -142,8 +145,10 @@ def rollup_message(
     reports: Sequence[Report],
     period: tuple[datetime, datetime],
     hourly_cap: int,
+    quiet: int = 0,
 ) -> Message:
-    """Pure: the roll-up: how many, since when, the most severe with links, where the rest are."""
+    """Pure: the roll-up: how many, since when, why (the flood guard, or `quiet` of them quiet
+    hours), the most severe with links, where the rest are."""
     start, end = period
     body = part(
         TEMPLATE,
@@ -154,11 +159,12 @@ def rollup_message(
         since=start,
         hour=end - start <= HOUR,
         cap=hourly_cap,
+        quiet=quiet,
         top=reports[:TOP],
         rest=max(0, len(reports) - TOP),
         emojis=SEVERITY_EMOJI,
     )
-    text = fallback(part(TEMPLATE, "fallback", name=name, count=len(reports)))
+    text = fallback(part(TEMPLATE, "fallback", name=name, count=len(reports), quiet=quiet))
     return Message(text=text, blocks=tuple(sections(body)))
 
 
@@ -171,4 +177,5 @@ def rollup_for(session: Session, rollup: OutboxMessage, *, settings: Settings) -
         reports=rolled_up(session, rollup),
         period=(rollup.period_start, rollup.period_end),
         hourly_cap=settings.alerts.channel_hourly_cap,
+        quiet=int(rollup.payload.get("quiet", 0)),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -22,10 +23,11 @@ from bot.store.tables import Item, Match, MessageKind, MessageState, OutboxMessa
 
 @dataclass(frozen=True, kw_only=True)
 class Evidence:
+    """One risk factor of an alert and the words that raised it, in the order they were found."""
+
     code: str
     name: str
-    phrase: str
-    field: str
+    phrases: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +48,7 @@ class AlertView:
     summary: str
     language: str | None
     evidence: tuple[Evidence, ...]
+    filter_matched: tuple[str, ...] = ()  # the subscription filter's terms that let it through
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,20 +96,42 @@ def build_view(session: Session, alert: OutboxMessage, *, settings: Settings) ->
         summary=item.summary,
         language=item.language,
         evidence=evidence(match),
+        filter_matched=tuple(str(t) for t in alert.payload.get("filter", ())),
     )
 
 
 def evidence(match: Match) -> tuple[Evidence, ...]:
+    """One line per risk factor, each phrase once ("mass arrests" may raise two factors, and
+    one factor may be raised by several words)."""
+    names: dict[str, str] = {}
+    phrases: dict[str, dict[str, str]] = {}
+    events = {_span(e): e for e in match.evidence if e.get("kind") == "event"}
+    for e in match.evidence:
+        if e.get("kind") != "indicator":
+            continue
+        code = str(e.get("key", ""))
+        names.setdefault(code, str(e.get("name", code)))
+        event = events.get(_span(e)) if str(e.get("term", "")).startswith("event:") else None
+        phrase = _event_words(event) if event else str(e.get("matched", e.get("term", "")))
+        phrases.setdefault(code, {}).setdefault(phrase.casefold(), phrase)
     return tuple(
-        Evidence(
-            code=str(e.get("key", "")),
-            name=str(e.get("name", e.get("key", ""))),
-            phrase=str(e.get("matched", e.get("term", ""))),
-            field=str(e.get("field", "")),
-        )
-        for e in match.evidence
-        if e.get("kind") == "indicator"
+        Evidence(code=code, name=name, phrases=tuple(phrases[code].values()))
+        for code, name in names.items()
     )
+
+
+def _span(e: dict[str, Any]) -> tuple[Any, Any, Any]:
+    return e.get("field"), e.get("start"), e.get("end")
+
+
+def _event_words(event: dict[str, Any]) -> str:
+    """An event's act and what it reached, as the why says it: "killed 12 + children"."""
+    words = [
+        str(event.get("phrase", "")),
+        *event.get("victim_words", ()),
+        *event.get("target_words", ()),
+    ]
+    return " + ".join(dict.fromkeys(w for w in words if w))
 
 
 def find_story(session: Session, alert: OutboxMessage) -> Story | None:

@@ -9,28 +9,18 @@ if the restricted-situation rule forbids the target.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
 
-from bot import access, review
+from bot import access, feedback, review
 from bot.outbox.enqueue import enqueue
 from bot.render import Message, text_message
 from bot.review import Decided, Decision, Outcome
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.context import Services
 from bot.store.db import session_scope
-from bot.store.tables import (
-    Feedback,
-    Item,
-    Match,
-    MessageKind,
-    OutboxMessage,
-    ReviewDecision,
-    Subscription,
-)
+from bot.store.tables import MessageKind, OutboxMessage, ReviewDecision, Subscription
 from bot.subscriptions import audit, mute
 
 log = logging.getLogger(__name__)
@@ -38,43 +28,24 @@ _PERMALINK_FAILURES: tuple[type[BaseException], ...] = (KeyError, *SLACK_FAILURE
 
 
 def record_feedback(services: Services, *, alert_id: int, user: str, relevant: bool) -> Message:
-    """Store (or change) this user's verdict, with the alert's indicators and source."""
+    """Store (or change) this user's vote, with the evidence behind the alert (`bot.feedback`)."""
     for _ in range(2):  # two quick clicks racing on the unique (alert, user): retry as update
         try:
             with session_scope(services.engine) as session:
-                alert = session.get(OutboxMessage, alert_id)
-                if alert is None:
-                    return text_message("action_missing.j2")
-                changed = store_feedback(
-                    session, alert=alert, user=user, relevant=relevant, now=services.clock()
+                recorded = feedback.record(
+                    session,
+                    alert_id=alert_id,
+                    user=user,
+                    relevant=relevant,
+                    origin=feedback.Origin.BUTTON,
+                    now=services.clock(),
                 )
-            return text_message("feedback.j2", relevant=relevant, changed=changed)
+            if recorded is None:
+                return text_message("action_missing.j2")
+            return text_message("feedback.j2", relevant=relevant, changed=recorded.changed)
         except IntegrityError:
             continue
     return text_message("feedback.j2", relevant=relevant, changed=False)
-
-
-def store_feedback(
-    session: Session, *, alert: OutboxMessage, user: str, relevant: bool, now: datetime
-) -> bool:
-    """One user's feedback on one alert (or review card), in the caller's transaction: the
-    Relevant / Not relevant buttons and a reviewer's Discard both record it here. Returns
-    whether an earlier, different verdict was changed."""
-    assert alert.id is not None
-    match = session.get(Match, alert.match_id)
-    item = session.get(Item, alert.item_id)
-    query = select(Feedback).where(Feedback.alert_id == alert.id)
-    row = session.exec(query.where(Feedback.user == user)).first()
-    changed = row is not None and row.relevant != relevant
-    if row is None:
-        row = Feedback(alert_id=alert.id, user=user, relevant=relevant, situation=alert.situation)
-    row.relevant = relevant
-    row.situation = alert.situation
-    row.source = (item.source if item else "")[:255]
-    row.indicators = list(match.indicators) if match else []
-    row.created_at = now
-    session.add(row)
-    return changed
 
 
 def decide_review(
@@ -100,9 +71,14 @@ def decide_review(
             note=note,
         )
         if decided.outcome == Outcome.DONE and decision == Decision.DISCARDED:
-            card = session.get(OutboxMessage, review_id)
-            assert card is not None
-            store_feedback(session, alert=card, user=user, relevant=False, now=now)
+            feedback.record(
+                session,
+                alert_id=review_id,
+                user=user,
+                relevant=False,
+                origin=feedback.Origin.REVIEW,
+                now=now,
+            )
     services.wake()
     return decided
 

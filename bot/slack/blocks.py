@@ -79,7 +79,7 @@ def _alert_body(view: AlertView, story: Story | None) -> list[Block]:
     if view.evidence:
         evidence = view.evidence[:MAX_EVIDENCE]
         blocks.append(SectionBlock(text=mrkdwn(part("alert.j2", "risks", evidence=evidence))))
-    if view.why:
+    if view.why or view.filter_matched:
         blocks.append(ContextBlock(elements=[mrkdwn(part("alert.j2", "why", view=view))]))
     return blocks
 

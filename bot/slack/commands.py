@@ -19,10 +19,13 @@ from sqlmodel import Session, col, select
 from bot import access, review
 from bot.briefing import on_demand
 from bot.briefing.jobs import digest_schedule, weekly_schedule
-from bot.briefing.schedule import Schedule, next_run
+from bot.briefing.schedule import Schedule, next_run, resolve_timezone
 from bot.config import SEVERITIES, WEEKDAYS, SituationSettings
 from bot.durations import format_duration, parse_duration
+from bot.filters import FilterError, describe
+from bot.filters import parse as parse_filter
 from bot.outbox.rollup import held_reports
+from bot.quiet import QuietHoursError, parse_snooze, parse_window, quiet_until
 from bot.render import Message, text_message, unescape
 from bot.slack.context import Services
 from bot.store.db import session_scope
@@ -36,9 +39,14 @@ from bot.subscriptions import (
     channel_subscriptions,
     check_may_review,
     check_may_subscribe,
+    find,
+    mute,
     resolve_situation,
     review_timeout,
+    set_filter,
+    set_quiet_hours,
     subscribe,
+    unmute,
     unsubscribe,
     visible_situations,
 )
@@ -67,6 +75,7 @@ REVIEW_HELP = (
     "write review:#channel (pick the channel from Slack's list so that it becomes a link), "
     "review:C0123456789 (the channel's id), or review:none"
 )
+FILTER_OPTION = re.compile(r"(?:^|(?<=\s))filter:", re.IGNORECASE)
 MAX_HELD = 60  # reports the flood guard held back, listed by /tocsin summary
 MAX_WAITING = 20  # reviews listed by /tocsin review
 
@@ -76,6 +85,7 @@ class Invocation:
     user: str
     channel: str
     args: tuple[str, ...]
+    text: str = ""  # the whole line, unescaped (for `filter:`, which takes the rest of it)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,8 +99,8 @@ class UsageError(Exception):
 
 
 def parse(text: str, *, user: str, channel: str) -> Invocation:
-    args = tuple(unescape(text or "").split())
-    return Invocation(user=user, channel=channel, args=args[:MAX_ARGS])
+    line = unescape(text or "")
+    return Invocation(user=user, channel=channel, args=tuple(line.split()[:MAX_ARGS]), text=line)
 
 
 def handle(services: Services, *, user: str, channel: str, text: str) -> Reply:
@@ -108,6 +118,11 @@ def handle(services: Services, *, user: str, channel: str, text: str) -> Reply:
         return _reply("not_allowed.j2", situation=exc.situation, reason=str(exc))
     except UsageError as exc:
         return _reply("usage.j2", problem=str(exc), command=name)
+    except QuietHoursError as exc:
+        return _reply("usage.j2", problem=str(exc), command=name)
+    except FilterError as exc:
+        shown, caret = exc.pointer()
+        return _reply("bad_filter.j2", problem=str(exc), shown=shown, caret=caret)
 
 
 def _reply(template: str, *, in_channel: bool = False, **context: object) -> Reply:
@@ -140,13 +155,19 @@ def _subscribe(services: Services, inv: Invocation) -> Reply:
         raise UsageError("name a situation: `/tocsin subscribe <situation>`")
     if inv.args[1].lower() == "list":
         return _list(services, _for_dm(services, inv, inv.args[2:]))
-    dm_user = inv.user if "dm" in {word.lower() for word in inv.args[2:]} else None
+    head, query = split_filter(inv.text)
+    words = tuple(head.split())
+    if len(words) < 2:
+        raise UsageError("name a situation before the filter: `/tocsin subscribe sudan filter:…`")
+    dm_user = inv.user if "dm" in {word.lower() for word in words[2:]} else None
     situation = resolve_situation(
-        services.settings, channel=inv.channel, name=inv.args[1], user=dm_user
+        services.settings, channel=inv.channel, name=words[1], user=dm_user
     )
-    options = parse_options(inv.args[2:], default_severity=services.settings.alerts.min_severity)
-    channel = _dm_channel(services, inv.user) if options.dm else inv.channel
+    options = parse_options(words[2:], default_severity=services.settings.alerts.min_severity)
+    if query:
+        parse_filter(query)  # before anything changes: a bad filter changes nothing
     _check_review(services, situation, options)
+    channel = _dm_channel(services, inv.user) if options.dm else inv.channel
     ext_shared = _ext_shared(services, situation, channel)
     with session_scope(services.engine) as session:
         change = subscribe(
@@ -160,6 +181,15 @@ def _subscribe(services: Services, inv: Invocation) -> Reply:
             dm_user=dm_user,
         )
         created = change.created
+        if query is not None:
+            set_filter(
+                session,
+                subscription=change.subscription,
+                query=query,
+                actor=inv.user,
+                now=services.clock(),
+            )
+        filter_query = change.subscription.filter_query
         schedules = _schedules(services, session, channel, [change.subscription])
         review = change.subscription.review_channel or situation.review_channel
         timeout = review_timeout(change.subscription, situation)
@@ -173,6 +203,8 @@ def _subscribe(services: Services, inv: Invocation) -> Reply:
         schedule=schedules[situation.slug],
         review=review,
         timeout=format_duration(timeout) if timeout else None,
+        filter_query=filter_query,
+        understood=describe(parse_filter(filter_query)) if filter_query else None,
     )
 
 
@@ -202,6 +234,15 @@ def _check_review(
     if channel is not None and channel != NO_REVIEW:
         ext_shared = _ext_shared(services, situation, channel)
         check_may_review(situation, review_channel=channel, ext_shared=ext_shared)
+
+
+def split_filter(text: str) -> tuple[str, str | None]:
+    """`sudan alerts filter:"El Fasher" OR Darfur` → ("sudan alerts", '"El Fasher" OR Darfur'):
+    everything after `filter:` is the query ("" clears the filter; None: no `filter:`)."""
+    found = FILTER_OPTION.search(text)
+    if found is None:
+        return text, None
+    return text[: found.start()], text[found.end() :].strip()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -259,7 +300,7 @@ def parse_options(tokens: tuple[str, ...], *, default_severity: str) -> Subscrip
             raise UsageError(
                 f"I don't understand {token!r}: use alerts, briefings, digest, "
                 f"min:<{'|'.join(SEVERITIES)}>, at:<weekday>-<HH:MM>, dm, "
-                "review:<#channel> or timeout:<duration>"
+                "review:<#channel>, timeout:<duration>, or filter:<query> last"
             )
     if alerts and not briefings and at is not None:
         raise UsageError(
@@ -338,6 +379,7 @@ def _list(services: Services, inv: Invocation) -> Reply:
     with session_scope(services.engine) as session:
         subs = channel_subscriptions(session, inv.channel)
         schedules = _schedules(services, session, inv.channel, subs)
+        state = session.get(ChannelState, inv.channel)
     return _reply(
         "subscriptions.j2",
         subscriptions=subs,
@@ -346,6 +388,7 @@ def _list(services: Services, inv: Invocation) -> Reply:
         schedules=schedules,
         now=services.clock(),
         dm=access.is_direct(inv.channel),
+        quiet=state.quiet_hours if state else None,
     )
 
 
@@ -379,6 +422,82 @@ def _timezone(services: Services, inv: Invocation) -> Reply:
         schedules=schedules,
         names=services.situation_names(),
     )
+
+
+def _quiet(services: Services, inv: Invocation) -> Reply:
+    """`/tocsin quiet` shows the channel's quiet hours; `22:00-07:00` sets them; `off` ends them."""
+    if len(inv.args) > 2:
+        raise UsageError(
+            "write `/tocsin quiet 22:00-07:00`, `/tocsin quiet off` or `/tocsin quiet`"
+        )
+    wanted = inv.args[1] if len(inv.args) == 2 else None
+    window = None if wanted is None or wanted.lower() == "off" else parse_window(wanted)
+    now = services.clock()
+    with session_scope(services.engine) as session:
+        change = None
+        if wanted is not None:
+            change = set_quiet_hours(
+                session, channel=inv.channel, window=window, actor=inv.user, now=now
+            )
+        state = session.get(ChannelState, inv.channel)
+        current = state.quiet_hours if state else None
+        zone = resolve_timezone(
+            state.timezone if state else None, services.settings.briefings.timezone
+        )
+        own = {s.situation: s.quiet_hours for s in channel_subscriptions(session, inv.channel)}
+    until = quiet_until(parse_window(current), zone=zone, now=now) if current else None
+    return _reply(
+        "quiet.j2",
+        in_channel=change is not None,
+        user=inv.user,
+        change=change,
+        current=current,
+        zone=zone,
+        until=until,
+        own={k: v for k, v in own.items() if v},
+        names=services.situation_names(),
+    )
+
+
+def _mute(services: Services, inv: Invocation) -> Reply:
+    """`/tocsin mute <situation> [3d|12h|1w|until:YYYY-MM-DD]` (24 hours if no length)."""
+    if len(inv.args) not in (2, 3):
+        raise UsageError("write `/tocsin mute <situation> 3d` (or 12h, 1w, until:2026-12-24)")
+    situation = resolve_situation(services.settings, channel=inv.channel, name=inv.args[1])
+    now = services.clock()
+    with session_scope(services.engine) as session:
+        sub = _followed(session, inv.channel, situation)
+        zone = resolve_timezone(
+            sub.timezone,
+            channel_timezone(session, inv.channel),
+            services.settings.briefings.timezone,
+        )
+        until = parse_snooze(inv.args[2], zone=zone, now=now) if len(inv.args) == 3 else None
+        until = mute(session, subscription=sub, actor=inv.user, now=now, until=until)
+    return _reply("muted.j2", in_channel=True, user=inv.user, name=situation.name, until=until)
+
+
+def _unmute(services: Services, inv: Invocation) -> Reply:
+    if len(inv.args) != 2:
+        raise UsageError("name a situation: `/tocsin unmute <situation>`")
+    situation = resolve_situation(services.settings, channel=inv.channel, name=inv.args[1])
+    now = services.clock()
+    with session_scope(services.engine) as session:
+        sub = _followed(session, inv.channel, situation)
+        was = unmute(session, subscription=sub, actor=inv.user, now=now)
+    return _reply(
+        "unmuted.j2", in_channel=was is not None, user=inv.user, name=situation.name, was=was
+    )
+
+
+def _followed(session: Session, channel: str, situation: SituationSettings) -> Subscription:
+    sub = find(session, channel=channel, situation=situation.slug)
+    if sub is None or not sub.active:
+        raise UsageError(
+            f"this channel does not follow {situation.name}: "
+            f"`/tocsin subscribe {situation.slug}` first"
+        )
+    return sub
 
 
 def _followable(services: Services, channel: str) -> list[SituationSettings]:
@@ -484,4 +603,7 @@ ROUTES: dict[str, Callable[[Services, Invocation], Reply]] = {
     "feeds": _feeds,
     "timezone": _timezone,
     "review": _review,
+    "quiet": _quiet,
+    "mute": _mute,
+    "unmute": _unmute,
 }

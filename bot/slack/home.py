@@ -1,11 +1,12 @@
-"""App Home tab: the user's channels that follow situations, the latest alerts for them, and what
-waits for review in the user's channels."""
+"""App Home tab: the user's channels that follow situations, the latest alerts for them, what
+waits for review in the user's channels, and what analysts' votes say about the rules
+(`feedback_section`)."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -14,6 +15,7 @@ from slack_sdk.models.views import View
 from sqlmodel import col, select
 
 from bot import review
+from bot.precision import load_votes, percent, precision_report
 from bot.render import header, render, sections
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.commands import review_list
@@ -32,6 +34,8 @@ log = logging.getLogger(__name__)
 MAX_PAGES = 5
 LATEST = 10
 REVIEWS = 10
+FEEDBACK_DAYS = 90
+FEEDBACK_LINES = 3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,6 +112,7 @@ def home_view(services: Services, *, channels: set[str] | None) -> View:
     )
     blocks: list[Any] = [header("Tocsin"), DividerBlock(), *sections(body)]
     blocks += review_section(services, channels=channels)
+    blocks += feedback_section(services, situations=situations)
     return View(type="home", blocks=blocks[:100])
 
 
@@ -122,6 +127,26 @@ def review_section(services: Services, *, channels: set[str] | None) -> list[Any
         return []
     body = render("review_list.j2", **review_list(services, queue))
     return [DividerBlock(), *sections(body)]
+
+
+def feedback_section(services: Services, *, situations: list[str]) -> list[Any]:
+    """Votes on the user's situations over FEEDBACK_DAYS and the worst rules (`bot.precision`:
+    the same figures as `tocsin feedback report`); nothing when there are no votes."""
+    now = services.clock()
+    since = now - timedelta(days=FEEDBACK_DAYS)
+    with session_scope(services.engine) as session:
+        votes = load_votes(session, since=since, situations=situations)
+    cfg = services.settings.feedback
+    report = precision_report(votes, min_votes=cfg.min_votes, since=since, until=now)
+    body = render(
+        "home_feedback.j2",
+        report=report,
+        flagged=report.flagged(below=cfg.suggest_below, limit=FEEDBACK_LINES),
+        below=cfg.suggest_below,
+        days=FEEDBACK_DAYS,
+        percent=percent,
+    )
+    return [DividerBlock(), *sections(body)] if body else []
 
 
 def _dedupe(rows: Any) -> list[HomeAlert]:

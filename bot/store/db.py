@@ -46,7 +46,18 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     engine = create_engine(parsed, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "savepoint", _sqlite_savepoint)
     return engine
+
+
+def _sqlite_savepoint(connection: Any, _name: str) -> None:
+    """Open the transaction before a SAVEPOINT if the driver has not yet. pysqlite begins one
+    only before a write, and SQLite makes a SAVEPOINT outside a transaction a transaction of its
+    own, committed when the savepoint is released: work done in it (a roll-up queued beside the
+    alerts it rolls up) would stay even if the surrounding transaction rolled back."""
+    raw = connection.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        raw.execute("BEGIN")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -169,7 +169,9 @@ class Subscription(SQLModel, table=True):
     origin: str = Field(default="config", max_length=16)
     review_channel: str | None = Field(default=None, max_length=32)  # None: the situation's
     review_timeout: int | None = None  # seconds; None: the situation's (None there: never)
-    muted_until: datetime | None = _when()
+    muted_until: datetime | None = _when()  # the 24-hour button, or a snooze (`/tocsin mute`)
+    filter_query: str | None = Field(default=None, sa_type=Text)  # `bot.filters` syntax
+    quiet_hours: str | None = Field(default=None, max_length=11)  # "22:00-07:00"; None: channel's
     created_by: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
@@ -208,7 +210,8 @@ class MessageState(StrEnum):
           │  ├─► muted      its subscription is muted or has ended
           │  ├─► skipped    nothing to send (empty digest, card update superseded, situation gone)
           │  ├─► digest     waits for the daily digest          ── digest posted ──► digested
-          │  ├─► held       over the channel's hourly cap       ── roll-up made ──► rolled_up
+          │  ├─► held       over the channel's hourly cap, or   ── roll-up made ──► rolled_up
+          │  │              the channel's quiet hours
           │  └─► review     waits for a reviewer (`review_id`)  ── Discard ──► discarded
           │                   ── Share, or a critical alert's review_timeout ──► queued
           └─ (a new row starts here; `bot.outbox.policy.decide` picks every arrow out of queued)
@@ -293,7 +296,15 @@ class OutboxMessage(SQLModel, table=True):
 
 
 class Feedback(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("alert_id", "user", name="uq_feedback_alert_user"),)
+    """One user's vote on one alert (a later vote replaces it), with a snapshot of the evidence
+    that made the alert fire, taken when the vote was cast (`bot.feedback.record`): `evidence`
+    holds `terms`, `events` and `mentions` (see `bot.feedback.snapshot`). `created_at` is the
+    time of the latest vote; `origin` says where it came from (`bot.feedback.Origin`)."""
+
+    __table_args__ = (
+        UniqueConstraint("alert_id", "user", name="uq_feedback_alert_user"),
+        Index("ix_feedback_created", "created_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     alert_id: int = Field(foreign_key="outbox.id", index=True)
@@ -303,6 +314,13 @@ class Feedback(SQLModel, table=True):
     source: str = Field(default="", max_length=255)
     indicators: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    origin: str = Field(default="button", max_length=16)
+    item_id: int | None = Field(default=None, foreign_key="item.id", index=True)
+    feed: str = Field(default="", max_length=120)
+    severity: str | None = Field(default=None, max_length=16)
+    evidence: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, default=_empty)
+    )
 
 
 class AuditLog(SQLModel, table=True):
@@ -342,6 +360,7 @@ class ChannelState(SQLModel, table=True):
     error_at: datetime | None = _when()
     timezone: str | None = Field(default=None, max_length=64)
     dm_user: str | None = Field(default=None, max_length=32)  # a direct message: whose it is
+    quiet_hours: str | None = Field(default=None, max_length=11)  # "22:00-07:00" (`bot.quiet`)
     paused_until: datetime | None = _when()  # Slack answered 429: nothing goes here before this
     slot_at: datetime | None = _when()  # pacing (GCRA): when the next post is due, theoretically
     cap_hour: datetime | None = _when()  # the UTC clock hour that `cap_count` counts

@@ -167,3 +167,39 @@ def week_of_reports(engine: Engine, *, end: datetime = MONDAY) -> None:
         language="fr",
     )
     add_report(engine, published=end - 1 * day, indicators=("RF9",), severity="watch", score=3)
+
+
+def vote(
+    engine: Engine,
+    *,
+    item_id: int,
+    match_id: int,
+    users: tuple[str, ...],
+    relevant: bool,
+    at: datetime,
+    situation: str = "sudan",
+) -> None:
+    """Votes on an alert of the report (one alert row, as the buttons under it would record)."""
+    from bot.feedback import Origin, record
+
+    with session_scope(engine) as session:
+        alert = OutboxMessage(
+            item_id=item_id,
+            match_id=match_id,
+            channel=CHANNEL,
+            situation=situation,
+            severity="warning",
+            state=MessageState.DELIVERED,
+            created_at=at,
+        )
+        session.add(alert)
+        session.flush()
+        for user in users:
+            record(
+                session,
+                alert_id=alert.id or 0,
+                user=user,
+                relevant=relevant,
+                origin=Origin.BUTTON,
+                now=at,
+            )

@@ -91,5 +91,6 @@ def test_load_briefing(engine: Engine) -> None:
     assert data.trend.direction == "deteriorated"
     assert [f.code for f in data.novel] == ["RF10"]  # RF14 was seen 20 days ago: not novel
     assert (data.summary.relevant, data.summary.not_relevant) == (2, 1)
+    assert (data.feedback.relevant, data.feedback.not_relevant) == (2, 1)  # the same votes
     assert len(data.weeks) == 12 and data.weeks[-1].counts == {"RF10": 1, "RF14": 1, "RF9": 3}
     assert data.diversity.outlets == 3 and dict(data.diversity.languages)["fr"] == 1

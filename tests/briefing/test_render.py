@@ -34,7 +34,7 @@ PERIOD = Period(start=builders.MONDAY - timedelta(days=7), end=builders.MONDAY)
 
 def briefing(engine: Engine, *, situation: str = "sudan") -> BriefingData:
     builders.week_of_reports(engine)
-    builders.add_report(
+    hostile = builders.add_report(
         engine,
         published=builders.MONDAY - timedelta(hours=5),
         title=HOSTILE_TITLE,
@@ -43,6 +43,13 @@ def briefing(engine: Engine, *, situation: str = "sudan") -> BriefingData:
         severity="warning",
         score=7.5,
         indicators=("RF10",),
+    )
+    at = builders.MONDAY - timedelta(hours=1)
+    item_id, match_id = hostile
+    nays = tuple(f"UVOTER{i}" for i in range(5))
+    builders.vote(engine, item_id=item_id, match_id=match_id, users=nays, relevant=False, at=at)
+    builders.vote(
+        engine, item_id=item_id, match_id=match_id, users=("UYEA1", "UYEA2"), relevant=True, at=at
     )
     settings = builders.settings()
     cfg = settings.situation(situation)

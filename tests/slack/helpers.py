@@ -244,6 +244,7 @@ def make_alert(
     published: datetime = T0,
     state: str = "delivered",
     guid: str | None = None,
+    evidence: list[dict[str, Any]] | None = None,
 ) -> int:
     """Feed → item → match → subscription → alert; returns the alert id."""
     item_id, match_id = add_match(
@@ -258,7 +259,9 @@ def make_alert(
         published=published,
         situation=situation,
         indicators=indicators,
-        evidence=[
+        evidence=evidence
+        if evidence is not None
+        else [
             {
                 "kind": "indicator",
                 "key": code,

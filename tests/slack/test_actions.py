@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
 import pytest
 from sqlmodel import select
 
+from bot.slack import actions
 from bot.slack.blocks import ACTION_ESCALATE, ACTION_MUTE, ACTION_NOT_RELEVANT, ACTION_RELEVANT
 from bot.store.db import session_scope
 from bot.store.tables import AuditLog, Feedback, MessageKind, OutboxMessage, Subscription
@@ -36,18 +38,36 @@ def feedback(running: Running) -> list[Feedback]:
         return list(session.exec(select(Feedback)).all())
 
 
+EVIDENCE = [
+    {"kind": "situation", "key": "sudan", "term": "El Fasher", "matched": "El Fasher",
+     "field": "title", "start": 32, "end": 41, "language": ""},
+    {"kind": "indicator", "key": "RF11", "name": "attacks", "term": "event:attack",
+     "matched": "Attack on a displacement camp", "field": "title", "start": 0, "end": 29},
+    {"kind": "indicator", "key": "EE4", "name": "IDPs", "term": "displacement camp",
+     "matched": "displacement camp", "field": "title", "start": 12, "end": 29},
+    {"kind": "event", "act": "attack", "act_kind": "attack", "codes": ["RF11"],
+     "victims": [], "targets": ["shelter"], "phrase": "Attack", "field": "title",
+     "grade": 2, "severity": "warning"},
+]  # fmt: skip
+
+
 def test_feedback_is_stored_per_user_per_alert_and_changeable(running: Running) -> None:
-    alert_id = helpers.make_alert(running.engine, indicators=("MASS_KILL", "HATE_SPEECH"))
+    alert_id = helpers.make_alert(running.engine, indicators=("RF11", "EE4"), evidence=EVIDENCE)
     assert click(running, ACTION_RELEVANT, alert_id).status == 200
     assert "recorded as *relevant*" in running.reply()["text"]
     (row,) = feedback(running)
-    assert (row.user, row.relevant, row.situation, row.source) == (
+    assert (row.user, row.relevant, row.situation, row.source, row.feed, row.origin) == (
         USER,
         True,
         "sudan",
         "Radio Dabanga",
+        "test",
+        "button",
     )
-    assert row.indicators == ["MASS_KILL", "HATE_SPEECH"]
+    assert row.indicators == ["RF11", "EE4"] and row.severity == "warning"
+    assert [t["term"] for t in row.evidence["terms"]] == ["event:attack", "displacement camp"]
+    assert [(e["act"], e["targets"]) for e in row.evidence["events"]] == [("attack", ["shelter"])]
+    assert [m["matched"] for m in row.evidence["mentions"]] == ["El Fasher"]
     click(running, ACTION_NOT_RELEVANT, alert_id)
     reply = running.reply()
     assert "changed to *not relevant*" in reply["text"] and reply["response_type"] == "ephemeral"
@@ -56,6 +76,16 @@ def test_feedback_is_stored_per_user_per_alert_and_changeable(running: Running) 
     click(running, ACTION_RELEVANT, alert_id, user="UOTHER01")
     running.reply()
     assert len(feedback(running)) == 2
+    with session_scope(running.engine) as session:
+        votes = session.exec(select(AuditLog).where(AuditLog.action == "feedback")).all()
+    assert [(a.actor, a.detail["relevant"], a.detail["previous"]) for a in votes] == [
+        (USER, True, None),
+        (USER, False, True),
+        ("UOTHER01", True, None),
+    ]
+    assert {(a.channel, a.situation, a.detail["alert_id"]) for a in votes} == {
+        (PUBLIC, "sudan", alert_id)
+    }
 
 
 def test_mute_sets_muted_until_for_that_channel_and_situation(running: Running) -> None:
@@ -154,3 +184,44 @@ def test_forged_click_is_401(running: Running) -> None:
     time.sleep(0.2)
     with session_scope(running.engine) as session:
         assert session.exec(select(Subscription)).one().muted_until is None
+
+
+def test_two_first_votes_at_once_leave_one_vote_and_two_audit_entries(running: Running) -> None:
+    """Two clicks of one user racing on one alert: the unique key stops a second row, the loser
+    retries as a change; whatever the interleaving, one vote remains and both are audited."""
+    alert_id = helpers.make_alert(running.engine)
+    barrier = threading.Barrier(2)
+    replies: list[str] = []
+
+    def vote(relevant: bool) -> None:
+        barrier.wait()
+        message = actions.record_feedback(
+            running.app.services, alert_id=alert_id, user=USER, relevant=relevant
+        )
+        replies.append(message.text)
+
+    threads = [threading.Thread(target=vote, args=(r,)) for r in (True, False)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    (row,) = feedback(running)
+    with session_scope(running.engine) as session:
+        audits = session.exec(select(AuditLog).where(AuditLog.action == "feedback")).all()
+    assert len(audits) == 2 and len(replies) == 2
+    assert row.relevant == audits[-1].detail["relevant"]  # the last vote stands
+
+
+def test_forged_or_replayed_votes_are_refused_and_store_nothing(running: Running) -> None:
+    """A bad signature and a correctly signed click replayed ten minutes later are both 401; a
+    genuine click sent after them is the positive signal that processing has caught up."""
+    alert_id = helpers.make_alert(running.engine)
+    body = helpers.action_body(
+        ACTION_NOT_RELEVANT, alert_id, response_url=running.slack.response_url()
+    )
+    forged = helpers.post(running.events_url, body, signature="v0=" + "1" * 64)
+    stale = helpers.post(running.events_url, body, timestamp=int(time.time()) - 600)
+    assert (forged.status, stale.status) == (401, 401)
+    assert click(running, ACTION_RELEVANT, alert_id, user="UGENUINE").status == 200
+    assert "recorded as *relevant*" in running.reply()["text"]
+    assert [(row.user, row.relevant) for row in feedback(running)] == [("UGENUINE", True)]

@@ -68,6 +68,23 @@ CASES = {  # case: (command text, user, channel)
     "feeds": ("feeds", USER, PUBLIC),
     "feeds_admin": ("feeds", ADMIN, PUBLIC),
     "unknown_command": ("frobnicate <!channel>", USER, PUBLIC),
+    "subscribe_filter": ('subscribe sudan filter:"El Fasher" OR Darfur -cholera', USER, PUBLIC),
+    "subscribe_filter_bad": ("subscribe sudan alerts filter:Darfur OR (El Fasher", USER, PUBLIC),
+    "subscribe_filter_hostile": ("subscribe sudan filter:Dar\u202efur <!channel> )", USER, PUBLIC),
+    "subscribe_dm_review_filter": (  # review before sharing, DMs and a filter in one line
+        "subscribe sudan dm review:<#CREVIEW1|sudan-review> filter:Darfur -cholera",
+        USER,
+        PUBLIC,
+    ),
+    "quiet": ("quiet", USER, PUBLIC),
+    "quiet_set": ("quiet 22:00-07:00", USER, PUBLIC),
+    "quiet_off": ("quiet off", USER, PUBLIC),
+    "quiet_bad": ("quiet 22:00-22:00", USER, PUBLIC),
+    "mute": ("mute sudan 3d", USER, PUBLIC),
+    "mute_until": ("mute sudan until:2024-05-24", USER, PUBLIC),
+    "mute_bad": ("mute sudan forever", USER, PUBLIC),
+    "mute_not_followed": ("mute myanmar 1w", USER, PUBLIC),
+    "unmute_not_muted": ("unmute sudan", USER, PUBLIC),
 }
 
 

@@ -106,7 +106,7 @@ def view(**overrides: object) -> AlertView:
         "published": T0,
         "summary": "summary",
         "language": None,
-        "evidence": (Evidence(code="X", name="X", phrase="p", field="title"),),
+        "evidence": (Evidence(code="X", name="X", phrases=("p",)),),
     }
     base.update(overrides)
     return AlertView(**base)  # type: ignore[arg-type]
@@ -123,7 +123,7 @@ def test_lengths_are_capped_even_for_worst_case_input() -> None:
             situation_name="S" * 400,
             url="https://x.example/?" + "&" * 1900,
             evidence=tuple(
-                Evidence(code=f"C{i}", name=huge, phrase=huge, field="t") for i in range(30)
+                Evidence(code=f"C{i}", name=huge, phrases=(huge,) * 6) for i in range(30)
             ),
         )
     )
@@ -167,7 +167,7 @@ def test_no_unescaped_angle_bracket_from_untrusted_input(
             source=source,
             why=why,
             url=url,
-            evidence=(Evidence(code="X", name=name, phrase=phrase, field="title"),),
+            evidence=(Evidence(code="X", name=name, phrases=(phrase,)),),
         )
     )
     links = []
@@ -191,6 +191,9 @@ def test_story_cards_follow_ups_and_roll_ups_are_inert(
         follow_up_message(alert, rose_from="watch"),
         rollup_message(
             name=source, slug="sudan", reports=[report] * 7, period=(T0, T0), hourly_cap=20
+        ),
+        rollup_message(
+            name=source, slug="sudan", reports=[report] * 7, period=(T0, T0), hourly_cap=20, quiet=4
         ),
     ]
     allowed = {expected_href(url), expected_href(latest_url)}
@@ -236,7 +239,7 @@ def test_payload_received_by_slack_is_inert(
             summary=summary,
             source=source,
             url=url,
-            evidence=(Evidence(code="X", name="n", phrase=phrase, field="title"),),
+            evidence=(Evidence(code="X", name="n", phrases=(phrase,)),),
         )
     )
     sink.post(as_post(message, message_id=1, part=0, channel="C1"))

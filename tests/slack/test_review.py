@@ -198,8 +198,21 @@ def test_share_with_note_opens_a_modal_and_the_note_travels_escaped(running: Run
     assert len(posts(running, PUBLIC)) == 1
 
 
+EVIDENCE = [  # what the match stored: a term, an event and a mention of the situation
+    {"kind": "indicator", "key": "MASS_KILL", "term": "killed", "matched": "killed",
+     "field": "summary", "start": 14, "end": 20},
+    {"kind": "event", "act": "kill", "act_kind": "lethal", "codes": ["MASS_KILL"],
+     "victims": ["civilian"], "targets": ["camp"], "phrase": "killed dozens",
+     "field": "summary"},
+    {"kind": "situation", "key": "sudan", "term": "El Fasher", "matched": "El Fasher",
+     "field": "title", "start": 34, "end": 43},
+]  # fmt: skip
+
+
 def test_discard_shares_nothing_and_counts_as_not_relevant(running: Running) -> None:
-    alert_id = queue_alert(running.engine, indicators=("MASS_KILL", "HATE_SPEECH"))
+    alert_id = queue_alert(
+        running.engine, indicators=("MASS_KILL", "HATE_SPEECH"), evidence=EVIDENCE
+    )
     running.deliver()
     review = the_review(running.engine)
     assert review.id is not None
@@ -220,8 +233,29 @@ def test_discard_shares_nothing_and_counts_as_not_relevant(running: Running) -> 
             "sudan",
         )
         assert row.indicators == ["MASS_KILL", "HATE_SPEECH"]
+        # the vote goes through bot.feedback.record, like a button's, with its evidence
+        assert (row.origin, row.item_id, row.feed, row.severity) == (
+            "review",
+            review.item_id,
+            "test",
+            "warning",
+        )
+        assert row.evidence["terms"] == [
+            {"key": "MASS_KILL", "term": "killed", "matched": "killed", "field": "summary",
+             "start": 14, "end": 20}
+        ]  # fmt: skip
+        assert [(e["act"], e["victims"], e["targets"]) for e in row.evidence["events"]] == [
+            ("kill", ["civilian"], ["camp"])
+        ]
+        assert [m["matched"] for m in row.evidence["mentions"]] == ["El Fasher"]
         entry = session.exec(select(AuditLog).where(AuditLog.action == "review_discarded")).one()
         assert (entry.actor, entry.detail["alerts"]) == (USER, [alert_id])
+        vote = session.exec(select(AuditLog).where(AuditLog.action == "feedback")).one()
+        assert (vote.actor, vote.detail["origin"], vote.detail["relevant"]) == (
+            USER,
+            "review",
+            False,
+        )
     click(running, ACTION_REVIEW_SHARE, review.id, user=OTHER)  # a Share after the Discard
     assert f"Already discarded by <@{USER}>" in running.reply()["text"]
     running.deliver()

@@ -95,3 +95,24 @@ def test_resolve_situation_by_slug_or_name_with_suggestions() -> None:
         resolve_situation(SETTINGS, channel=PUBLIC, name="eastern drc")
     assert info.value.suggestions == []
     assert resolve_situation(SETTINGS, channel=ALLOWED, name="eastern drc").slug == "drc-east"
+
+
+def test_sync_copies_filter_and_quiet_hours_from_the_config(engine: Engine) -> None:
+    settings = helpers.settings(
+        subscriptions=[
+            {
+                "channel": PUBLIC,
+                "situations": ["sudan"],
+                "filter": "Darfur -cholera",
+                "quiet_hours": "22:00-07:00",
+            }
+        ]
+    )
+    with session_scope(engine) as session:
+        sync_config_subscriptions(session, settings, now=T0)
+    sub = rows(engine)[(PUBLIC, "sudan")]
+    assert (sub.filter_query, sub.quiet_hours) == ("Darfur -cholera", "22:00-07:00")
+    with session_scope(engine) as session:
+        [entry] = session.exec(select(AuditLog)).all()
+    assert entry.detail["subscription"]["filter"] == "Darfur -cholera"
+    assert entry.detail["subscription"]["quiet_hours"] == "22:00-07:00"
