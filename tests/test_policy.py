@@ -319,3 +319,23 @@ def test_muted_and_digest_come_before_quiet_hours_which_come_before_the_flood_gu
 
 
 HOUR_SPAN = timedelta(hours=1)
+
+
+def test_review_comes_before_quiet_hours_and_review_cards_are_never_held() -> None:
+    reviewed_at_night = replace(QUIET, review_channel="CREVIEW1")
+    waiting = verdict(subscription=reviewed_at_night)  # not held for the destination's night
+    assert (waiting.state, waiting.review_channel) == (MessageState.REVIEW, "CREVIEW1")
+    card = MessageFacts(kind=MessageKind.REVIEW, severity="warning")
+    assert state(verdict(card, subscription=None)) == "send"  # a card has no subscription
+    assert state(verdict(card, subscription=QUIET)) == "send"  # nor would quiet hours hold it
+
+
+def test_a_shared_alert_meets_its_destinations_quiet_hours_like_any_other() -> None:
+    reviewed_at_night = replace(QUIET, review_channel="CREVIEW1")
+    shared = replace(ALERT, reviewed=True)
+    held = verdict(shared, subscription=reviewed_at_night)
+    assert (held.state, held.reason, held.until) == ("held", "quiet hours", HOUR + HOUR_SPAN)
+    critical = replace(shared, severity="critical")
+    assert state(verdict(critical, subscription=reviewed_at_night)) == "send"
+    strict = replace(reviewed_at_night, critical_breakthrough=False)
+    assert state(verdict(critical, subscription=strict)) == "held"

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot.outbox.rollup import make_rollups
 from bot.review import settle_reviews
 from bot.slack.blocks import (
     ACTION_REVIEW_DISCARD,
@@ -260,6 +261,43 @@ def test_discard_shares_nothing_and_counts_as_not_relevant(running: Running) -> 
     assert f"Already discarded by <@{USER}>" in running.reply()["text"]
     running.deliver()
     assert posts(running, PUBLIC) == []
+
+
+def test_quiet_hours_hold_a_shared_alert_but_never_its_review_card(
+    running: Running, clock: helpers.FakeClock
+) -> None:
+    """Review comes before quiet hours: the card reaches the review channel in its quiet hours
+    (in a roll-up it would lose its buttons); once shared, the alert waits for the end of the
+    destination's quiet hours like any other ordinary alert, and arrives in their roll-up."""
+    for channel in (PUBLIC, REVIEW):
+        running.command("quiet 11:00-13:00", channel=channel)  # T0 is 12:00 UTC
+        assert "11:00-13:00" in running.reply()["text"]
+    alert_id = queue_alert(running.engine, title="Camp attacked near El Fasher")
+    running.deliver()
+    (card,) = posts(running, REVIEW)
+    assert button_ids(card) == [ACTION_REVIEW_SHARE, ACTION_REVIEW_NOTE, ACTION_REVIEW_DISCARD]
+    review = the_review(running.engine)
+    assert review.id is not None
+    click(running, ACTION_REVIEW_SHARE, review.id)
+    assert "Shared: it goes to 1 channel" in running.reply()["text"]
+    assert running.deliver().held == 1
+    assert posts(running, PUBLIC) == []
+    with session_scope(running.engine) as session:
+        alert = session.get(OutboxMessage, alert_id)
+        assert alert is not None and (alert.state, alert.last_error) == (
+            MessageState.HELD,
+            "quiet hours",
+        )
+    assert make_rollups(running.engine, now=clock()) == 0  # still quiet
+    clock.advance(timedelta(hours=1))  # 13:00: the quiet hours end
+    assert make_rollups(running.engine, now=clock()) == 1
+    running.deliver()
+    (rollup,) = posts(running, PUBLIC)
+    assert "Camp attacked near El Fasher" in text_of(rollup)
+    assert "Held during this channel's quiet hours" in text_of(rollup)
+    with session_scope(running.engine) as session:
+        alert = session.get(OutboxMessage, alert_id)
+        assert alert is not None and alert.state == MessageState.ROLLED_UP
 
 
 def test_forged_and_replayed_clicks_share_nothing(running: Running) -> None:
