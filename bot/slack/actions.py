@@ -120,7 +120,8 @@ def mute_situation(services: Services, *, alert_id: int, user: str) -> Message:
         until = mute(session, subscription=sub, actor=user, now=now)
         situation = services.settings.situation(sub.situation)
         name = situation.name if situation else sub.situation
-    return text_message("muted.j2", user=user, name=name, until=until)
+        dm = access.is_direct(sub.channel)
+    return text_message("muted.j2", user=user, name=name, until=until, dm=dm)
 
 
 def escalate(

@@ -393,7 +393,9 @@ def _list(services: Services, inv: Invocation) -> Reply:
 
 
 def _timezone(services: Services, inv: Invocation) -> Reply:
-    """`/tocsin timezone` shows the channel's zone; `/tocsin timezone <IANA name>` sets it."""
+    """`/tocsin timezone` shows the channel's zone; `/tocsin timezone <IANA name>` sets it
+    (`… dm`: the zone of the user's direct messages)."""
+    inv, dm_user = _dm_tail(services, inv)
     if len(inv.args) > 2:
         raise UsageError("name one time zone: `/tocsin timezone Africa/Nairobi`")
     zone: str | None = None
@@ -413,8 +415,9 @@ def _timezone(services: Services, inv: Invocation) -> Reply:
         schedules = _schedules(services, session, inv.channel, subs)
     return _reply(
         "timezone.j2",
-        in_channel=change is not None,
+        in_channel=change is not None and dm_user is None,
         user=inv.user,
+        dm=dm_user is not None,
         change=change,
         current=current,
         default=services.settings.briefings.timezone,
@@ -424,11 +427,22 @@ def _timezone(services: Services, inv: Invocation) -> Reply:
     )
 
 
+def _dm_tail(services: Services, inv: Invocation) -> tuple[Invocation, str | None]:
+    """`quiet`, `mute`, `unmute` and `timezone` ending in `dm`: the command aimed at the user's
+    direct messages (`dm` dropped) and whose they are; otherwise the invocation as it is, None."""
+    if len(inv.args) < 2 or inv.args[-1].lower() != "dm":
+        return inv, None
+    return replace(_for_dm(services, inv, ("dm",)), args=inv.args[:-1]), inv.user
+
+
 def _quiet(services: Services, inv: Invocation) -> Reply:
-    """`/tocsin quiet` shows the channel's quiet hours; `22:00-07:00` sets them; `off` ends them."""
+    """`/tocsin quiet` shows the channel's quiet hours; `22:00-07:00` sets them; `off` ends them
+    (`… dm`: those of the user's direct messages)."""
+    inv, dm_user = _dm_tail(services, inv)
     if len(inv.args) > 2:
         raise UsageError(
-            "write `/tocsin quiet 22:00-07:00`, `/tocsin quiet off` or `/tocsin quiet`"
+            "write `/tocsin quiet 22:00-07:00`, `/tocsin quiet off` or `/tocsin quiet` "
+            "(add `dm` for your direct messages)"
         )
     wanted = inv.args[1] if len(inv.args) == 2 else None
     window = None if wanted is None or wanted.lower() == "off" else parse_window(wanted)
@@ -448,8 +462,9 @@ def _quiet(services: Services, inv: Invocation) -> Reply:
     until = quiet_until(parse_window(current), zone=zone, now=now) if current else None
     return _reply(
         "quiet.j2",
-        in_channel=change is not None,
+        in_channel=change is not None and dm_user is None,
         user=inv.user,
+        dm=dm_user is not None,
         change=change,
         current=current,
         zone=zone,
@@ -460,13 +475,19 @@ def _quiet(services: Services, inv: Invocation) -> Reply:
 
 
 def _mute(services: Services, inv: Invocation) -> Reply:
-    """`/tocsin mute <situation> [3d|12h|1w|until:YYYY-MM-DD]` (24 hours if no length)."""
+    """`/tocsin mute <situation> [3d|12h|1w|until:YYYY-MM-DD] [dm]` (24 hours if no length)."""
+    inv, dm_user = _dm_tail(services, inv)
     if len(inv.args) not in (2, 3):
-        raise UsageError("write `/tocsin mute <situation> 3d` (or 12h, 1w, until:2026-12-24)")
-    situation = resolve_situation(services.settings, channel=inv.channel, name=inv.args[1])
+        raise UsageError(
+            "write `/tocsin mute <situation> 3d` (or 12h, 1w, until:2026-12-24; "
+            "add `dm` for your direct messages)"
+        )
+    situation = resolve_situation(
+        services.settings, channel=inv.channel, name=inv.args[1], user=dm_user
+    )
     now = services.clock()
     with session_scope(services.engine) as session:
-        sub = _followed(session, inv.channel, situation)
+        sub = _followed(session, inv.channel, situation, dm=dm_user is not None)
         zone = resolve_timezone(
             sub.timezone,
             channel_timezone(session, inv.channel),
@@ -474,28 +495,42 @@ def _mute(services: Services, inv: Invocation) -> Reply:
         )
         until = parse_snooze(inv.args[2], zone=zone, now=now) if len(inv.args) == 3 else None
         until = mute(session, subscription=sub, actor=inv.user, now=now, until=until)
-    return _reply("muted.j2", in_channel=True, user=inv.user, name=situation.name, until=until)
-
-
-def _unmute(services: Services, inv: Invocation) -> Reply:
-    if len(inv.args) != 2:
-        raise UsageError("name a situation: `/tocsin unmute <situation>`")
-    situation = resolve_situation(services.settings, channel=inv.channel, name=inv.args[1])
-    now = services.clock()
-    with session_scope(services.engine) as session:
-        sub = _followed(session, inv.channel, situation)
-        was = unmute(session, subscription=sub, actor=inv.user, now=now)
+    dm = dm_user is not None
     return _reply(
-        "unmuted.j2", in_channel=was is not None, user=inv.user, name=situation.name, was=was
+        "muted.j2", in_channel=not dm, user=inv.user, name=situation.name, until=until, dm=dm
     )
 
 
-def _followed(session: Session, channel: str, situation: SituationSettings) -> Subscription:
+def _unmute(services: Services, inv: Invocation) -> Reply:
+    inv, dm_user = _dm_tail(services, inv)
+    if len(inv.args) != 2:
+        raise UsageError("name a situation: `/tocsin unmute <situation> [dm]`")
+    situation = resolve_situation(
+        services.settings, channel=inv.channel, name=inv.args[1], user=dm_user
+    )
+    dm = dm_user is not None
+    now = services.clock()
+    with session_scope(services.engine) as session:
+        sub = _followed(session, inv.channel, situation, dm=dm)
+        was = unmute(session, subscription=sub, actor=inv.user, now=now)
+    return _reply(
+        "unmuted.j2",
+        in_channel=was is not None and not dm,
+        user=inv.user,
+        name=situation.name,
+        was=was,
+        dm=dm,
+    )
+
+
+def _followed(
+    session: Session, channel: str, situation: SituationSettings, *, dm: bool
+) -> Subscription:
     sub = find(session, channel=channel, situation=situation.slug)
     if sub is None or not sub.active:
+        where, how = ("your direct messages do", " dm") if dm else ("this channel does", "")
         raise UsageError(
-            f"this channel does not follow {situation.name}: "
-            f"`/tocsin subscribe {situation.slug}` first"
+            f"{where} not follow {situation.name}: `/tocsin subscribe {situation.slug}{how}` first"
         )
     return sub
 

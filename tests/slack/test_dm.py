@@ -125,3 +125,50 @@ def test_app_home_lists_the_users_dm_subscriptions(running: Running) -> None:
     (call,) = running.slack.wait_for("views.publish")
     texts = "\n".join(mrkdwn_texts(call.body["view"]["blocks"]))
     assert "a direct message: *Sudan*" in texts
+
+
+def test_quiet_hours_snoozes_and_time_zone_of_direct_messages(running: Running) -> None:
+    """`… dm` after quiet, timezone, mute and unmute: the user's direct messages get their own,
+    answered privately; the channel, which follows the same situation, keeps its own."""
+    for command in ("subscribe sudan dm", "subscribe sudan"):
+        running.command(command)
+        running.reply()
+    running.command("timezone Africa/Nairobi dm")  # T0 is 12:00 UTC, 15:00 in Nairobi
+    reply = running.reply()
+    assert reply["response_type"] == "ephemeral"
+    assert "set your direct messages' time zone to *Africa/Nairobi*" in text_of(reply)
+    running.command("quiet 14:00-16:00 dm")
+    reply = running.reply()
+    assert reply["response_type"] == "ephemeral"
+    assert "set your direct messages' quiet hours to *14:00-16:00* (Africa/Nairobi)" in (
+        text_of(reply)
+    )
+    running.command("quiet")  # the channel's own: none
+    assert "This channel has no quiet hours" in text_of(running.reply())
+    held = helpers.make_alert(running.engine, channel=DM, state="queued", guid="dm")
+    sent = helpers.make_alert(running.engine, channel=PUBLIC, state="queued", guid="channel")
+    report = running.deliver()
+    assert (report.held, report.delivered) == (1, 1)
+    assert [c.body["channel"] for c in running.slack.calls("chat.postMessage")] == [PUBLIC]
+    with session_scope(running.engine) as session:
+        states = {i: session.get(OutboxMessage, i) for i in (held, sent)}
+        assert {i: row.state for i, row in states.items() if row} == {
+            held: MessageState.HELD,
+            sent: MessageState.DELIVERED,
+        }
+    running.command("mute sudan 3d dm")
+    reply = running.reply()
+    assert reply["response_type"] == "ephemeral"
+    assert "muted *Sudan* in your direct messages until" in text_of(reply)
+    dm_sub, channel_sub = (
+        subscription(running.engine, DM, "sudan"),
+        subscription(running.engine, PUBLIC, "sudan"),
+    )
+    assert dm_sub is not None and dm_sub.muted_until is not None
+    assert channel_sub is not None and channel_sub.muted_until is None
+    running.command("unmute sudan dm")
+    assert "unmuted *Sudan* in your direct messages" in text_of(running.reply())
+    running.command("mute drc-east dm", user=OTHER)  # not theirs to see, even by name
+    assert "I don't know a situation called `drc-east`" in text_of(running.reply())
+    running.command("mute drc-east dm")  # visible to USER, but their DMs do not follow it
+    assert "your direct messages do not follow Eastern DRC" in text_of(running.reply())
