@@ -57,8 +57,9 @@ def decide_review(
     decision: Decision,
     note: str | None = None,
 ) -> Decided:
-    """A reviewer's Share or Discard (`bot.review.decide`); a Discard is also this reviewer's
-    not-relevant feedback on the item, in the same transaction."""
+    """A reviewer's Share or Discard (`bot.review.decide`), which is also this reviewer's vote
+    on the item (Share: relevant, Discard: not relevant; `bot.feedback`, origin `review`), in
+    the same transaction."""
     now = services.clock()
     with session_scope(services.engine) as session:
         decided = review.decide(
@@ -70,12 +71,12 @@ def decide_review(
             now=now,
             note=note,
         )
-        if decided.outcome == Outcome.DONE and decision == Decision.DISCARDED:
+        if decided.outcome == Outcome.DONE:
             feedback.record(
                 session,
                 alert_id=review_id,
                 user=user,
-                relevant=False,
+                relevant=decision == Decision.SHARED,
                 origin=feedback.Origin.REVIEW,
                 now=now,
             )

@@ -153,6 +153,14 @@ def test_an_alert_waits_for_review_then_share_sends_it_once(running: Running) ->
     with session_scope(running.engine) as session:
         entry = session.exec(select(AuditLog).where(AuditLog.action == "review_shared")).one()
         assert (entry.actor, entry.channel, entry.detail["alerts"]) == (USER, REVIEW, [alert_id])
+        (vote,) = session.exec(select(Feedback)).all()  # the reviewer's Share: relevant
+        assert (vote.alert_id, vote.user, vote.relevant, vote.origin) == (
+            review.id,
+            USER,
+            True,
+            "review",
+        )
+    assert "recorded as *relevant* feedback" in reply["text"]
 
     click(running, ACTION_REVIEW_SHARE, review.id)  # the same reviewer, again
     assert f"Already shared by <@{USER}>" in running.reply()["text"]
@@ -160,6 +168,8 @@ def test_an_alert_waits_for_review_then_share_sends_it_once(running: Running) ->
     assert f"Already shared by <@{USER}>" in running.reply()["text"]
     running.deliver()
     assert len(posts(running, PUBLIC)) == 1
+    with session_scope(running.engine) as session:  # a click that decides nothing is no vote
+        assert len(session.exec(select(Feedback)).all()) == 1
 
 
 def test_share_with_note_opens_a_modal_and_the_note_travels_escaped(running: Running) -> None:
