@@ -8,8 +8,9 @@ A situation is public or `restricted`. A restricted situation is
 
 Configuration checks, `/tocsin` commands, the Escalate button and the delivery policy (for alerts,
 briefings, digests, roll-ups and escalations alike) all ask `visible_in` or `denial`; nothing else
-looks at `sensitivity` or `allowed_channels`. A new kind of destination (a person's direct
-messages, say, allowed only to a situation's named users) is one more case here.
+looks at `sensitivity` or `allowed_channels`. A person's direct messages (a `D…` channel) are one
+more case here: a restricted situation goes there only when that person is one of the situation's
+`allowed_users` (and never when Tocsin does not know whose the DM is).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Denial(StrEnum):
 
     NOT_ALLOWED = "not_allowed"  # the channel is not one of the situation's allowed channels
     SHARED = "shared"  # the channel is shared outside the organisation (or Slack cannot say)
+    USER_NOT_ALLOWED = "user_not_allowed"  # a direct message to someone not in allowed_users
 
     @property
     def reason(self) -> str:
@@ -36,6 +38,10 @@ REASONS = {
         "this channel is shared with other organisations (or Slack could not confirm it is not); "
         "restricted situations are never posted here"
     ),
+    Denial.USER_NOT_ALLOWED: (
+        "this situation is restricted: direct messages go only to the people listed in its "
+        "allowed_users"
+    ),
 }
 
 
@@ -43,9 +49,17 @@ def is_restricted(situation: SituationSettings) -> bool:
     return situation.sensitivity == "restricted"
 
 
-def visible_in(situation: SituationSettings, channel: str) -> bool:
-    """Public situations everywhere; restricted ones only in their allowed channels."""
-    return not is_restricted(situation) or channel in situation.allowed_channels
+def visible_in(situation: SituationSettings, channel: str, *, user: str | None = None) -> bool:
+    """Public situations everywhere; restricted ones only in their allowed channels (and, with
+    `user`, to the people in their allowed users, wherever they ask)."""
+    if not is_restricted(situation) or channel in situation.allowed_channels:
+        return True
+    return user is not None and user in situation.allowed_users
+
+
+def is_direct(channel: str) -> bool:
+    """Whether `channel` is a direct-message conversation (Slack ids starting with D)."""
+    return channel.startswith("D")
 
 
 def needs_lookup(situation: SituationSettings) -> bool:
@@ -59,16 +73,22 @@ def denial(
     channel: str,
     ext_shared: bool | None,
     escalation: bool = False,
+    dm_user: str | None = None,
 ) -> Denial | None:
     """None when `channel` may receive `situation`; else why not.
 
     `ext_shared` is Slack's answer for the channel (None: unknown, treated as shared);
-    `escalation` admits the situation's configured `escalation_channel` as a destination.
+    `escalation` admits the situation's configured `escalation_channel` as a destination;
+    `dm_user` is whose direct-message channel `channel` is (None: unknown, or not a DM).
     """
     if not is_restricted(situation):
         return None
-    configured = escalation and channel == situation.escalation_channel
-    if not (configured or visible_in(situation, channel)):
+    if is_direct(channel):
+        if dm_user is None or dm_user not in situation.allowed_users:
+            return Denial.USER_NOT_ALLOWED
+    elif not (escalation and channel == situation.escalation_channel) and not visible_in(
+        situation, channel
+    ):
         return Denial.NOT_ALLOWED
     if ext_shared is not False:
         return Denial.SHARED

@@ -164,7 +164,10 @@ class SituationSettings(Section):
     exclusions: list[str] = Field(default_factory=list)
     sensitivity: Literal["public", "restricted"] = "public"
     allowed_channels: list[ChannelId] = Field(default_factory=list)
+    allowed_users: list[UserId] = Field(default_factory=list)
     escalation_channel: ChannelId | None = None
+    review_channel: ChannelId | None = None
+    review_timeout: Duration | None = None
 
 
 class AlertSettings(Section):
@@ -191,6 +194,8 @@ class SubscriptionSettings(Section):
     timezone: TimeZone | None = None
     briefing_weekday: Weekday | None = None
     briefing_time: ClockTime | None = None
+    review_channel: ChannelId | None = None
+    review_timeout: Duration | None = None
     filter: str | None = None
     quiet_hours: QuietWindow | None = None
 
@@ -261,6 +266,10 @@ class Settings(Section):
                         f"subscriptions[{i}]: channel {sub.channel} may not receive restricted "
                         f"situation {slug!r}; add it to that situation's allowed_channels"
                     )
+                else:
+                    problems += _review_problems(f"subscriptions[{i}]", sub, situation)
+        for i, situation in enumerate(self.situations):
+            problems += _review_problems(f"situations[{i}]", situation, situation)
         problems += _filter_problems(self.subscriptions)
         problems += _taxonomy_problems(self.indicators)
         if problems:
@@ -272,6 +281,25 @@ class Settings(Section):
 
     def feed(self, name: str) -> FeedSettings | None:
         return next((f for f in self.feeds if f.name == name), None)
+
+
+def _review_problems(
+    where: str,
+    entry: SituationSettings | SubscriptionSettings,
+    situation: SituationSettings,
+) -> list[str]:
+    """A review channel must be allowed to see the situation; a timeout needs a review channel."""
+    from bot.access import visible_in
+
+    channel = entry.review_channel or situation.review_channel
+    if entry.review_timeout is not None and channel is None:
+        return [f"{where}.review_timeout: set review_channel too (nothing is reviewed without it)"]
+    if entry.review_channel is not None and not visible_in(situation, entry.review_channel):
+        return [
+            f"{where}.review_channel: {entry.review_channel} may not see restricted situation "
+            f"{situation.slug!r}; add it to that situation's allowed_channels"
+        ]
+    return []
 
 
 def _filter_problems(subscriptions: list[SubscriptionSettings]) -> list[str]:

@@ -30,7 +30,7 @@ class Origin(StrEnum):
     """Where a vote came from."""
 
     BUTTON = "button"  # the Relevant / Not relevant buttons under an alert
-    REVIEW = "review"  # a reviewer's decision (Discard counts as not relevant)
+    REVIEW = "review"  # a reviewer's decision (Share: relevant, Discard: not relevant)
 
 
 @dataclass(frozen=True, kw_only=True)

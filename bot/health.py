@@ -40,20 +40,22 @@ class OutboxStatus:
     depth: int  # queued + sending, every kind
     oldest_due_seconds: float  # 0 when nothing is due
     held: int  # alerts the flood guard holds for their hour's roll-up
+    review: int  # alerts waiting for a reviewer
     blocked_channels: tuple[tuple[str, str], ...]  # (channel, Slack error code)
 
 
 def outbox_status(engine: Engine, *, now: datetime) -> OutboxStatus:
-    """Three aggregate queries (the outbox ones use the `ix_outbox_due` index)."""
+    """Four aggregate queries (the outbox ones use the `ix_outbox_due` index)."""
     with engine.connect() as conn:
         depth, oldest = conn.execute(
             select(func.count(), func.min(col(OutboxMessage.next_attempt_at))).where(
                 col(OutboxMessage.state).in_(PENDING)
             )
         ).one()
-        held = conn.execute(
-            select(func.count()).where(col(OutboxMessage.state) == MessageState.HELD)
-        ).scalar_one()
+        held, review = (
+            conn.execute(select(func.count()).where(col(OutboxMessage.state) == state)).scalar_one()
+            for state in (MessageState.HELD, MessageState.REVIEW)
+        )
         blocked = conn.execute(
             select(col(ChannelState.channel), col(ChannelState.error))
             .where(col(ChannelState.error).is_not(None))
@@ -64,6 +66,7 @@ def outbox_status(engine: Engine, *, now: datetime) -> OutboxStatus:
         depth=int(depth),
         oldest_due_seconds=max(0.0, age),
         held=int(held),
+        review=int(review),
         blocked_channels=tuple((str(c), str(e)) for c, e in blocked),
     )
 

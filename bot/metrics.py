@@ -50,6 +50,7 @@ DELIVERY_EVENTS = (
     "deferred",  # waiting for the channel's pace or a pause
     "digest",  # waiting for the daily digest
     "held",  # the flood guard held it (over the channel's hourly cap)
+    "review",  # it waits for a reviewer (review before sharing)
 )
 ALERT_EVENTS = (
     "queued",  # outbox rows written by a poll (the `alerts_queued` of `tocsin poll --json`)
@@ -67,6 +68,7 @@ MESSAGE_KINDS = (
     "briefing",
     "briefing_on_demand",
     "escalation",
+    "review",
 )
 SLACK_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _CODE = re.compile(r"[a-z0-9_]{1,64}")
@@ -84,7 +86,7 @@ class Metrics:
         self.alerts = Counter(
             "tocsin_alerts",
             "Alert events: queued by a poll; delivered, reconciled, retried, throttled, failed, "
-            "blocked, withheld, muted, skipped, deferred, digest, held by the deliverer; "
+            "blocked, withheld, muted, skipped, deferred, digest, held, review by the deliverer; "
             "rolled_up into a roll-up; broken_through the flood guard (critical).",
             ["event"],
             registry=r,
@@ -92,7 +94,7 @@ class Metrics:
         self.messages = Counter(
             "tocsin_messages",
             "Outbox events by message kind (alert, follow_up, card_update, rollup, digest, "
-            "briefing, briefing_on_demand, escalation).",
+            "briefing, briefing_on_demand, escalation, review).",
             ["kind", "event"],
             registry=r,
         )
@@ -195,6 +197,11 @@ class DatabaseGauges(Collector):
             "tocsin_outbox_held",
             "Alerts the flood guard holds now, to be posted in their hour's roll-up.",
             value=status.held,
+        )
+        yield GaugeMetricFamily(
+            "tocsin_outbox_review",
+            "Alerts waiting for a reviewer now (review before sharing).",
+            value=status.review,
         )
         yield GaugeMetricFamily(
             "tocsin_outbox_oldest_due_seconds",

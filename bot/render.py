@@ -128,8 +128,11 @@ def user(user_id: object) -> str:
 
 
 def channel(channel_id: object) -> str:
+    """A channel mention for an ID Slack gave us ("a direct message" for a DM's `D…` id)."""
     value = str(channel_id or "")
-    return f"<#{value}>" if _CHANNEL_ID.match(value) else esc(value)
+    if not _CHANNEL_ID.match(value):
+        return esc(value)
+    return "a direct message" if value.startswith("D") else f"<#{value}>"
 
 
 def slack_date(when: datetime | None, style: str = "{date_short_pretty} {time}") -> str:

@@ -4,6 +4,8 @@
                         interval and backoff in the database, so several instances share the
                         work), then wakes the delivery loop
     rollups             turns the flood guard's held alerts into their hour's roll-up
+    reviews             sends critical alerts whose review timed out, marked "not yet
+                        reviewed" (`bot.review.settle_reviews`)
     brief:… / digest:…  queue weekly briefings and daily digests (`bot.briefing.jobs`);
                         `briefings:sync` refreshes them, `briefings:catch-up` runs once at start
 
@@ -21,10 +23,12 @@ from collections.abc import Callable
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.outbox.rollup import make_rollups
+from bot.review import settle_reviews
 from bot.runtime import Runtime, utc_now
 
 log = logging.getLogger(__name__)
 ROLLUP_EVERY_SECONDS = 30
+REVIEWS_EVERY_SECONDS = 30
 
 
 def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
@@ -68,6 +72,19 @@ def build_scheduler(
         "interval",
         seconds=ROLLUP_EVERY_SECONDS,
         id="rollups",
+        replace_existing=True,
+    )
+
+    def reviews() -> None:
+        now = runtime.poller.clock()
+        if settle_reviews(runtime.engine, settings=runtime.settings, now=now):
+            wake()
+
+    scheduler.add_job(
+        _guarded("reviews", reviews),
+        "interval",
+        seconds=REVIEWS_EVERY_SECONDS,
+        id="reviews",
         replace_existing=True,
     )
     _add_briefings(scheduler, runtime)

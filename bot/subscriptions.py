@@ -33,6 +33,7 @@ from bot.quiet import QuietHours
 from bot.store.tables import AuditLog, ChannelState, MessageState, OutboxMessage, Subscription
 
 MUTE_FOR = timedelta(hours=24)
+NO_REVIEW = "none"  # `review:none`: alerts of this subscription are no longer reviewed
 
 
 class SubscriptionError(Exception):
@@ -62,6 +63,9 @@ class SubscriptionOptions:
     digest: bool = False
     briefing_weekday: str | None = None
     briefing_time: str | None = None
+    dm: bool = False  # the person's direct messages, not the channel
+    review_channel: str | None = None  # None: keep the subscription's; NO_REVIEW: remove it
+    review_timeout: timedelta | None = None  # None: keep the subscription's
 
     def __post_init__(self) -> None:
         if self.min_severity not in SEVERITIES:
@@ -101,18 +105,24 @@ def audit(
     )
 
 
-def visible_situations(settings: Settings, channel: str) -> list[SituationSettings]:
-    """Public situations, and restricted ones only from their allowed channels."""
-    return [s for s in settings.situations if access.visible_in(s, channel)]
+def visible_situations(
+    settings: Settings, channel: str, *, user: str | None = None
+) -> list[SituationSettings]:
+    """Public situations, and restricted ones only from their allowed channels (or, with `user`,
+    to the people in their allowed users)."""
+    return [s for s in settings.situations if access.visible_in(s, channel, user=user)]
 
 
-def resolve_situation(settings: Settings, *, channel: str, name: str) -> SituationSettings:
+def resolve_situation(
+    settings: Settings, *, channel: str, name: str, user: str | None = None
+) -> SituationSettings:
     """The situation a user means by slug or name; `UnknownSituationError` with suggestions if none.
 
-    Restricted situations are invisible outside their allowed channels (no hint that they exist).
+    Restricted situations are invisible outside their allowed channels (no hint that they exist);
+    with `user` (a subscription for that person's direct messages), also to its allowed users.
     """
     wanted = name.strip().lower()
-    visible = visible_situations(settings, channel)
+    visible = visible_situations(settings, channel, user=user)
     for situation in visible:
         if wanted in (situation.slug, situation.name.lower()):
             return situation
@@ -123,12 +133,28 @@ def resolve_situation(settings: Settings, *, channel: str, name: str) -> Situati
 
 
 def check_may_subscribe(
-    situation: SituationSettings, *, channel: str, ext_shared: bool | None
+    situation: SituationSettings,
+    *,
+    channel: str,
+    ext_shared: bool | None,
+    dm_user: str | None = None,
 ) -> None:
-    """Restricted: only from `allowed_channels`, and never into a channel shared outside."""
-    refused = access.denial(situation, channel=channel, ext_shared=ext_shared)
+    """Restricted: only from `allowed_channels` (a DM: to `allowed_users`), and never into a
+    channel shared outside."""
+    refused = access.denial(situation, channel=channel, ext_shared=ext_shared, dm_user=dm_user)
     if refused is not None:
         raise NotAllowedError(refused.reason, situation=situation.slug)
+
+
+def check_may_review(
+    situation: SituationSettings, *, review_channel: str, ext_shared: bool | None
+) -> None:
+    """A review channel sees everything it reviews: the same rule as a destination."""
+    refused = access.denial(situation, channel=review_channel, ext_shared=ext_shared)
+    if refused is not None:
+        raise NotAllowedError(
+            f"the review channel cannot have it: {refused.reason}", situation=situation.slug
+        )
 
 
 def find(session: Session, *, channel: str, situation: str) -> Subscription | None:
@@ -148,9 +174,11 @@ def subscribe(
     actor: str,
     now: datetime,
     ext_shared: bool | None,
+    dm_user: str | None = None,
 ) -> Change:
-    """Create or update (and re-activate) the channel's subscription; audited."""
-    check_may_subscribe(situation, channel=channel, ext_shared=ext_shared)
+    """Create or update (and re-activate) the channel's subscription; audited. The review channel
+    and timeout are kept unless `options` change them (`review:none` removes them)."""
+    check_may_subscribe(situation, channel=channel, ext_shared=ext_shared, dm_user=dm_user)
     sub = find(session, channel=channel, situation=situation.slug)
     created = sub is None
     before = None if sub is None else _snapshot(sub)
@@ -160,6 +188,12 @@ def subscribe(
     sub.min_severity, sub.digest = options.min_severity, options.digest
     sub.briefing_weekday = options.briefing_weekday or sub.briefing_weekday
     sub.briefing_time = options.briefing_time or sub.briefing_time
+    if options.review_channel == NO_REVIEW:
+        sub.review_channel, sub.review_timeout = None, None
+    elif options.review_channel is not None:
+        sub.review_channel = options.review_channel
+    if options.review_timeout is not None:
+        sub.review_timeout = seconds(options.review_timeout)
     sub.active, sub.origin, sub.created_by = True, "slack", actor
     session.add(sub)
     audit(
@@ -169,7 +203,7 @@ def subscribe(
         now=now,
         channel=channel,
         situation=situation.slug,
-        detail={"options": asdict(options), "before": before, "created": created},
+        detail={"options": _options(options), "before": before, "created": created},
     )
     session.flush()
     return Change(subscription=sub, created=created, before=before)
@@ -348,6 +382,8 @@ def sync_config_subscriptions(session: Session, settings: Settings, *, now: date
                 timezone=entry.timezone,
                 briefing_weekday=entry.briefing_weekday,
                 briefing_time=entry.briefing_time,
+                review_channel=entry.review_channel,
+                review_timeout=seconds(entry.review_timeout),
                 filter_query=entry.filter,
                 quiet_hours=entry.quiet_hours,
                 origin="config",
@@ -368,6 +404,18 @@ def sync_config_subscriptions(session: Session, settings: Settings, *, now: date
     return inserted
 
 
+def review_timeout(sub: Subscription, situation: SituationSettings | None) -> timedelta | None:
+    """How long a critical alert of `sub` waits for a reviewer (None: for ever)."""
+    if sub.review_timeout is not None:
+        return timedelta(seconds=sub.review_timeout)
+    return situation.review_timeout if situation else None
+
+
+def seconds(duration: timedelta | None) -> int | None:
+    """A duration as whole seconds, as the database keeps it (None stays None)."""
+    return None if duration is None else int(duration.total_seconds())
+
+
 def _snapshot(sub: Subscription) -> dict[str, Any]:
     return {
         "alerts": sub.alerts,
@@ -382,4 +430,11 @@ def _snapshot(sub: Subscription) -> dict[str, Any]:
         "muted_until": _iso(sub.muted_until),
         "active": sub.active,
         "origin": sub.origin,
+        "review_channel": sub.review_channel,
+        "review_timeout": sub.review_timeout,
     }
+
+
+def _options(options: SubscriptionOptions) -> dict[str, Any]:
+    """The options as JSON for the audit log."""
+    return asdict(options) | {"review_timeout": seconds(options.review_timeout)}

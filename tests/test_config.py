@@ -188,6 +188,46 @@ def test_subscription_briefing_day_and_time_are_validated_like_briefings() -> No
     assert parse_settings({}).briefings.weekday == "mon"
 
 
+def test_config_refuses_a_review_channel_that_may_not_see_a_restricted_situation() -> None:
+    raw = {
+        "situations": [
+            {
+                "slug": "drc-east",
+                "name": "Eastern DRC",
+                "countries": ["COD"],
+                "sensitivity": "restricted",
+                "allowed_channels": ["CALLOWED"],
+                "review_channel": "CREVIEW1",
+            }
+        ],
+        "subscriptions": [
+            {"channel": "CALLOWED", "situations": ["drc-east"], "review_channel": "CPUBLIC1"},
+        ],
+    }
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(raw)
+    problems = "\n".join(caught.value.problems)
+    assert "situations[0].review_channel: CREVIEW1 may not see restricted situation" in problems
+    assert "subscriptions[0].review_channel: CPUBLIC1 may not see restricted" in problems
+    raw["subscriptions"] = [
+        {"channel": "CALLOWED", "situations": ["drc-east"], "review_timeout": "x"}
+    ]
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(raw)
+    (problem,) = caught.value.problems
+    assert problem.startswith("subscriptions[0] (CALLOWED).review_timeout: 'x' is not a duration")
+
+
+def test_config_refuses_a_timeout_without_a_review_channel() -> None:
+    raw = {
+        "situations": [{"slug": "sudan", "name": "Sudan", "countries": ["SDN"]}],
+        "subscriptions": [{"channel": "CPUBLIC1", "situations": ["sudan"], "review_timeout": "2h"}],
+    }
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(raw)
+    assert any("review_timeout: set review_channel too" in p for p in caught.value.problems)
+
+
 def test_subscription_filters_and_quiet_hours_are_validated_naming_the_subscription() -> None:
     situations = [{"slug": "sudan", "name": "Sudan", "countries": ["SDN"]}]
     good = parse_settings(

@@ -214,7 +214,7 @@ def _outbox(engine: Engine) -> dict[int, OutboxMessage]:
 
 def test_0005_moves_alerts_and_briefings_into_the_outbox(old_engine: Engine) -> None:
     _fill_0003(old_engine)
-    upgrade(old_engine)
+    upgrade(old_engine)  # to the newest revision: the rows are read with today's tables
     assert current_revision(old_engine) == head_revision()
     rows = _outbox(old_engine)
     alerts = {i: rows[i] for i in range(1, 7)}

@@ -1,6 +1,6 @@
-"""Migration 0007 on a database that has lived at 0005: subscriptions and channel states keep
-every value, gain an empty filter and quiet hours, and work with the code at once; the downgrade
-drops only the new columns.
+"""Migration 0007 on a database that has lived at its parent revision (0006, review before
+sharing): subscriptions and channel states keep every value, gain an empty filter and quiet
+hours, and work with the code at once; the downgrade drops only the new columns.
 
 Runs on SQLite and (with TEST_DATABASE_URL) on a fresh PostgreSQL database.
 """
@@ -23,12 +23,13 @@ from bot.store.types import UTCDateTime
 from tests.migrations import database_at, head_revision
 
 T = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+PARENT = "0006"  # 0007 follows review before sharing (0006)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def old_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An empty database of each backend, brought to revision 0005."""
-    with database_at("0005", backend=request.param, tmp_path=tmp_path) as engine:
+    """An empty database of each backend, brought to 0007's parent revision (0006)."""
+    with database_at(PARENT, backend=request.param, tmp_path=tmp_path) as engine:
         yield engine
 
 
@@ -97,8 +98,8 @@ def test_0007_downgrades_and_upgrades_again(old_engine: Engine) -> None:
     with session_scope(old_engine) as session:
         for sub in session.exec(select(Subscription)).all():
             sub.filter_query, sub.quiet_hours = "Darfur", "22:00-07:00"
-    command.downgrade(alembic_config(old_engine), "0005")
-    assert current_revision(old_engine) == "0005"
+    command.downgrade(alembic_config(old_engine), PARENT)
+    assert current_revision(old_engine) == PARENT
     columns = {c["name"] for c in sa.inspect(old_engine).get_columns("subscription")}
     assert "filter_query" not in columns and "quiet_hours" not in columns
     with old_engine.connect() as conn:

@@ -224,6 +224,65 @@ def test_held_alerts_are_rolled_up_when_their_hour_is_over() -> None:
     assert (v.state, v.until) == (MessageState.HELD, HOUR + timedelta(hours=1))
 
 
+REVIEWED_SUB = SubscriptionFacts(review_channel="CREVIEW1")
+
+
+@pytest.mark.parametrize("kind", [MessageKind.ALERT, MessageKind.FOLLOW_UP])
+def test_an_alert_of_a_reviewed_subscription_waits_for_review(kind: MessageKind) -> None:
+    waiting = verdict(MessageFacts(kind=kind, severity="critical"), subscription=REVIEWED_SUB)
+    assert (waiting.action, waiting.state, waiting.review_channel) == (
+        Action.SET,
+        MessageState.REVIEW,
+        "CREVIEW1",
+    )
+    shared = MessageFacts(kind=kind, severity="critical", reviewed=True)
+    assert verdict(shared, subscription=REVIEWED_SUB).action == Action.SEND
+
+
+def test_review_comes_after_restriction_and_mute_and_before_digest_and_cap() -> None:
+    muted = replace(REVIEWED_SUB, muted_until=NOW + timedelta(hours=1))
+    assert verdict(subscription=muted).state == MessageState.MUTED
+    assert verdict(situation=ETH, channel=ChannelFacts(channel="COTHER")).state == (
+        MessageState.WITHHELD
+    )
+    digest = replace(REVIEWED_SUB, digest=True)
+    assert verdict(subscription=digest).state == MessageState.REVIEW
+    reviewed = replace(ALERT, reviewed=True)
+    assert verdict(reviewed, subscription=digest).state == MessageState.DIGEST
+    full = replace(CHANNEL, cap_hour=HOUR, cap_count=RULES.hourly_cap)
+    assert verdict(channel=full, subscription=REVIEWED_SUB).state == MessageState.REVIEW
+    assert verdict(reviewed, channel=full, subscription=REVIEWED_SUB).state == MessageState.HELD
+
+
+@pytest.mark.parametrize(
+    "kind", [MessageKind.BRIEFING, MessageKind.ROLLUP, MessageKind.DIGEST, MessageKind.CARD_UPDATE]
+)
+def test_only_alerts_are_reviewed(kind: MessageKind) -> None:
+    assert verdict(MessageFacts(kind=kind), subscription=REVIEWED_SUB).state != (
+        MessageState.REVIEW
+    )
+
+
+def test_a_restricted_situation_reaches_a_dm_only_of_an_allowed_user() -> None:
+    eth = ETH.model_copy(update={"allowed_users": ["UALLOWED"]})
+    for dm_user, expected in (
+        ("UALLOWED", None),
+        ("USOMEONE", access.Denial.USER_NOT_ALLOWED),
+        (None, access.Denial.USER_NOT_ALLOWED),  # whose DM it is is unknown: fail closed
+    ):
+        found = access.denial(eth, channel="DANY0001", ext_shared=False, dm_user=dm_user)
+        assert found == expected, dm_user
+    shared = access.denial(eth, channel="DANY0001", ext_shared=None, dm_user="UALLOWED")
+    assert shared == access.Denial.SHARED
+    assert access.denial(SUDAN, channel="DANY0001", ext_shared=None) is None  # public: any DM
+    # allowed users do not open the situation's channels to anyone else
+    assert access.denial(eth, channel="CPUBLIC1", ext_shared=False) == access.Denial.NOT_ALLOWED
+    dm = ChannelFacts(channel="DANY0001", ext_shared=False, dm_user="UALLOWED")
+    assert verdict(channel=dm, situation=eth).action == Action.SEND
+    stranger = replace(dm, dm_user="USOMEONE")
+    assert verdict(channel=stranger, situation=eth).state == MessageState.WITHHELD
+
+
 QUIET = replace(SUB, quiet_hours="12:00-13:00", timezone="UTC")  # NOW is 12:30 UTC
 
 
@@ -260,3 +319,23 @@ def test_muted_and_digest_come_before_quiet_hours_which_come_before_the_flood_gu
 
 
 HOUR_SPAN = timedelta(hours=1)
+
+
+def test_review_comes_before_quiet_hours_and_review_cards_are_never_held() -> None:
+    reviewed_at_night = replace(QUIET, review_channel="CREVIEW1")
+    waiting = verdict(subscription=reviewed_at_night)  # not held for the destination's night
+    assert (waiting.state, waiting.review_channel) == (MessageState.REVIEW, "CREVIEW1")
+    card = MessageFacts(kind=MessageKind.REVIEW, severity="warning")
+    assert state(verdict(card, subscription=None)) == "send"  # a card has no subscription
+    assert state(verdict(card, subscription=QUIET)) == "send"  # nor would quiet hours hold it
+
+
+def test_a_shared_alert_meets_its_destinations_quiet_hours_like_any_other() -> None:
+    reviewed_at_night = replace(QUIET, review_channel="CREVIEW1")
+    shared = replace(ALERT, reviewed=True)
+    held = verdict(shared, subscription=reviewed_at_night)
+    assert (held.state, held.reason, held.until) == ("held", "quiet hours", HOUR + HOUR_SPAN)
+    critical = replace(shared, severity="critical")
+    assert state(verdict(critical, subscription=reviewed_at_night)) == "send"
+    strict = replace(reviewed_at_night, critical_breakthrough=False)
+    assert state(verdict(critical, subscription=strict)) == "held"

@@ -3,8 +3,11 @@
     alert               the root card (buttons)                       one post, top level
     follow_up           a compact reply (no buttons); broadcast to    one post, in the root's
                         the channel when the story's severity rises   thread
-    card_update         the root card as the story stands now         chat.update of the root
+    card_update         the root card as the story stands now (a      chat.update of the root
+                        review card: with the decision)
     escalation          the alert with "Escalated by …", no buttons   one post, top level
+    review              the alert for reviewers: where it would go,   one post, top level (its
+                        Share / Share with note… / Discard            card_update: the decision)
     rollup              "14 more reports for Sudan in the last hour"  one post, top level
     digest              header, one line per alert                    posts: the first top level,
     briefing(_on_demand) the briefing, then its chart                 the rest in its thread
@@ -29,9 +32,10 @@ from bot.digest import compose_digest
 from bot.outbox.rollup import rollup_for
 from bot.outbox.views import Story, build_view, story_of
 from bot.render import Message, part
+from bot.review import destinations
 from bot.sinks import Post, Upload
-from bot.slack.blocks import alert_message, follow_up_message
-from bot.store.tables import MessageKind, OutboxMessage
+from bot.slack.blocks import alert_message, follow_up_message, review_mark, review_message
+from bot.store.tables import MessageKind, OutboxMessage, ReviewDecision
 
 MULTI_PART = frozenset({MessageKind.DIGEST, MessageKind.BRIEFING, MessageKind.BRIEFING_ON_DEMAND})
 
@@ -62,13 +66,15 @@ def _single(
     base: dict[str, Any] = {"message_id": row.id or 0, "part": 0, "channel": row.channel}
     if row.kind in (MessageKind.ALERT, MessageKind.FOLLOW_UP):
         view = build_view(session, row, settings=settings)
+        note = review_mark(row.payload.get("review"))
         if row.kind == MessageKind.ALERT:
-            return as_post(alert_message(view), **base, severity=view.severity, unfurl_links=unfurl)
+            message = alert_message(view, note=note)
+            return as_post(message, **base, severity=view.severity, unfurl_links=unfurl)
         root = session.get(OutboxMessage, row.parent_id)
         assert root is not None, f"follow-up {row.id} has no root"
         story = story or story_of(session, root)
         rose = severity_rank(view.severity) > severity_rank(story.top_severity)
-        message = follow_up_message(view, rose_from=story.top_severity if rose else None)
+        message = follow_up_message(view, rose_from=story.top_severity if rose else None, note=note)
         return as_post(
             message, **base, thread_ts=story.root_ts, broadcast=rose, severity=view.severity
         )
@@ -78,6 +84,9 @@ def _single(
         return _escalation(session, row, settings=settings, base=base)
     if row.kind == MessageKind.ROLLUP:
         return as_post(rollup_for(session, row, settings=settings), **base)
+    if row.kind == MessageKind.REVIEW:
+        message = _review_card(session, row, settings=settings)
+        return as_post(message, **base, severity=row.severity, unfurl_links=unfurl)
     raise ValueError(f"outbox row {row.id}: unknown kind {row.kind!r}")
 
 
@@ -85,12 +94,25 @@ def _card_update(session: Session, row: OutboxMessage, *, settings: Settings) ->
     root = session.get(OutboxMessage, row.parent_id)
     if root is None or root.message_ts is None:
         return None
-    story = story_of(session, root)
-    view = build_view(session, root, settings=settings)
-    message = alert_message(view, story=story)
     # the edit keeps the root's own identity (its metadata), at the root's ts
     base = {"message_id": root.id or 0, "part": 0, "channel": root.channel}
+    if root.kind == MessageKind.REVIEW:
+        card = _review_card(session, root, settings=settings)
+        return as_post(card, **base, update_ts=root.message_ts, severity=root.severity)
+    story = story_of(session, root)
+    view = build_view(session, root, settings=settings)
+    message = alert_message(view, story=story, note=review_mark(root.payload.get("review")))
     return as_post(message, **base, update_ts=root.message_ts, severity=story.top_severity)
+
+
+def _review_card(session: Session, row: OutboxMessage, *, settings: Settings) -> Message:
+    """A review card as it stands: its destinations, and the decision once there is one."""
+    assert row.id is not None
+    return review_message(
+        build_view(session, row, settings=settings),
+        destinations=destinations(session, row.id),
+        decision=session.get(ReviewDecision, row.id),
+    )
 
 
 def _escalation(

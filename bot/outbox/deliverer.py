@@ -40,7 +40,7 @@ from bot.digest import digest_delivered
 from bot.leases import instance_id
 from bot.metrics import Metrics, process_metrics
 from bot.outbox.compose import Next, next_part, total_parts
-from bot.outbox.enqueue import enqueue
+from bot.outbox.enqueue import queue_card_update
 from bot.outbox.facts import channel_facts, count_towards_cap, lock_channel, subscription_facts
 from bot.outbox.policy import (
     Action,
@@ -53,6 +53,7 @@ from bot.outbox.policy import (
     take_slot,
 )
 from bot.outbox.views import Story, find_story, newer_card_update
+from bot.review import put_up
 from bot.sinks import (
     ChannelError,
     DeliveryError,
@@ -235,11 +236,13 @@ class Deliverer:
             return "skipped_lost"
         channel = lock_channel(session, row.channel)
         story = self._story(session, row)
+        situation = self.settings.situation(row.situation)
         verdict = decide(
             message=MessageFacts(
                 kind=row.kind,
                 severity=row.severity,
                 superseded=row.kind == MessageKind.CARD_UPDATE and newer_card_update(session, row),
+                reviewed="review" in row.payload,
             ),
             channel=channel_facts(channel, ext_shared),
             subscription=subscription_facts(
@@ -247,13 +250,14 @@ class Deliverer:
                 row.subscription_id,
                 channel=channel,
                 default_timezone=self.settings.briefings.timezone,
+                situation=situation,
             ),
-            situation=self.settings.situation(row.situation),
+            situation=situation,
             rules=self.rules,
             now=now,
         )
         if verdict.action == Action.SET:
-            return self._settle(row, verdict, now=now)
+            return self._settle(session, row, verdict, now=now)
         if verdict.action == Action.WAIT:
             assert verdict.until is not None
             row.next_attempt_at = verdict.until
@@ -271,11 +275,18 @@ class Deliverer:
             row.kind, row.parent_id = MessageKind.FOLLOW_UP, story.root_id
         return story
 
-    def _settle(self, row: OutboxMessage, verdict: Verdict, *, now: datetime) -> str:
+    def _settle(
+        self, session: Session, row: OutboxMessage, verdict: Verdict, *, now: datetime
+    ) -> str:
         assert verdict.state is not None
-        if verdict.state == MessageState.HELD:  # rolled up when `until` has passed
+        state = verdict.state
+        if state == MessageState.HELD:  # rolled up when `until` has passed
             row.period_start, row.period_end = hour_of(now), verdict.until
-        return self._finish(row, verdict.state, now=now, error=verdict.reason or None)
+        elif state == MessageState.REVIEW:  # a person decides (`bot.review`)
+            assert verdict.review_channel is not None
+            state = put_up(session, row, review_channel=verdict.review_channel, now=now)
+        error = verdict.reason if state == verdict.state else None
+        return self._finish(row, state, now=now, error=error or None)
 
     def _intend(
         self,
@@ -382,13 +393,12 @@ class Deliverer:
     def _after_delivery(self, session: Session, row: OutboxMessage, *, now: datetime) -> None:
         if row.kind == MessageKind.FOLLOW_UP:
             assert row.parent_id is not None
-            enqueue(
+            queue_card_update(
                 session,
-                kind=MessageKind.CARD_UPDATE,
                 channel=row.channel,
                 situation=row.situation,
+                root_id=row.parent_id,
                 now=now,
-                parent_id=row.parent_id,
             )
         elif row.kind == MessageKind.DIGEST:
             digest_delivered(session, row, now=now)

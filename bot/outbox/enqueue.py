@@ -1,5 +1,6 @@
-"""Put a message in the outbox, once: the one way briefings, digests, roll-ups, card updates and
-escalations are queued (alerts are bulk-inserted by `bot.ingest` under their own unique key).
+"""Put a message in the outbox, once: the one way briefings, digests, roll-ups, card updates,
+escalations and reviews are queued (alerts are bulk-inserted by `bot.ingest` under their own
+unique key).
 
 A `dedupe_key` makes the insert idempotent across restarts and instances: a second insert finds
 the first row instead. A row with that key that `failed` is queued again, once, by whoever asks
@@ -36,6 +37,8 @@ def enqueue(
     dedupe_key: str | None = None,
     subscription_id: int | None = None,
     parent_id: int | None = None,
+    item_id: int | None = None,
+    match_id: int | None = None,
     severity: str | None = None,
     payload: dict[str, Any] | None = None,
     period: tuple[datetime, datetime] | None = None,
@@ -48,6 +51,8 @@ def enqueue(
         severity=severity,
         subscription_id=subscription_id,
         parent_id=parent_id,
+        item_id=item_id,
+        match_id=match_id,
         dedupe_key=dedupe_key,
         payload=payload or {},
         period_start=period[0] if period else None,
@@ -81,6 +86,21 @@ def _existing(session: Session, dedupe_key: str, *, now: datetime) -> Enqueued:
     ).one()
     assert found is not None
     return Enqueued(id=found, created=False)
+
+
+def queue_card_update(
+    session: Session, *, channel: str, situation: str, root_id: int | None, now: datetime
+) -> Enqueued:
+    """A chat.update of card `root_id` (a story's root card, or a review card) in `channel`; the
+    deliverer skips it when a newer update of the same card follows."""
+    return enqueue(
+        session,
+        kind=MessageKind.CARD_UPDATE,
+        channel=channel,
+        situation=situation,
+        now=now,
+        parent_id=root_id,
+    )
 
 
 def period_key(prefix: str, *, channel: str, situation: str, start: datetime) -> str:

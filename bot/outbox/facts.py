@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from bot.briefing.schedule import resolve_timezone
+from bot.config import SituationSettings
 from bot.outbox.policy import ChannelFacts, SubscriptionFacts, hour_of
 from bot.store.tables import ChannelState, MessageState, OutboxMessage, Subscription
 
@@ -40,6 +41,7 @@ def channel_facts(channel: ChannelState, ext_shared: bool | None) -> ChannelFact
     return ChannelFacts(
         channel=channel.channel,
         ext_shared=ext_shared,
+        dm_user=channel.dm_user,
         error=channel.error,
         paused_until=channel.paused_until,
         slot_at=channel.slot_at,
@@ -54,16 +56,21 @@ def subscription_facts(
     *,
     channel: ChannelState,
     default_timezone: str,
+    situation: SituationSettings | None = None,
 ) -> SubscriptionFacts | None:
+    """The subscription's facts: its review channel is its own, else its `situation`'s; its
+    quiet hours its own, else its `channel`'s."""
     sub = session.get(Subscription, subscription_id) if subscription_id is not None else None
     if sub is None:
         return None
+    review = sub.review_channel or (situation.review_channel if situation else None)
     return SubscriptionFacts(
         active=sub.active,
         alerts=sub.alerts,
         muted_until=sub.muted_until,
         digest=sub.digest,
         critical_breakthrough=sub.critical_breakthrough,
+        review_channel=review,
         quiet_hours=sub.quiet_hours or channel.quiet_hours,
         timezone=resolve_timezone(sub.timezone, channel.timezone, default_timezone),
     )

@@ -9,6 +9,9 @@ Rules, in order; the first that applies wins (the states are `MessageState`'s):
  3. the channel is broken (Slack refused it; fixed by a person)             → blocked
  4. the subscription has ended, or is muted (alerts, follow-ups, roll-ups
     and digests only: a muted channel still gets its weekly briefing)       → muted
+ 4a. an alert or follow-up of a subscription with a review channel (its own
+    or its situation's) that no reviewer has shared yet (and whose review
+    has not timed out)                                                     → review
  5. a digest subscription's alert, unless critical with breakthrough on     → digest
  6. quiet hours: an alert or follow-up inside the subscription's (else the
     channel's) quiet hours, unless critical with breakthrough on            → held
@@ -23,8 +26,14 @@ Rules, in order; the first that applies wins (the states are `MessageState`'s):
 A `held` verdict says until when (`Verdict.until`): the end of the hour, for the flood guard; the
 end of the quiet hours (`bot.quiet`), for quiet hours. The roll-up of a channel × situation is
 made once that time has passed (`bot.outbox.rollup`), so a quiet night ends in one roll-up.
-Review-before-sharing slots in between 4 and 6 (a new waiting state until a person decides), so
-that every message keeps going through this one function.
+
+A `review` verdict names the review channel (`Verdict.review_channel`): the deliverer queues one
+`review` message there per item (`bot.review`), which goes through this same function (rule 2
+applies to the review channel itself). Review (4a) comes before quiet hours (6): an alert waiting
+for a reviewer waits in `review` whatever the hour at its destination, and the review card itself
+is never held (quiet hours, digests and the flood guard apply to alerts and follow-ups only), so
+no card with buttons ends up inside a roll-up. Once shared, the alert comes back here marked
+`reviewed`, and a destination in quiet hours holds it like any other non-critical alert.
 
 Pacing is GCRA (a token bucket kept as one timestamp, `slot_at`): a channel receives at most one
 post per `interval` on average, with up to `burst` back to back after a quiet spell or a pause.
@@ -55,12 +64,14 @@ class MessageFacts:
     kind: MessageKind
     severity: str | None = None
     superseded: bool = False  # a card update with a newer one behind it
+    reviewed: bool = False  # a reviewer shared it, or its review timed out (`bot.review`)
 
 
 @dataclass(frozen=True, kw_only=True)
 class ChannelFacts:
     channel: str
     ext_shared: bool | None = None  # asked of Slack only for restricted situations
+    dm_user: str | None = None  # a direct-message channel: whose it is
     error: str | None = None
     paused_until: datetime | None = None
     slot_at: datetime | None = None
@@ -75,6 +86,7 @@ class SubscriptionFacts:
     muted_until: datetime | None = None
     digest: bool = False
     critical_breakthrough: bool = True
+    review_channel: str | None = None  # its own, else its situation's
     quiet_hours: str | None = None  # "22:00-07:00": the subscription's, else its channel's
     timezone: str = "UTC"  # the zone quiet hours are read in
 
@@ -100,6 +112,7 @@ class Verdict:
     until: datetime | None = None  # WAIT: until when; held: when its roll-up is due
     capped: bool = False  # a root alert: counts towards the channel's hourly cap
     broke_through: bool = False  # a critical root alert sent over the cap
+    review_channel: str | None = None  # `review`: where reviewers decide
 
 
 def decide(
@@ -119,6 +132,7 @@ def decide(
         channel=channel.channel,
         ext_shared=channel.ext_shared,
         escalation=message.kind == MessageKind.ESCALATION,
+        dm_user=channel.dm_user,
     )
     if refused is not None:
         return _set(MessageState.WITHHELD, f"restricted situation: {refused.reason}")
@@ -155,6 +169,13 @@ def _subscription_rule(
     muted = subscription.muted_until is not None and subscription.muted_until > now
     if muted and message.kind in MUTABLE:
         return _set(MessageState.MUTED, "subscription muted")
+    if subscription.review_channel and message.kind in DIGESTIBLE and not message.reviewed:
+        return Verdict(
+            action=Action.SET,
+            state=MessageState.REVIEW,
+            reason=f"waits for review in {subscription.review_channel}",
+            review_channel=subscription.review_channel,
+        )
     breakthrough = message.severity == "critical" and subscription.critical_breakthrough
     if subscription.digest and message.kind in DIGESTIBLE and not breakthrough:
         return _set(MessageState.DIGEST, "")

@@ -1,4 +1,5 @@
-"""Alert buttons: feedback (one per user per alert, changeable), mute 24 h, escalate.
+"""Alert buttons: feedback (one per user per alert, changeable), mute 24 h, escalate; and the
+review card's Share / Share with note… / Discard (`bot.review`).
 
 Escalate queues an `escalation` message in the outbox (once per alert and target), which the
 deliverer posts under the same rules as everything else; the person who clicked is told at once
@@ -12,13 +13,14 @@ import logging
 from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
 
-from bot import access, feedback
+from bot import access, feedback, review
 from bot.outbox.enqueue import enqueue
 from bot.render import Message, text_message
+from bot.review import Decided, Decision, Outcome
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.context import Services
 from bot.store.db import session_scope
-from bot.store.tables import MessageKind, OutboxMessage, Subscription
+from bot.store.tables import MessageKind, OutboxMessage, ReviewDecision, Subscription
 from bot.subscriptions import audit, mute
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,69 @@ def record_feedback(services: Services, *, alert_id: int, user: str, relevant: b
     return text_message("feedback.j2", relevant=relevant, changed=False)
 
 
+def decide_review(
+    services: Services,
+    *,
+    review_id: int,
+    channel: str,
+    user: str,
+    decision: Decision,
+    note: str | None = None,
+) -> Decided:
+    """A reviewer's Share or Discard (`bot.review.decide`), which is also this reviewer's vote
+    on the item (Share: relevant, Discard: not relevant; `bot.feedback`, origin `review`), in
+    the same transaction."""
+    now = services.clock()
+    with session_scope(services.engine) as session:
+        decided = review.decide(
+            session,
+            review_id=review_id,
+            channel=channel,
+            user=user,
+            decision=decision,
+            now=now,
+            note=note,
+        )
+        if decided.outcome == Outcome.DONE:
+            feedback.record(
+                session,
+                alert_id=review_id,
+                user=user,
+                relevant=decision == Decision.SHARED,
+                origin=feedback.Origin.REVIEW,
+                now=now,
+            )
+    services.wake()
+    return decided
+
+
+def review_reply(decided: Decided) -> Message:
+    """What the reviewer is told (ephemeral)."""
+    return text_message(
+        "review_decided.j2",
+        outcome=decided.outcome,
+        decision=decided.decision,
+        released=len(decided.released),
+    )
+
+
+def review_error(decided: Decided) -> str:
+    """The same answer as plain text (a modal shows errors without mrkdwn)."""
+    if decided.decision is None:
+        return "That review is not waiting in this channel; nothing was shared."
+    return f"Already {decided.decision.decision} by another reviewer; nothing more was done."
+
+
+def review_is_open(services: Services, *, review_id: int, channel: str) -> Decided | None:
+    """None when the review waits in `channel`; else why not (for "Share with note…")."""
+    with session_scope(services.engine) as session:
+        card = session.get(OutboxMessage, review_id)
+        if card is None or card.kind != MessageKind.REVIEW or card.channel != channel:
+            return Decided(outcome=Outcome.UNKNOWN)
+        decision = session.get(ReviewDecision, review_id)
+    return None if decision is None else Decided(outcome=Outcome.ALREADY, decision=decision)
+
+
 def mute_situation(services: Services, *, alert_id: int, user: str) -> Message:
     now = services.clock()
     with session_scope(services.engine) as session:
@@ -56,7 +121,8 @@ def mute_situation(services: Services, *, alert_id: int, user: str) -> Message:
         until = mute(session, subscription=sub, actor=user, now=now)
         situation = services.settings.situation(sub.situation)
         name = situation.name if situation else sub.situation
-    return text_message("muted.j2", user=user, name=name, until=until)
+        dm = access.is_direct(sub.channel)
+    return text_message("muted.j2", user=user, name=name, until=until, dm=dm)
 
 
 def escalate(

@@ -9,17 +9,19 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot import access
+from bot import access, review
 from bot.briefing import on_demand
 from bot.briefing.jobs import digest_schedule, weekly_schedule
 from bot.briefing.schedule import Schedule, next_run, resolve_timezone
 from bot.config import SEVERITIES, WEEKDAYS, SituationSettings
+from bot.durations import format_duration, parse_duration
 from bot.filters import FilterError, describe
 from bot.filters import parse as parse_filter
 from bot.outbox.rollup import held_reports
@@ -30,14 +32,17 @@ from bot.store.db import session_scope
 from bot.store.queries import feed_health
 from bot.store.tables import ChannelState, Subscription
 from bot.subscriptions import (
+    NO_REVIEW,
     NotAllowedError,
     SubscriptionOptions,
     UnknownSituationError,
     channel_subscriptions,
+    check_may_review,
     check_may_subscribe,
     find,
     mute,
     resolve_situation,
+    review_timeout,
     set_filter,
     set_quiet_hours,
     subscribe,
@@ -63,8 +68,16 @@ PERIODS = {
 }
 AT = re.compile(r"^at:(?:(?P<weekday>[a-z]{3})-)?(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)$")
 AT_HELP = "write at:mon-09:00 (a weekday mon…sun and a 24-hour time) or at:09:00"
+REVIEW = re.compile(  # <#C0123|name> as Slack escapes a channel picked from its list, or an id
+    r"^(?:<#(?P<linked>[CG][A-Z0-9]{2,})(?:\|[^<>]*)?>|(?P<bare>[CG][A-Z0-9]{2,}))$"
+)
+REVIEW_HELP = (
+    "write review:#channel (pick the channel from Slack's list so that it becomes a link), "
+    "review:C0123456789 (the channel's id), or review:none"
+)
 FILTER_OPTION = re.compile(r"(?:^|(?<=\s))filter:", re.IGNORECASE)
 MAX_HELD = 60  # reports the flood guard held back, listed by /tocsin summary
+MAX_WAITING = 20  # reviews listed by /tocsin review
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,16 +134,16 @@ def _resolve(services: Services, inv: Invocation, name: str) -> SituationSetting
     Slack confirms is not shared with other organisations (users from outside never see them)."""
     situation = resolve_situation(services.settings, channel=inv.channel, name=name)
     check_may_subscribe(
-        situation, channel=inv.channel, ext_shared=_ext_shared(services, situation, inv)
+        situation, channel=inv.channel, ext_shared=_ext_shared(services, situation, inv.channel)
     )
     return situation
 
 
-def _ext_shared(services: Services, situation: SituationSettings, inv: Invocation) -> bool | None:
-    """Slack's answer for this channel, asked only when the rule needs it."""
+def _ext_shared(services: Services, situation: SituationSettings, channel: str) -> bool | None:
+    """Slack's answer for `channel`, asked only when the rule needs it."""
     if not access.needs_lookup(situation):
         return None
-    return services.channels.is_ext_shared(inv.channel)
+    return services.channels.is_ext_shared(channel)
 
 
 def _help(services: Services, inv: Invocation) -> Reply:
@@ -141,25 +154,31 @@ def _subscribe(services: Services, inv: Invocation) -> Reply:
     if len(inv.args) < 2:
         raise UsageError("name a situation: `/tocsin subscribe <situation>`")
     if inv.args[1].lower() == "list":
-        return _list(services, inv)
+        return _list(services, _for_dm(services, inv, inv.args[2:]))
     head, query = split_filter(inv.text)
     words = tuple(head.split())
     if len(words) < 2:
         raise UsageError("name a situation before the filter: `/tocsin subscribe sudan filter:…`")
-    situation = resolve_situation(services.settings, channel=inv.channel, name=words[1])
+    dm_user = inv.user if "dm" in {word.lower() for word in words[2:]} else None
+    situation = resolve_situation(
+        services.settings, channel=inv.channel, name=words[1], user=dm_user
+    )
     options = parse_options(words[2:], default_severity=services.settings.alerts.min_severity)
     if query:
         parse_filter(query)  # before anything changes: a bad filter changes nothing
-    ext_shared = _ext_shared(services, situation, inv)
+    _check_review(services, situation, options)
+    channel = _dm_channel(services, inv.user) if options.dm else inv.channel
+    ext_shared = _ext_shared(services, situation, channel)
     with session_scope(services.engine) as session:
         change = subscribe(
             session,
             situation=situation,
-            channel=inv.channel,
+            channel=channel,
             options=options,
             actor=inv.user,
             now=services.clock(),
             ext_shared=ext_shared,
+            dm_user=dm_user,
         )
         created = change.created
         if query is not None:
@@ -171,18 +190,50 @@ def _subscribe(services: Services, inv: Invocation) -> Reply:
                 now=services.clock(),
             )
         filter_query = change.subscription.filter_query
-        schedules = _schedules(services, session, inv.channel, [change.subscription])
+        schedules = _schedules(services, session, channel, [change.subscription])
+        review = change.subscription.review_channel or situation.review_channel
+        timeout = review_timeout(change.subscription, situation)
     return _reply(
         "subscribed.j2",
-        in_channel=True,
+        in_channel=not options.dm,
         user=inv.user,
         situation=situation,
         options=options,
         created=created,
         schedule=schedules[situation.slug],
+        review=review,
+        timeout=format_duration(timeout) if timeout else None,
         filter_query=filter_query,
         understood=describe(parse_filter(filter_query)) if filter_query else None,
     )
+
+
+def _dm_channel(services: Services, user: str) -> str:
+    channel = services.channels.open_dm(user)
+    if channel is None:
+        raise UsageError("Slack would not open a direct message with you just now; try again soon")
+    return channel
+
+
+def _for_dm(services: Services, inv: Invocation, rest: tuple[str, ...]) -> Invocation:
+    """The invocation aimed at the user's direct messages when it ends in `dm`."""
+    if not rest:
+        return inv
+    if [word.lower() for word in rest] != ["dm"]:
+        raise UsageError(f"I don't understand {' '.join(rest)!r}: add only `dm`, or nothing")
+    return replace(inv, channel=_dm_channel(services, inv.user))
+
+
+def _check_review(
+    services: Services, situation: SituationSettings, options: SubscriptionOptions
+) -> None:
+    """A review channel must be allowed to see the situation; a timeout needs a review channel."""
+    channel = options.review_channel
+    if options.review_timeout is not None and channel is None and not situation.review_channel:
+        raise UsageError("timeout: sets how long a review may take; add review:<channel> too")
+    if channel is not None and channel != NO_REVIEW:
+        ext_shared = _ext_shared(services, situation, channel)
+        check_may_review(situation, review_channel=channel, ext_shared=ext_shared)
 
 
 def split_filter(text: str) -> tuple[str, str | None]:
@@ -221,13 +272,21 @@ def _schedules(
 
 
 def parse_options(tokens: tuple[str, ...], *, default_severity: str) -> SubscriptionOptions:
-    alerts = briefings = digest = False
+    alerts = briefings = digest = dm = False
     severity = default_severity
     weekday: str | None = None
     at: str | None = None
+    review: str | None = None
+    timeout: timedelta | None = None
     for token in tokens:
         word = token.lower()
-        if word == "alerts":
+        if word == "dm":
+            dm = True
+        elif word.startswith("review:"):
+            review = parse_review(token)
+        elif word.startswith("timeout:"):
+            timeout = parse_timeout(token)
+        elif word == "alerts":
             alerts = True
         elif word == "briefings":
             briefings = True
@@ -240,7 +299,8 @@ def parse_options(tokens: tuple[str, ...], *, default_severity: str) -> Subscrip
         else:
             raise UsageError(
                 f"I don't understand {token!r}: use alerts, briefings, digest, "
-                f"min:<{'|'.join(SEVERITIES)}> or at:<weekday>-<HH:MM>"
+                f"min:<{'|'.join(SEVERITIES)}>, at:<weekday>-<HH:MM>, dm, "
+                "review:<#channel>, timeout:<duration>, or filter:<query> last"
             )
     if alerts and not briefings and at is not None:
         raise UsageError(
@@ -256,7 +316,29 @@ def parse_options(tokens: tuple[str, ...], *, default_severity: str) -> Subscrip
         digest=digest,
         briefing_weekday=weekday,
         briefing_time=at,
+        dm=dm,
+        review_channel=review,
+        review_timeout=timeout,
     )
+
+
+def parse_review(token: str) -> str:
+    """`review:C0123ABCD`, `review:<#C0123ABCD|name>` → the channel id; `review:none` → none."""
+    value = token.split(":", 1)[1]
+    if value.lower() == NO_REVIEW:
+        return NO_REVIEW
+    found = REVIEW.match(value)
+    if found is None:
+        raise UsageError(f"I don't understand {token!r}: {REVIEW_HELP}")
+    return str(found["linked"] or found["bare"])
+
+
+def parse_timeout(token: str) -> timedelta:
+    """`timeout:2h` → 2 hours (the same durations as the configuration)."""
+    try:
+        return parse_duration(token.split(":", 1)[1])
+    except ValueError as exc:
+        raise UsageError(f"{token!r}: {exc}") from exc
 
 
 def parse_at(token: str) -> tuple[str | None, str]:
@@ -270,17 +352,26 @@ def parse_at(token: str) -> tuple[str | None, str]:
 def _unsubscribe(services: Services, inv: Invocation) -> Reply:
     if len(inv.args) < 2:
         raise UsageError("name a situation: `/tocsin unsubscribe <situation>`")
-    situation = resolve_situation(services.settings, channel=inv.channel, name=inv.args[1])
+    dm = bool(inv.args[2:])
+    situation = resolve_situation(
+        services.settings, channel=inv.channel, name=inv.args[1], user=inv.user if dm else None
+    )
+    target = _for_dm(services, inv, inv.args[2:])
     with session_scope(services.engine) as session:
         changed = unsubscribe(
             session,
             situation=situation.slug,
-            channel=inv.channel,
+            channel=target.channel,
             actor=inv.user,
             now=services.clock(),
         )
     return _reply(
-        "unsubscribed.j2", in_channel=changed, user=inv.user, situation=situation, changed=changed
+        "unsubscribed.j2",
+        in_channel=changed and not dm,
+        user=inv.user,
+        situation=situation,
+        changed=changed,
+        dm=dm,
     )
 
 
@@ -293,14 +384,18 @@ def _list(services: Services, inv: Invocation) -> Reply:
         "subscriptions.j2",
         subscriptions=subs,
         names=services.situation_names(),
+        reviews={s.slug: s.review_channel for s in services.settings.situations},
         schedules=schedules,
         now=services.clock(),
+        dm=access.is_direct(inv.channel),
         quiet=state.quiet_hours if state else None,
     )
 
 
 def _timezone(services: Services, inv: Invocation) -> Reply:
-    """`/tocsin timezone` shows the channel's zone; `/tocsin timezone <IANA name>` sets it."""
+    """`/tocsin timezone` shows the channel's zone; `/tocsin timezone <IANA name>` sets it
+    (`… dm`: the zone of the user's direct messages)."""
+    inv, dm_user = _dm_tail(services, inv)
     if len(inv.args) > 2:
         raise UsageError("name one time zone: `/tocsin timezone Africa/Nairobi`")
     zone: str | None = None
@@ -320,8 +415,9 @@ def _timezone(services: Services, inv: Invocation) -> Reply:
         schedules = _schedules(services, session, inv.channel, subs)
     return _reply(
         "timezone.j2",
-        in_channel=change is not None,
+        in_channel=change is not None and dm_user is None,
         user=inv.user,
+        dm=dm_user is not None,
         change=change,
         current=current,
         default=services.settings.briefings.timezone,
@@ -331,11 +427,22 @@ def _timezone(services: Services, inv: Invocation) -> Reply:
     )
 
 
+def _dm_tail(services: Services, inv: Invocation) -> tuple[Invocation, str | None]:
+    """`quiet`, `mute`, `unmute` and `timezone` ending in `dm`: the command aimed at the user's
+    direct messages (`dm` dropped) and whose they are; otherwise the invocation as it is, None."""
+    if len(inv.args) < 2 or inv.args[-1].lower() != "dm":
+        return inv, None
+    return replace(_for_dm(services, inv, ("dm",)), args=inv.args[:-1]), inv.user
+
+
 def _quiet(services: Services, inv: Invocation) -> Reply:
-    """`/tocsin quiet` shows the channel's quiet hours; `22:00-07:00` sets them; `off` ends them."""
+    """`/tocsin quiet` shows the channel's quiet hours; `22:00-07:00` sets them; `off` ends them
+    (`… dm`: those of the user's direct messages)."""
+    inv, dm_user = _dm_tail(services, inv)
     if len(inv.args) > 2:
         raise UsageError(
-            "write `/tocsin quiet 22:00-07:00`, `/tocsin quiet off` or `/tocsin quiet`"
+            "write `/tocsin quiet 22:00-07:00`, `/tocsin quiet off` or `/tocsin quiet` "
+            "(add `dm` for your direct messages)"
         )
     wanted = inv.args[1] if len(inv.args) == 2 else None
     window = None if wanted is None or wanted.lower() == "off" else parse_window(wanted)
@@ -355,8 +462,9 @@ def _quiet(services: Services, inv: Invocation) -> Reply:
     until = quiet_until(parse_window(current), zone=zone, now=now) if current else None
     return _reply(
         "quiet.j2",
-        in_channel=change is not None,
+        in_channel=change is not None and dm_user is None,
         user=inv.user,
+        dm=dm_user is not None,
         change=change,
         current=current,
         zone=zone,
@@ -367,13 +475,19 @@ def _quiet(services: Services, inv: Invocation) -> Reply:
 
 
 def _mute(services: Services, inv: Invocation) -> Reply:
-    """`/tocsin mute <situation> [3d|12h|1w|until:YYYY-MM-DD]` (24 hours if no length)."""
+    """`/tocsin mute <situation> [3d|12h|1w|until:YYYY-MM-DD] [dm]` (24 hours if no length)."""
+    inv, dm_user = _dm_tail(services, inv)
     if len(inv.args) not in (2, 3):
-        raise UsageError("write `/tocsin mute <situation> 3d` (or 12h, 1w, until:2026-12-24)")
-    situation = resolve_situation(services.settings, channel=inv.channel, name=inv.args[1])
+        raise UsageError(
+            "write `/tocsin mute <situation> 3d` (or 12h, 1w, until:2026-12-24; "
+            "add `dm` for your direct messages)"
+        )
+    situation = resolve_situation(
+        services.settings, channel=inv.channel, name=inv.args[1], user=dm_user
+    )
     now = services.clock()
     with session_scope(services.engine) as session:
-        sub = _followed(session, inv.channel, situation)
+        sub = _followed(session, inv.channel, situation, dm=dm_user is not None)
         zone = resolve_timezone(
             sub.timezone,
             channel_timezone(session, inv.channel),
@@ -381,40 +495,57 @@ def _mute(services: Services, inv: Invocation) -> Reply:
         )
         until = parse_snooze(inv.args[2], zone=zone, now=now) if len(inv.args) == 3 else None
         until = mute(session, subscription=sub, actor=inv.user, now=now, until=until)
-    return _reply("muted.j2", in_channel=True, user=inv.user, name=situation.name, until=until)
-
-
-def _unmute(services: Services, inv: Invocation) -> Reply:
-    if len(inv.args) != 2:
-        raise UsageError("name a situation: `/tocsin unmute <situation>`")
-    situation = resolve_situation(services.settings, channel=inv.channel, name=inv.args[1])
-    now = services.clock()
-    with session_scope(services.engine) as session:
-        sub = _followed(session, inv.channel, situation)
-        was = unmute(session, subscription=sub, actor=inv.user, now=now)
+    dm = dm_user is not None
     return _reply(
-        "unmuted.j2", in_channel=was is not None, user=inv.user, name=situation.name, was=was
+        "muted.j2", in_channel=not dm, user=inv.user, name=situation.name, until=until, dm=dm
     )
 
 
-def _followed(session: Session, channel: str, situation: SituationSettings) -> Subscription:
+def _unmute(services: Services, inv: Invocation) -> Reply:
+    inv, dm_user = _dm_tail(services, inv)
+    if len(inv.args) != 2:
+        raise UsageError("name a situation: `/tocsin unmute <situation> [dm]`")
+    situation = resolve_situation(
+        services.settings, channel=inv.channel, name=inv.args[1], user=dm_user
+    )
+    dm = dm_user is not None
+    now = services.clock()
+    with session_scope(services.engine) as session:
+        sub = _followed(session, inv.channel, situation, dm=dm)
+        was = unmute(session, subscription=sub, actor=inv.user, now=now)
+    return _reply(
+        "unmuted.j2",
+        in_channel=was is not None and not dm,
+        user=inv.user,
+        name=situation.name,
+        was=was,
+        dm=dm,
+    )
+
+
+def _followed(
+    session: Session, channel: str, situation: SituationSettings, *, dm: bool
+) -> Subscription:
     sub = find(session, channel=channel, situation=situation.slug)
     if sub is None or not sub.active:
+        where, how = ("your direct messages do", " dm") if dm else ("this channel does", "")
         raise UsageError(
-            f"this channel does not follow {situation.name}: "
-            f"`/tocsin subscribe {situation.slug}` first"
+            f"{where} not follow {situation.name}: `/tocsin subscribe {situation.slug}{how}` first"
         )
     return sub
 
 
-def _situations(services: Services, inv: Invocation) -> Reply:
-    visible = visible_situations(services.settings, inv.channel)
+def _followable(services: Services, channel: str) -> list[SituationSettings]:
+    """The situations `channel` may see and receive (restricted ones asked of Slack)."""
+    visible = visible_situations(services.settings, channel)
     shared = None
     if any(access.needs_lookup(s) for s in visible):
-        shared = services.channels.is_ext_shared(inv.channel)
-    followable = [
-        s for s in visible if access.denial(s, channel=inv.channel, ext_shared=shared) is None
-    ]
+        shared = services.channels.is_ext_shared(channel)
+    return [s for s in visible if access.denial(s, channel=channel, ext_shared=shared) is None]
+
+
+def _situations(services: Services, inv: Invocation) -> Reply:
+    followable = _followable(services, inv.channel)
     restricted = {s.slug for s in followable if access.is_restricted(s)}
     return _reply("situations.j2", situations=followable, restricted=restricted)
 
@@ -474,6 +605,29 @@ def _channel_problems(session: Session, channel: str | None) -> list[ChannelStat
     return list(session.exec(query.order_by(col(ChannelState.channel))).all())
 
 
+def _review(services: Services, inv: Invocation) -> Reply:
+    """What waits for review, of the situations this channel may see (ephemeral)."""
+    if len(inv.args) > 1:
+        raise UsageError("`/tocsin review` takes no arguments")
+    visible = _followable(services, inv.channel)
+    slugs = [s.slug for s in visible]
+    with session_scope(services.engine) as session:
+        queue = review.waiting(session, situations=slugs, limit=MAX_WAITING)
+    return Reply(message=text_message("review_list.j2", **review_list(services, queue)))
+
+
+def review_list(services: Services, queue: review.Queue) -> dict[str, Any]:
+    """What `review_list.j2` shows (for `/tocsin review` and App Home)."""
+    now = services.clock()
+    return {
+        "waiting": queue.oldest,
+        "more": queue.total > len(queue.oldest),
+        "total": queue.total,
+        "ages": {w.review_id: review.age(now - w.since) for w in queue.oldest},
+        "names": services.situation_names(),
+    }
+
+
 ROUTES: dict[str, Callable[[Services, Invocation], Reply]] = {
     "help": _help,
     "subscribe": _subscribe,
@@ -483,6 +637,7 @@ ROUTES: dict[str, Callable[[Services, Invocation], Reply]] = {
     "brief": _brief,
     "feeds": _feeds,
     "timezone": _timezone,
+    "review": _review,
     "quiet": _quiet,
     "mute": _mute,
     "unmute": _unmute,

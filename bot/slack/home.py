@@ -1,5 +1,6 @@
-"""App Home tab: the user's channels that follow situations, the latest alerts for them, and
-what analysts' votes say about the rules (`feedback_section`)."""
+"""App Home tab: the user's channels that follow situations, the latest alerts for them, what
+waits for review in the user's channels, and what analysts' votes say about the rules
+(`feedback_section`)."""
 
 from __future__ import annotations
 
@@ -13,16 +14,26 @@ from slack_sdk.models.blocks import DividerBlock
 from slack_sdk.models.views import View
 from sqlmodel import col, select
 
+from bot import review
 from bot.precision import load_votes, percent, precision_report
 from bot.render import header, render, sections
 from bot.slack.client import SLACK_FAILURES
+from bot.slack.commands import review_list
 from bot.slack.context import Services
 from bot.store.db import session_scope
-from bot.store.tables import Item, MessageKind, MessageState, OutboxMessage, Subscription
+from bot.store.tables import (
+    ChannelState,
+    Item,
+    MessageKind,
+    MessageState,
+    OutboxMessage,
+    Subscription,
+)
 
 log = logging.getLogger(__name__)
 MAX_PAGES = 5
 LATEST = 10
+REVIEWS = 10
 FEEDBACK_DAYS = 90
 FEEDBACK_LINES = 3
 
@@ -60,6 +71,13 @@ def user_channels(client: WebClient, user: str) -> set[str] | None:
     return channels
 
 
+def own_dms(services: Services, user: str) -> set[str]:
+    """The user's direct-message channel with Tocsin, when one was opened (`… dm`)."""
+    with session_scope(services.engine) as session:
+        found = session.exec(select(ChannelState.channel).where(ChannelState.dm_user == user))
+        return set(found.all())
+
+
 def home_view(services: Services, *, channels: set[str] | None) -> View:
     with session_scope(services.engine) as session:
         subs = list(
@@ -93,8 +111,22 @@ def home_view(services: Services, *, channels: set[str] | None) -> View:
         now=services.clock(),
     )
     blocks: list[Any] = [header("Tocsin"), DividerBlock(), *sections(body)]
+    blocks += review_section(services, channels=channels)
     blocks += feedback_section(services, situations=situations)
     return View(type="home", blocks=blocks[:100])
+
+
+def review_section(services: Services, *, channels: set[str] | None) -> list[Any]:
+    """Alerts waiting for review in the user's channels (none: no section)."""
+    if not channels:
+        return []
+    slugs = [s.slug for s in services.settings.situations]
+    with session_scope(services.engine) as session:
+        queue = review.waiting(session, situations=slugs, channels=channels, limit=REVIEWS)
+    if not queue.total:
+        return []
+    body = render("review_list.j2", **review_list(services, queue))
+    return [DividerBlock(), *sections(body)]
 
 
 def feedback_section(services: Services, *, situations: list[str]) -> list[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -9,8 +10,21 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.render import Message, text_message
+from bot.review import Decision, Outcome
 from bot.slack import actions, commands, events, home
-from bot.slack.blocks import ACTION_ESCALATE, ACTION_MUTE, ACTION_NOT_RELEVANT, ACTION_RELEVANT
+from bot.slack.blocks import (
+    ACTION_ESCALATE,
+    ACTION_MUTE,
+    ACTION_NOT_RELEVANT,
+    ACTION_RELEVANT,
+    ACTION_REVIEW_DISCARD,
+    ACTION_REVIEW_NOTE,
+    ACTION_REVIEW_SHARE,
+    NOTE_BLOCK,
+    NOTE_INPUT,
+    VIEW_REVIEW_NOTE,
+    note_modal,
+)
 from bot.slack.context import Services
 
 log = logging.getLogger(__name__)
@@ -23,6 +37,10 @@ def register(app: App, services: Services) -> None:
     app.action(ACTION_NOT_RELEVANT)(_on_feedback(services, relevant=False))
     app.action(ACTION_MUTE)(_on_mute(services))
     app.action(ACTION_ESCALATE)(_on_escalate(services))
+    app.action(ACTION_REVIEW_SHARE)(_on_review(services, Decision.SHARED))
+    app.action(ACTION_REVIEW_DISCARD)(_on_review(services, Decision.DISCARDED))
+    app.action(ACTION_REVIEW_NOTE)(_on_review_note(services))
+    app.view(VIEW_REVIEW_NOTE)(_on_note_submitted(services))
     app.event("app_home_opened")(_on_home_opened(services))
     app.event("member_joined_channel")(_on_member_joined(services))
     app.event("channel_unarchive")(_on_unarchive(services))
@@ -128,12 +146,103 @@ def _on_escalate(services: Services) -> Any:
     return on_escalate
 
 
+def _clicked_in(body: dict[str, Any]) -> str:
+    container = body.get("container") or {}
+    return str(container.get("channel_id") or (body.get("channel") or {}).get("id", ""))
+
+
+def _on_review(services: Services, decision: Decision) -> Any:
+    def on_review(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        review_id = _alert_id(body)
+        if review_id is None:
+            return
+        try:
+            decided = actions.decide_review(
+                services,
+                review_id=review_id,
+                channel=_clicked_in(body),
+                user=body["user"]["id"],
+                decision=decision,
+            )
+        except Exception:
+            _failed(respond, f"review_{decision}")
+            return
+        _send(respond, actions.review_reply(decided))
+
+    return on_review
+
+
+def _on_review_note(services: Services) -> Any:
+    def on_review_note(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        ack()
+        review_id = _alert_id(body)
+        if review_id is None:
+            return
+        channel = _clicked_in(body)
+        try:
+            closed = actions.review_is_open(services, review_id=review_id, channel=channel)
+            if closed is None:
+                view = note_modal(review_id=review_id, channel=channel)
+                client.views_open(trigger_id=body["trigger_id"], view=view)
+        except Exception:
+            _failed(respond, "review_note")
+            return
+        if closed is not None:
+            _send(respond, actions.review_reply(closed))
+
+    return on_review_note
+
+
+def _note_submission(body: dict[str, Any]) -> tuple[int, str, str] | None:
+    """(review id, channel, note) from a submitted note modal; None when it is malformed."""
+    view = body.get("view") or {}
+    try:
+        meta = json.loads(view.get("private_metadata") or "")
+        values = (view.get("state") or {}).get("values") or {}
+        note = (values.get(NOTE_BLOCK) or {}).get(NOTE_INPUT, {}).get("value") or ""
+        return int(meta["review"]), str(meta["channel"]), str(note)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def _on_note_submitted(services: Services) -> Any:
+    def on_note_submitted(ack: Ack, body: dict[str, Any]) -> None:
+        submitted = _note_submission(body)
+        if submitted is None:
+            ack(response_action="errors", errors={NOTE_BLOCK: "This form is not one of Tocsin's."})
+            return
+        review_id, channel, note = submitted
+        try:
+            decided = actions.decide_review(
+                services,
+                review_id=review_id,
+                channel=channel,
+                user=body["user"]["id"],
+                decision=Decision.SHARED,
+                note=note,
+            )
+        except Exception:
+            log.exception("event=listener_failed what=review_note_submitted")
+            ack(response_action="errors", errors={NOTE_BLOCK: "Something went wrong; try again."})
+            return
+        if decided.outcome == Outcome.DONE:
+            ack()
+            return
+        ack(response_action="errors", errors={NOTE_BLOCK: actions.review_error(decided)})
+
+    return on_note_submitted
+
+
 def _on_home_opened(services: Services) -> Any:
     def on_home_opened(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
         user = event["user"]
-        view = home.home_view(services, channels=home.user_channels(client, user))
+        channels = home.user_channels(client, user)
+        if channels is not None:
+            channels |= home.own_dms(services, user)
+        view = home.home_view(services, channels=channels)
         client.views_publish(user_id=user, view=view)
 
     return on_home_opened

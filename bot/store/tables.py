@@ -4,6 +4,7 @@ feed ─< item ─< match
              └─< outbox >─ subscription     (the outbox: every message that leaves Tocsin, by kind;
                    └─< outbox (parent)        an alert is one row per subscription × item)
 outbox ─< feedback;  audit_log;  channel_state (what Tocsin knows about a channel, its pace)
+outbox (review) ─< outbox (alerts waiting for it, `review_id`);  outbox (review) ── review_decision
 
 What the assessment remembers (`bot.assessment.StoryBook`, read and written by `bot.store.stories`;
 band rows older than the cluster window are pruned):
@@ -166,6 +167,8 @@ class Subscription(SQLModel, table=True):
     briefing_time: str | None = Field(default=None, max_length=5)  # "HH:MM"; None: [briefings] time
     active: bool = True
     origin: str = Field(default="config", max_length=16)
+    review_channel: str | None = Field(default=None, max_length=32)  # None: the situation's
+    review_timeout: int | None = None  # seconds; None: the situation's (None there: never)
     muted_until: datetime | None = _when()  # the 24-hour button, or a snooze (`/tocsin mute`)
     filter_query: str | None = Field(default=None, sa_type=Text)  # `bot.filters` syntax
     quiet_hours: str | None = Field(default=None, max_length=11)  # "22:00-07:00"; None: channel's
@@ -189,6 +192,7 @@ class MessageKind(StrEnum):
     BRIEFING = "briefing"  # a subscription's weekly briefing, with its chart
     BRIEFING_ON_DEMAND = "briefing_on_demand"  # /tocsin brief, with its chart
     ESCALATION = "escalation"  # an alert re-posted to its situation's escalation channel
+    REVIEW = "review"  # an item put before reviewers (Share / Share with note… / Discard)
 
 
 class MessageState(StrEnum):
@@ -206,12 +210,16 @@ class MessageState(StrEnum):
           │  ├─► muted      its subscription is muted or has ended
           │  ├─► skipped    nothing to send (empty digest, card update superseded, situation gone)
           │  ├─► digest     waits for the daily digest          ── digest posted ──► digested
-          │  └─► held       over the channel's hourly cap, or   ── roll-up made ──► rolled_up
-          │                 the channel's quiet hours
+          │  ├─► held       over the channel's hourly cap, or   ── roll-up made ──► rolled_up
+          │  │              the channel's quiet hours
+          │  └─► review     waits for a reviewer (`review_id`)  ── Discard ──► discarded
+          │                   ── Share, or a critical alert's review_timeout ──► queued
           └─ (a new row starts here; `bot.outbox.policy.decide` picks every arrow out of queued)
 
-    `queued` and `sending` are pending (the deliverer works on them); `blocked`, `digest` and
-    `held` wait for an event; the others are final. Nothing is ever deleted.
+    `queued` and `sending` are pending (the deliverer works on them); `blocked`, `digest`,
+    `held` and `review` wait for an event; the others are final. Nothing is ever deleted.
+    Leaving `review` is a conditional UPDATE (`WHERE state = 'review'`, `bot.review`), so a
+    reviewer's Share, a second reviewer and the timeout cannot release an alert twice.
     """
 
     QUEUED = "queued"
@@ -226,6 +234,8 @@ class MessageState(StrEnum):
     DIGESTED = "digested"
     HELD = "held"
     ROLLED_UP = "rolled_up"
+    REVIEW = "review"
+    DISCARDED = "discarded"
 
 
 PENDING = (MessageState.QUEUED, MessageState.SENDING)
@@ -265,6 +275,7 @@ class OutboxMessage(SQLModel, table=True):
     item_id: int | None = Field(default=None, foreign_key="item.id", index=True)
     match_id: int | None = Field(default=None, foreign_key="match.id")
     parent_id: int | None = Field(default=None, foreign_key="outbox.id", index=True)
+    review_id: int | None = Field(default=None, foreign_key="outbox.id", index=True)
     dedupe_key: str | None = Field(default=None, max_length=200)
     payload: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False, default=_empty)
@@ -324,6 +335,21 @@ class AuditLog(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+class ReviewDecision(SQLModel, table=True):
+    """A reviewer's decision on a `review` message: at most one (the primary key is the review's
+    id, so two reviewers at once, or one clicking twice, cannot both decide)."""
+
+    __tablename__ = "review_decision"
+
+    review_id: int = Field(
+        foreign_key="outbox.id", primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    decision: str = Field(max_length=16)  # "shared" or "discarded"
+    actor: str = Field(max_length=32)
+    note: str | None = Field(default=None, sa_type=Text)
+    decided_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
 class ChannelState(SQLModel, table=True):
     __tablename__ = "channel_state"
 
@@ -333,6 +359,7 @@ class ChannelState(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=64)
     error_at: datetime | None = _when()
     timezone: str | None = Field(default=None, max_length=64)
+    dm_user: str | None = Field(default=None, max_length=32)  # a direct message: whose it is
     quiet_hours: str | None = Field(default=None, max_length=11)  # "22:00-07:00" (`bot.quiet`)
     paused_until: datetime | None = _when()  # Slack answered 429: nothing goes here before this
     slot_at: datetime | None = _when()  # pacing (GCRA): when the next post is due, theoretically

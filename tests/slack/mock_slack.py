@@ -264,6 +264,9 @@ class MockSlack:
             return {"ok": True, "files": files}
         if method == "upload":
             return "OK"
+        if method == "conversations.open":  # the bot's DM with a user: D + the user id's rest
+            user = str(body.get("users", "")).split(",")[0]
+            return {"ok": True, "channel": {"id": "D" + user[1:]}}
         if method == "users.conversations":
             return {"ok": True, "channels": [], "response_metadata": {"next_cursor": ""}}
         if method in ("conversations.history", "conversations.replies"):

@@ -25,7 +25,7 @@ from tests.slack.conftest import Running
 from tests.slack.helpers import ADMIN, ALLOWED, PUBLIC, SHARED, T0, USER, assert_inert, mrkdwn_texts
 
 FOLDER = golden.Path(__file__).parent / "golden"
-TRUSTED = frozenset({USER, ADMIN, PUBLIC, ALLOWED, SHARED, "CBLOCKED"})
+TRUSTED = frozenset({USER, ADMIN, PUBLIC, ALLOWED, SHARED, "CBLOCKED", "CREVIEW1"})
 
 CASES = {  # case: (command text, user, channel)
     "help": ("help", USER, PUBLIC),
@@ -41,7 +41,17 @@ CASES = {  # case: (command text, user, channel)
     "subscribe_restricted_shared": ("subscribe drc-east", USER, SHARED),
     "subscribe_bad_option": ("subscribe sudan loudly", USER, PUBLIC),
     "subscribe_bad_time": ("subscribe sudan at:25:00", USER, PUBLIC),
+    "subscribe_review": (
+        "subscribe sudan review:<#CREVIEW1|sudan-review> timeout:2h",
+        USER,
+        PUBLIC,
+    ),
+    "subscribe_review_bad_channel": ("subscribe sudan review:#sudan-review", USER, PUBLIC),
+    "subscribe_dm": ("subscribe sudan dm min:warning", USER, PUBLIC),
+    "subscribe_dm_restricted": ("subscribe drc-east dm", USER, ALLOWED),
     "subscribe_list": ("subscribe list", USER, PUBLIC),
+    "subscribe_list_dm": ("subscribe list dm", USER, PUBLIC),
+    "review_nothing_waiting": ("review", USER, PUBLIC),
     "subscribe_list_empty": ("subscribe list", USER, "CEMPTY01"),
     "unsubscribe": ("unsubscribe sudan", USER, PUBLIC),
     "unsubscribe_not_subscribed": ("unsubscribe myanmar", USER, PUBLIC),
@@ -61,6 +71,11 @@ CASES = {  # case: (command text, user, channel)
     "subscribe_filter": ('subscribe sudan filter:"El Fasher" OR Darfur -cholera', USER, PUBLIC),
     "subscribe_filter_bad": ("subscribe sudan alerts filter:Darfur OR (El Fasher", USER, PUBLIC),
     "subscribe_filter_hostile": ("subscribe sudan filter:Dar\u202efur <!channel> )", USER, PUBLIC),
+    "subscribe_dm_review_filter": (  # review before sharing, DMs and a filter in one line
+        "subscribe sudan dm review:<#CREVIEW1|sudan-review> filter:Darfur -cholera",
+        USER,
+        PUBLIC,
+    ),
     "quiet": ("quiet", USER, PUBLIC),
     "quiet_set": ("quiet 22:00-07:00", USER, PUBLIC),
     "quiet_off": ("quiet off", USER, PUBLIC),

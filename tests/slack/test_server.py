@@ -88,6 +88,9 @@ def test_manifest_scopes_are_documented() -> None:
         "channels:history",
         "groups:history",
         "files:write",
+        "im:write",
+        "im:read",
+        "im:history",
     } == set(scopes)
     assert all(f"`{s}`" in docs for s in scopes)
     assert "command: /tocsin" in manifest and "app_home_opened" in manifest

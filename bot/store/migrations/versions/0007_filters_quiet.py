@@ -8,7 +8,7 @@ Snoozes reuse `subscription.muted_until` (the 24-hour Mute button's field); held
 the outbox's `held` state and roll-ups. No data moves.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 
 from collections.abc import Sequence
@@ -18,7 +18,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -7,7 +7,7 @@ Existing votes are filled in from their alert's stored match, item and feed, so 
 report (`tocsin feedback report`) counts them too. An index on `created_at` serves its period.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 """
 
 from collections.abc import Sequence
