@@ -48,10 +48,10 @@ class Place:
 Severity = Literal["info", "watch", "warning", "critical"]
 
 CIVILIAN_CLASSES = frozenset(
-    {"civilian", "child", "woman", "identity", "health", "aid", "press", "detainee"}
+    {"civilian", "displaced", "child", "woman", "identity", "health", "aid", "press", "detainee"}
 )
 PROTECTED_PERSONS = frozenset({"health", "aid", "press", "detainee"})
-POPULATION = frozenset({"civilian", "child", "woman", "identity", "people"})
+POPULATION = frozenset({"civilian", "displaced", "child", "woman", "identity", "people"})
 PROTECTED_TARGETS = frozenset({"health", "education", "worship", "shelter", "aid"})
 COMBATANTS = frozenset({"military", "official"})
 CLASS_CODES = {
@@ -424,7 +424,10 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
     )
     if grade is None:
         return None
-    count = max((n for c, n in counts.items() if c not in COMBATANTS), default=None)
+    count = max(
+        (n for c, n in counts.items() if c not in COMBATANTS and not _consequence(c, spec.kind)),
+        default=None,
+    )
     codes = _codes(spec.codes, grade, classes, target_classes, spec.kind)
     first = min([act.first] + [h.first for h in (*victims, *targets)])
     last = max([act.last] + [h.last for h in (*victims, *targets)])
@@ -467,6 +470,12 @@ def _taken_to(ctx: _Context, target: Hit) -> bool:
         return False
     words = [t.text.lower() for t in ctx.tokens[max(0, target.first - 2) : target.first]]
     return "to" in words
+
+
+def _consequence(victim_class: str, kind: str) -> bool:
+    """ "Insurgents attack a village, thousands displaced": the displaced are what the attack
+    left, not its toll (killed, abducted or expelled refugees are counted)."""
+    return victim_class == "displaced" and kind == "attack"
 
 
 def _combatant_toll(ctx: _Context, victims: list[Hit]) -> bool:
