@@ -33,8 +33,8 @@ from bench.year import FEEDS, NOW, build, settings_for
 from bot.backtest import backtest
 from bot.config import Settings
 from bot.feedback import snapshot
-from bot.ingest import _evidence_json
-from bot.matching.events import event_record
+from bot.ingest import stored_evidence
+from bot.matching import AlertThresholds
 from bot.matching.matcher import Matcher
 from bot.matching.setup import matcher_from_settings
 from bot.precision import load_votes, precision_report
@@ -75,8 +75,7 @@ def _evidence(matcher: Matcher, item: Any, feed_name: str) -> dict[str, Any]:
             source=item.source,
         )
     )
-    stored = [_evidence_json(e, matcher) for e in result.evidence]
-    stored += [event_record(e, mass_casualty=10, critical_casualties=100) for e in result.events]
+    stored = stored_evidence(result, matcher, situation=None, thresholds=AlertThresholds())
     return {"evidence": snapshot(stored), "indicators": list(result.indicators)}
 
 

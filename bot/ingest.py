@@ -29,6 +29,7 @@ from bot.matching.events import event_record
 from bot.matching.language import item_language
 from bot.matching.matcher import Matcher
 from bot.matching.model import Evidence, MatchResult
+from bot.matching.settings import AlertThresholds
 from bot.matching.setup import indicator_name
 from bot.store.stories import load_book, lock_stories, prune, save_book, sources_of
 from bot.store.tables import Item as ItemRow
@@ -195,19 +196,12 @@ class ItemWriter:
             "item_id": assessed.item_id,
             "situation": situation,
             "indicators": list(subject.result.indicators),
-            "evidence": [
-                _evidence_json(e, self.matcher)
-                for e in subject.result.evidence
-                if e.kind == "indicator" or e.key == situation
-            ]
-            + [
-                event_record(
-                    e,
-                    mass_casualty=self.settings.alerts.thresholds.mass_casualty,
-                    critical_casualties=self.settings.alerts.thresholds.critical_casualties,
-                )
-                for e in subject.result.events
-            ],
+            "evidence": stored_evidence(
+                subject.result,
+                self.matcher,
+                situation=situation,
+                thresholds=self.settings.alerts.thresholds,
+            ),
             "breakdown": [list(pair) for pair in scored.breakdown],
             "score": scored.score,
             "severity": scored.severity,
@@ -323,6 +317,30 @@ def _item_values(item: Item, *, key: str, feed_id: int, now: datetime) -> dict[s
         "published_at": item.published,
         "fetched_at": now,
     }
+
+
+def stored_evidence(
+    result: MatchResult,
+    matcher: Matcher,
+    *,
+    situation: str | None,
+    thresholds: AlertThresholds,
+) -> list[dict[str, Any]]:
+    """A match's evidence as stored with it (and read back by alert cards, `tocsin why` and
+    feedback): the indicator evidence, the mentions of `situation` (all, with None) and the
+    events."""
+    return [
+        _evidence_json(e, matcher)
+        for e in result.evidence
+        if situation is None or e.kind == "indicator" or e.key == situation
+    ] + [
+        event_record(
+            e,
+            mass_casualty=thresholds.mass_casualty,
+            critical_casualties=thresholds.critical_casualties,
+        )
+        for e in result.events
+    ]
 
 
 def _evidence_json(e: Evidence, matcher: Matcher) -> dict[str, Any]:

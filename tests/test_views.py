@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from bot.ingest import _evidence_json
-from bot.matching import SituationSpec, build_matcher
-from bot.matching.events import event_record
+from bot.ingest import stored_evidence
+from bot.matching import AlertThresholds, SituationSpec, build_matcher
 from bot.outbox.views import evidence
 from bot.store.tables import Match
 
@@ -13,8 +12,7 @@ def _match(title: str, summary: str = "") -> Match:
     """Match evidence as ingest stores it: indicator evidence plus the event records."""
     matcher = build_matcher([SituationSpec(slug="eth", name="Ethiopia", countries=("ETH",))])
     result = matcher.match_text(title=title, summary=summary, language="en")
-    stored = [_evidence_json(e, matcher) for e in result.evidence]
-    stored += [event_record(e, mass_casualty=10, critical_casualties=100) for e in result.events]
+    stored = stored_evidence(result, matcher, situation="eth", thresholds=AlertThresholds())
     return Match(item_id=1, situation="eth", severity="watch", evidence=stored)
 
 
