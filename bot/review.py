@@ -341,12 +341,24 @@ def waiting(
         .order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))
         .limit(limit)
     ).all()
+    channels_of: dict[int, list[str]] = {}
+    if rows:
+        ids = [review.id for review, _ in rows]
+        for review_id, channel in session.exec(
+            select(OutboxMessage.review_id, OutboxMessage.channel)
+            .where(col(OutboxMessage.review_id).in_(ids))
+            .order_by(col(OutboxMessage.channel), col(OutboxMessage.id))
+        ).all():
+            channels_of.setdefault(review_id, []).append(channel)  # type: ignore[arg-type]
     return Queue(
-        oldest=tuple(_waiting(session, review, item) for review, item in rows), total=total
+        oldest=tuple(
+            _waiting(review, item, channels_of.get(review.id or 0, [])) for review, item in rows
+        ),
+        total=total,
     )
 
 
-def _waiting(session: Session, review: OutboxMessage, item: Item) -> Waiting:
+def _waiting(review: OutboxMessage, item: Item, channels: list[str]) -> Waiting:
     assert review.id is not None
     return Waiting(
         review_id=review.id,
@@ -357,5 +369,5 @@ def _waiting(session: Session, review: OutboxMessage, item: Item) -> Waiting:
         url=item.url,
         source=item.source,
         since=review.created_at,
-        destinations=tuple(d.channel for d in destinations(session, review.id)),
+        destinations=tuple(channels),
     )
