@@ -591,13 +591,19 @@ _MANNER_REACH = 6  # tokens from a death to the disaster that caused it ("killed
 
 def _died_in_disaster(ctx: _Context, act: Hit) -> bool:
     """A disaster right after a death, no other act between: "six killed in plane crash",
-    "dead after tanker crash" (even where soldiers or the military are named)."""
+    "dead after tanker crash"; or a disaster just before a death that no other act in its part
+    of the headline could explain: "military plane crashes, killing 6" (even where soldiers or
+    the military are named)."""
     seg = ctx.segments[act.first]
     for cue in ctx.by_role.get("cue", ()):
         if cue.name != "disaster" or ctx.segments[cue.first] != seg:
             continue
         if act.last < cue.first <= act.last + _MANNER_REACH and not any(
             h.role == "act" and act.last < h.first < cue.first for h in ctx.hits
+        ):
+            return True
+        if cue.last < act.first <= cue.last + _MANNER_REACH and not any(
+            h.role == "act" and h is not act and ctx.segments[h.first] == seg for h in ctx.hits
         ):
             return True
     return False

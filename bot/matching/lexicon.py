@@ -206,12 +206,16 @@ def _arabic_prefixes(key: str) -> Iterator[str]:
             yield key[:size]
 
 
-_RIVALS = {"act": frozenset({"act", "label", "unless"})}
+_RIVALS = {
+    "act": frozenset({"act", "label", "unless"}),
+    "target": frozenset({"target", "unless"}),  # "bomb shelter" is no shelter under attack
+}
 
 
 def _longest(hits: list[Hit]) -> list[Hit]:
     """Drop a hit inside a longer hit of the same role ("air strike" over "strike"); an act
-    inside a longer label or exception is no act ("violan la ley internacional")."""
+    inside a longer label or exception is no act ("violan la ley internacional"), nor a target
+    inside a longer exception ("bomb shelter")."""
     longer = [h for h in hits if h.last > h.first]  # only a multi-word hit can hold another
     if not longer:
         return hits

@@ -113,10 +113,10 @@ def test_proximity_requirement() -> None:
 
 
 def test_per_term_proximity() -> None:
-    term = TermDef(term="night raids", near=3)
+    term = TermDef(term="night patrols", near=3)
     extra = IndicatorDef(code="RF7", terms={"en": [term]})
     matcher = build_matcher(SUDAN, IndicatorsSettings(extra=[extra]))
-    far = "Night raids were reported in a country far from " + "x " * 10 + "Sudan"
+    far = "Night patrols were reported in a country far from " + "x " * 10 + "Sudan"
     assert matcher.match_text(title="News", summary=far).indicators == ()
-    near = "Night raids in Sudan"
+    near = "Night patrols in Sudan"
     assert matcher.match_text(title="News", summary=near).indicators == ("RF7",)
