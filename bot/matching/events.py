@@ -88,6 +88,11 @@ COUNTED_ACTS = frozenset(
 )
 _BOUNDARY = frozenset("|•;:!?")
 _DASHES = frozenset("-–—")
+# Name particles that a spaced hyphen joins to the name after it, as some aggregators space
+# every hyphen ("Pierre al - Rai", "Al - Aqsa"): no clause ends there.
+_PARTICLES = frozenset(
+    {"al", "el", "ad", "ar", "as", "an", "ash", "az", "bin", "ibn", "abu", "ould"}
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,24 +202,41 @@ def _overlaps(a: Hit, b: Hit) -> bool:
 
 
 def _segments(text: str, tokens: Sequence[Token]) -> list[int]:
-    """Segment number of each token: a new one after | ; : ! ? a spaced dash or a full stop."""
+    """Segment number of each token: a new one after | ; : ! ? a spaced dash or a full stop.
+
+    A spaced hyphen is a word's own hyphen, spaced out by an aggregator, where a lowercase word
+    follows it ("mine - laying", "vehicle - ramming") or a name particle precedes it
+    ("al - Rai"); a dash before a capitalised word still ends the part ("… - World")."""
     out: list[int] = []
     segment = 0
     for i, token in enumerate(tokens):
         if i:
-            between = text[tokens[i - 1].end : token.start]
+            previous = tokens[i - 1]
+            between = text[previous.end : token.start]
             if between == " ":
                 out.append(segment)
                 continue
             stripped = between.strip()
             if (
                 any(ch in _BOUNDARY for ch in between)
-                or (stripped in _DASHES and between != stripped)
+                or (
+                    stripped in _DASHES
+                    and between != stripped
+                    and not _hyphen(text, previous, token, stripped)
+                )
                 or (stripped.endswith(".") and between.endswith(" "))
             ):
                 segment += 1
         out.append(segment)
     return out
+
+
+def _hyphen(text: str, before: Token, after: Token, dash: str) -> bool:
+    """A spaced "-" that joins the words around it (see `_segments`)."""
+    if dash != "-":
+        return False
+    first = text[after.start : after.end][:1]
+    return first.islower() or text[before.start : before.end].lower() in _PARTICLES
 
 
 def _quantity_numbers(hits: Sequence[Hit]) -> list[Number]:
@@ -387,6 +409,7 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         and not _inside_cue(ctx, v)
         and not _agent(ctx, act, v)
         and _same_clause(ctx, act, v)
+        and not _qualifies_perpetrator(ctx, v)
     ]
     targets = [
         t
@@ -476,6 +499,14 @@ def _consequence(victim_class: str, kind: str) -> bool:
     """ "Insurgents attack a village, thousands displaced": the displaced are what the attack
     left, not its toll (killed, abducted or expelled refugees are counted)."""
     return victim_class == "displaced" and kind == "attack"
+
+
+def _qualifies_perpetrator(ctx: _Context, victim: Hit) -> bool:
+    """An identity word right before an armed actor names the actor, not a victim: "Shiite
+    militia claims strikes", "Hindu mob lynches Muslim man" (the man is the victim)."""
+    return victim.name == "identity" and any(
+        h.role == "perpetrator" and h.first == victim.last + 1 for h in ctx.hits
+    )
 
 
 def _combatant_toll(ctx: _Context, victims: list[Hit]) -> bool:
