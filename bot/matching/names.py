@@ -18,6 +18,9 @@ from bot.matching.normalize import fold
 from bot.matching.russian import lemma_phrase
 
 LANGUAGES = ("en", "fr", "es", "ar", "pt", "ru")
+# CLDR locales whose country names each language's news also uses: European Portuguese
+# ("Irão", "Arménia"), Latin American Spanish ("Arabia Saudita"), Canadian French ("Bélarus").
+_LOCALES = {"fr": ("fr", "fr_CA"), "es": ("es", "es_419"), "pt": ("pt", "pt_PT")}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,9 +53,15 @@ def _pycountry_names(country: object) -> set[str]:
     return {_uninvert(n) for n in raw if n}
 
 
-@lru_cache(maxsize=len(LANGUAGES))
-def _territories(lang: str) -> dict[str, str]:
-    return dict(Locale(lang).territories)
+@lru_cache(maxsize=2 * len(LANGUAGES))
+def _territories(locale: str) -> dict[str, str]:
+    return dict(Locale.parse(locale).territories)
+
+
+def _cldr_names(lang: str, alpha2: str) -> list[str]:
+    """CLDR's names of a territory in `lang`, one per locale of `_LOCALES` that names it."""
+    names = (_territories(locale).get(alpha2) for locale in _LOCALES.get(lang, (lang,)))
+    return list(dict.fromkeys(n for n in names if n))
 
 
 def _with_russian(names: list[CountryName]) -> list[CountryName]:
@@ -83,7 +92,7 @@ def _plain_names() -> dict[str, frozenset[str]]:
     for c in pycountry.countries:
         texts = set(_pycountry_names(c))
         for lang in LANGUAGES:
-            texts.add(_split_parentheses(_territories(lang).get(c.alpha_2) or "")[0])
+            texts.update(_split_parentheses(n)[0] for n in _cldr_names(lang, c.alpha_2))
         for extra in geo_data().extra_names.get(c.alpha_3, {}).values():
             texts.update(extra)
         for text in texts:
@@ -120,8 +129,8 @@ def _country_names(alpha3: str, alpha2: str, official: set[str]) -> tuple[Countr
     data = geo_data()
     names = [CountryName(text=n, lang="en") for n in official]
     for lang in LANGUAGES:
-        local = _territories(lang).get(alpha2)
-        names += [CountryName(text=n, lang=lang) for n in _local_names(alpha3, local or "")]
+        for local in _cldr_names(lang, alpha2):
+            names += [CountryName(text=n, lang=lang) for n in _local_names(alpha3, local)]
     for lang, extra in data.extra_names.get(alpha3, {}).items():
         names += [CountryName(text=n, lang=lang) for n in extra]
     for lang, extra in data.capitalised_names.get(alpha3, {}).items():
