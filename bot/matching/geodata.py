@@ -11,6 +11,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from bot.matching.normalize import fold
 from bot.matching.terms import patterns
 
 LanguageNames = Mapping[str, tuple[str, ...]]
@@ -46,6 +47,7 @@ class GeoData:
     person_names: frozenset[str]
     vetoes: tuple[Veto, ...]
     common_words: frozenset[str]
+    outlet_words: frozenset[str]
     demonyms: Mapping[str, Mapping[str, str | tuple[str, ...]]]
     actors: tuple[Actor, ...]
 
@@ -92,6 +94,7 @@ def geo_data() -> GeoData:
             for v in geo["veto"]
         ),
         common_words=frozenset(p for w in geo["common_words"]["words"] for p in patterns(w)),
+        outlet_words=frozenset(fold(w) for w in geo["outlets"]["words"]),
         demonyms={
             code: {lang: _demonym(v) for lang, v in t.items()} for code, t in demonyms.items()
         },

@@ -31,6 +31,7 @@ from bot.matching.resolve import (
     excluded,
     longest_first,
     near_enough,
+    outlet_start,
     touching,
 )
 from bot.matching.russian import has_cyrillic, lemma_view
@@ -74,6 +75,7 @@ class Matcher:
     pattern_count: int
     names: Mapping[str, str]
     proximity: int = 0  # [indicators] proximity_words: events too must be near a place
+    outlet_words: frozenset[str] = frozenset()  # geo.toml [outlets]: a headline's outlet name
 
     def match(self, item: Item) -> MatchResult:
         """Match one feed item (title, summary and its structured country tags)."""
@@ -180,6 +182,9 @@ class Matcher:
             return _Field(name, text, words, (), (), _NOTHING, ())
         geo, indicators, excluded_slugs, triggers = _partition(hits, text)
         if geo:
+            if name == "title":  # a headline's outlet places it only when nothing else does
+                cut = outlet_start(text, self.outlet_words)
+                geo = [h for h in geo if h.start < cut] or geo
             geo = longest_first(geo)
             vetoes = self.vetoes
             near = touching(geo)
@@ -552,4 +557,5 @@ def build_matcher(
         pattern_count=pattern_count,
         names={s.slug: s.name for s in situations},
         proximity=indicators_settings.proximity_words,
+        outlet_words=data.outlet_words,
     )

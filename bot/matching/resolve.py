@@ -88,6 +88,50 @@ def _fits(hit: Hit, taken: Sequence[Hit]) -> bool:
     return fits
 
 
+_SEPARATOR = re.compile(r" (?:\||-|/|::) ")  # in folded text, where every dash is "-"
+_WEB_ADDRESS = re.compile(r"\w\.(?:com|org|net|info|news|co|tv)\b")
+_OUTLET_WORDS = 8
+# Words that a spaced hyphen joins to the next ("anti - Israel", "al - Quds"): no separator.
+_JOINED = frozenset(
+    {"anti", "pro", "non", "ex", "co", "al", "el", "ad", "as", "an", "ash", "az", "bin", "ibn"}
+    | {"abu", "ould"}
+)
+
+
+def outlet_start(text: Normalized, outlet_words: AbstractSet[str]) -> int:
+    """Where a headline's trailing outlet name begins in folded `text.text` (its length if
+    none): the parts after the last separators that name an outlet ("… - Pakistan Today",
+    "… | The Manila Times - Caribbean News"; see geo.toml's [outlets])."""
+    folded = text.text
+    cut = len(folded)
+    while (found := _last_separator(text, cut)) is not None:
+        tail = folded[found[1] : cut]
+        words = re.findall(r"\w+", tail)
+        if not words or len(words) > _OUTLET_WORDS:
+            break
+        if not (_WEB_ADDRESS.search(tail) or any(w in outlet_words for w in words)):
+            break
+        cut = found[0]
+    return cut
+
+
+def _last_separator(text: Normalized, end: int) -> tuple[int, int] | None:
+    """The last separator before `end`; a spaced hyphen that joins two words ("из - за",
+    "anti - Israel", as some aggregators space every hyphen) is none."""
+    last = None
+    for match in _SEPARATOR.finditer(text.text, 0, end):
+        if match.group() == " - " and _joins(text, match.start(), match.end()):
+            continue
+        last = match
+    return (last.start(), last.end()) if last is not None and last.start() > 0 else None
+
+
+def _joins(text: Normalized, start: int, end: int) -> bool:
+    after = text.original[text.origin(end)] if end < len(text.text) else ""
+    before = re.findall(r"\w+", text.text[max(0, start - 8) : start])
+    return after.islower() or (bool(before) and before[-1] in _JOINED)
+
+
 def longest_first(hits: Sequence[Hit]) -> list[Hit]:
     """Keep the longest of overlapping hits (longer literal pattern breaks ties); in order."""
     if len(hits) < 2:
