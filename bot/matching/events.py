@@ -92,6 +92,7 @@ _DASHES = frozenset("-–—")
 # every hyphen ("Pierre al - Rai", "Al - Aqsa"): no clause ends there.
 _PARTICLES = frozenset(
     {"al", "el", "ad", "ar", "as", "an", "ash", "az", "bin", "ibn", "abu", "ould"}
+    | {"аль", "эль", "ибн", "бен", "абу", "нью", "сан", "санкт"}  # "Абу - Даби", "Нью - Йорк"
 )
 
 
@@ -373,8 +374,11 @@ def _article(ctx: _Context, number: Number) -> bool:
 
 
 def _next_to(ctx: _Context, act: Hit, number: Number) -> bool:
-    """ "kills 12", "killing at least 12", "12 killed": nothing that has a role in between."""
+    """ "kills 12", "killing at least 12", "12 killed": nothing that has a role in between, nor
+    a comma after the act ("7 killed, 21 wounded": the 21 are the wounded)."""
     if act.last < number.first <= act.last + 3:
+        if "," in ctx.text[ctx.tokens[act.last].end : ctx.tokens[number.first].start]:
+            return False
         low, high = act.last + 1, number.first - 1
     elif number.last < act.first <= number.last + 2:
         low, high = number.last + 1, act.first - 1
@@ -603,16 +607,29 @@ _VIOLENT_KINDS = frozenset({"attack", "lethal", "atrocity"})
 
 
 def _violent(ctx: _Context, act: Hit) -> bool:
-    """Another act in the segment says the harm was done by someone ("strike … 12 dead")."""
-    seg = ctx.segments[act.first]
+    """Another act in the segment says the harm was done by someone ("strike … 12 dead"), or
+    in the part a colon joins it to ("Israel struck a beach: at least 7 people killed")."""
+    segs = {ctx.segments[act.first]} | _colon_joined(ctx, ctx.segments[act.first])
     lexicon_acts = event_lexicon().acts
     return any(
         h.role == "act"
         and h is not act
-        and ctx.segments[h.first] == seg
+        and ctx.segments[h.first] in segs
         and lexicon_acts[h.name].kind in _VIOLENT_KINDS
         for h in ctx.hits
     )
+
+
+def _colon_joined(ctx: _Context, seg: int) -> set[int]:
+    """The segments next to `seg` that only a colon separates from it."""
+    joined = set()
+    for i in range(1, len(ctx.tokens)):
+        a, b = ctx.segments[i - 1], ctx.segments[i]
+        if a != b and seg in (a, b):
+            between = ctx.text[ctx.tokens[i - 1].end : ctx.tokens[i].start]
+            if between.strip() == ":":
+                joined.add(b if a == seg else a)
+    return joined
 
 
 _QUALIFIED_REACH = 2  # tokens from a demonym to the noun it qualifies ("Iranian security chief")
