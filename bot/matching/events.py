@@ -206,7 +206,7 @@ def _segments(text: str, tokens: Sequence[Token]) -> list[int]:
     """Segment number of each token: a new one after | ; : ! ? a spaced dash or a full stop.
 
     A spaced hyphen is a word's own hyphen, spaced out by an aggregator, where a lowercase word
-    follows it ("mine - laying", "vehicle - ramming") or a name particle precedes it
+    or a number follows it ("mine - laying", "KC - 135") or a name particle precedes it
     ("al - Rai"); a dash before a capitalised word still ends the part ("… - World")."""
     out: list[int] = []
     segment = 0
@@ -237,7 +237,9 @@ def _hyphen(text: str, before: Token, after: Token, dash: str) -> bool:
     if dash != "-":
         return False
     first = text[after.start : after.end][:1]
-    return first.islower() or text[before.start : before.end].lower() in _PARTICLES
+    return (
+        first.islower() or first.isdigit() or text[before.start : before.end].lower() in _PARTICLES
+    )
 
 
 def _quantity_numbers(hits: Sequence[Hit]) -> list[Number]:
@@ -302,8 +304,19 @@ def _cancelled(ctx: _Context, act: Hit) -> bool:
         return True
     if ctx.in_context(act, "cue", frozenset({"commemoration", "fiction", "sport", "legal"})):
         return True
-    exceptions = ctx.near(act, "unless", before=_WINDOW, after=_WINDOW)
+    exceptions = [
+        h
+        for h in ctx.near(act, "unless", before=_WINDOW, after=_WINDOW)
+        if not _inside_victim(ctx, h)  # "attack aid workers": the workers are no union
+    ]
     return any(h.name == act.name for h in exceptions)  # "workers strike" is no attack
+
+
+def _inside_victim(ctx: _Context, hit: Hit) -> bool:
+    return any(
+        v.first <= hit.first and hit.last <= v.last and v.last - v.first > hit.last - hit.first
+        for v in ctx.by_role.get("victim", ())
+    )
 
 
 def _reaches(ctx: _Context, cue: Hit, act: Hit) -> bool:
@@ -406,14 +419,17 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
     if _cancelled(ctx, act):
         return None
     spec = lexicon.acts[act.name]
+    nearby = ctx.near(act, "victim", before=_WINDOW, after=_WINDOW)
+    subjects = [v for v in nearby if _subject(ctx, act, spec.kind, v)]
     victims = [
         v
-        for v in ctx.near(act, "victim", before=_WINDOW, after=_WINDOW)
+        for v in nearby
         if not _negated(ctx, v)
         and not _inside_cue(ctx, v)
         and not _agent(ctx, act, v)
         and _same_clause(ctx, act, v)
         and not _qualifies_perpetrator(ctx, v)
+        and v not in subjects
     ]
     targets = [
         t
@@ -421,6 +437,7 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         if not _inside_cue(ctx, t)
         and _same_clause(ctx, act, t)
         and not (t.name in _CARE and (spec.kind in _TOLL_KINDS or _taken_to(ctx, t)))
+        and not any(_overlaps(t, v) for v in subjects)  # "villagers attack": no village hit
     ]
     perps = ctx.near(act, "perpetrator", before=_WINDOW, after=_WINDOW)
     labels = ctx.in_context(act, "label", frozenset({"label"}))
@@ -503,6 +520,27 @@ def _consequence(victim_class: str, kind: str) -> bool:
     """ "Insurgents attack a village, thousands displaced": the displaced are what the attack
     left, not its toll (killed, abducted or expelled refugees are counted)."""
     return victim_class == "displaced" and kind == "attack"
+
+
+# Acts whose English subject does them to someone else (not "civilians die", "children starve")
+_TRANSITIVE = frozenset({"attack", "lethal", "arson", "looting", "abduction", "injury", "torture"})
+_PARTICIPLES = frozenset({"hit", "shot", "struck", "slain", "burnt", "cut", "beaten"})
+
+
+_IRREGULAR_PLURALS = frozenset({"men", "women", "children", "people"})
+
+
+def _subject(ctx: _Context, act: Hit, kind: str, victim: Hit) -> bool:
+    """A plural English noun right before an act in the plain present does it: "protesters
+    burn photos", "villagers attack a patrol"; not "villagers attacked", "civilians killed" (the
+    passive, as headlines write it), nor a noun compound ("journalist abductions")."""
+    if ctx.lang != "en" or kind not in _TRANSITIVE or victim.last != act.first - 1:
+        return False
+    noun = ctx.tokens[victim.last].text.lower()
+    word = ctx.tokens[act.first].text.lower()
+    plural = noun.endswith("s") or noun in _IRREGULAR_PLURALS
+    bare = not word.endswith(("s", "ed", "en", "ing")) and word not in _PARTICIPLES
+    return plural and bare
 
 
 def _qualifies_perpetrator(ctx: _Context, victim: Hit) -> bool:
