@@ -110,12 +110,13 @@ class Matcher:
             fields = [_without_act_words(f, lang) for f in fields]
         tags = tuple(dict.fromkeys(c.upper() for c in countries)) if countries else ()
         located = self._tag_evidence(tags) if tags else []
-        places = fields + [self._lemma_field(f) for f in fields if has_cyrillic(f.text.original)]
+        lemmas = [self._lemma_field(f) for f in fields if has_cyrillic(f.text.original)]
+        places = fields + lemmas
         if any(f.geo for f in places):
-            located += self._geo_evidence(places, tags, read_twice=len(places) > len(fields))
+            located += self._geo_evidence(places, tags, read_twice=bool(lemmas))
         if located_only and not located:
             return self._result([], [], (), lang)
-        events = self._events(fields, lang)
+        events = self._events(fields, lang, {f.name: f for f in lemmas})
         title_located = bool(tags) or any(e.field == "title" for e in located)
         if self.proximity and events and not title_located:
             events = _near_places(events, fields, self.proximity)
@@ -127,18 +128,23 @@ class Matcher:
         evidence = indicated + _event_evidence(events, indicated, fields)
         return self._result(located, evidence, events, lang)
 
-    def _events(self, fields: Sequence[_Field], lang: str | None) -> tuple[Event, ...]:
+    def _events(
+        self, fields: Sequence[_Field], lang: str | None, lemmas: Mapping[str, _Field]
+    ) -> tuple[Event, ...]:
         """Events in the item's language; when it is unknown, in each language whose act
-        words the automaton found (the one that reads the strongest events wins)."""
+        words the automaton found (the one that reads the strongest events wins). `lemmas`:
+        each Cyrillic field read as lemmas, whose places ("по Белгороду") count too."""
         if lang in SUPPORTED:
-            return self._events_in(fields, lang)
+            return self._events_in(fields, lang, lemmas)
         if lang is not None:
             return ()
         candidates = {k for f in fields for hit in f.triggers for k in hit.term.keys}
-        readings = [self._events_in(fields, c) for c in sorted(candidates)]
+        readings = [self._events_in(fields, c, lemmas) for c in sorted(candidates)]
         return max(readings, key=_strength, default=())
 
-    def _events_in(self, fields: Sequence[_Field], lang: str) -> tuple[Event, ...]:
+    def _events_in(
+        self, fields: Sequence[_Field], lang: str, lemmas: Mapping[str, _Field]
+    ) -> tuple[Event, ...]:
         found: list[Event] = []
         lexicon = event_lexicon()
         for f in fields:
@@ -152,15 +158,20 @@ class Matcher:
                 for hit in f.triggers
             ):
                 continue  # no act starts in this field: nothing to look for
-            places = [
-                Place(
-                    *f.text.span(h.start, h.end),
-                    town=h.term.kind in _TOWN_KINDS,
-                    people=h.term.demonym,
+            read = [(f, h) for h in f.geo]
+            if (lemma := lemmas.get(f.name)) is not None:
+                read += [(lemma, h) for h in lemma.geo]
+            places = list(
+                dict.fromkeys(
+                    Place(
+                        *view.text.span(h.start, h.end),
+                        town=h.term.kind in _TOWN_KINDS,
+                        people=h.term.demonym,
+                    )
+                    for view, h in read
+                    if h.term.kind != "block"
                 )
-                for h in f.geo
-                if h.term.kind != "block"
-            ]
+            )
             found += detect_events(f.text.original, lang, field=f.name, places=places)
         return tuple(found)
 

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 import ahocorasick
 
-from bot.matching.terms import Term, patterns
+from bot.matching.terms import Term, patterns, split_wildcards
 
 _CONJUNCTIONS = ("", "و", "ف")
 _PREPOSITIONS = ("", "ب", "ل", "ك")
@@ -124,6 +124,9 @@ def scan(automaton: Any, text: str) -> list[Hit]:
                 hits.append(Hit(start, end, size, term))
                 continue
             right = _right_end(text, end, text[end - 1], term)
+            if right is not None and term.tail is not None:
+                rest = term.tail.match(text, right)
+                right = rest.end() if rest is not None else None
             if right is not None:
                 hits.append(Hit(start, right, size, term))
     return hits
@@ -145,6 +148,7 @@ def _shape(term: Term) -> tuple[object, ...]:
         term.exclude,
         term.window,
         term.near,
+        term.tail,
     )
 
 
@@ -174,7 +178,8 @@ def build_automaton(terms: Iterable[Term]) -> tuple[Any, int]:
     """One Aho-Corasick automaton over every spelling of every term, and its key count."""
     table: dict[str, dict[tuple[object, ...], Term]] = {}
     for term in terms:
-        for pattern in patterns(term.text):
+        head = term.text if term.tail is None else split_wildcards(term.text)[0]
+        for pattern in patterns(head):
             _merge(table.setdefault(_key(pattern), {}), term)
     automaton = ahocorasick.Automaton()
     for key, bucket in table.items():

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from bot.matching.errors import TaxonomyError
 from bot.matching.normalize import fold
 from bot.matching.settings import IndicatorDef, IndicatorsSettings, TermDef
-from bot.matching.terms import Term
+from bot.matching.terms import Term, split_wildcards
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,12 +133,14 @@ def indicator_terms(
         shared_exclude = tuple(fold(e) for e in indicator.exclude)
         for term in indicator.terms:
             near = term.near if term.near is not None else indicator.near
+            head, tail = split_wildcards(term.text)
             yield Term(
                 kind="indicator",
                 keys=(indicator.code,),
                 text=term.text,
                 lang=term.lang,
-                prefix=term.text.endswith("*"),
+                prefix=head.endswith("*"),
+                tail=tail,
                 exclude=shared_exclude + tuple(fold(e) for e in term.exclude),
                 window=term.window or exclusion_window,
                 near=near if near is not None else proximity_words,

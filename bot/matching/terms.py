@@ -38,6 +38,23 @@ class Term:
     exclude: tuple[str, ...] = ()  # folded phrases that cancel the term nearby
     window: int = 0  # words either side searched for `exclude`
     near: int = 0  # must be within this many words of a situation mention (0: anywhere)
+    # words after the first that ends in "*" ("военн* операци*"), checked where the automaton
+    # found the head ("военн*"): each word of a phrase may continue, not only its last
+    tail: re.Pattern[str] | None = None
+
+
+def split_wildcards(text: str) -> tuple[str, re.Pattern[str] | None]:
+    """ "военн* операци*" → ("военн*", the pattern of " операци…"); a phrase whose only
+    wildcard ends it is its own head ("massacr*", "aid worker*")."""
+    words = text.split()
+    first = next((i for i, w in enumerate(words[:-1]) if w.endswith("*")), None)
+    if first is None:
+        return text, None
+    rest = [
+        re.escape(fold(w.rstrip("*"))) + (r"\w*" if w.endswith("*") else r"(?!\w)")
+        for w in words[first + 1 :]
+    ]
+    return " ".join(words[: first + 1]), re.compile(r"\s+" + r"\s+".join(rest))
 
 
 _ARABIC_ARTICLE = "ال"

@@ -120,3 +120,29 @@ def test_per_term_proximity() -> None:
     assert matcher.match_text(title="News", summary=far).indicators == ()
     near = "Night patrols in Sudan"
     assert matcher.match_text(title="News", summary=near).indicators == ("RF7",)
+
+
+def test_every_shipped_term_matches_its_own_text() -> None:
+    """No term is dead: each matches its own words (wildcards read as nothing more)."""
+    matcher = build_matcher(SUDAN)
+    dead = [
+        (indicator.code, term.lang, term.text)
+        for indicator in resolve_indicators(IndicatorsSettings())
+        for term in indicator.terms
+        if indicator.code
+        not in matcher.match_text(title=term.text.replace("*", ""), language=term.lang).indicators
+    ]
+    assert dead == []
+
+
+@pytest.mark.parametrize(
+    ("title", "lang", "code"),
+    [
+        ("Военную операцию в Судане продлили", "ru", "RF1"),  # "военн* операци*"
+        ("Полиция применила слезоточивый газ в Хартуме", "ru", "RF7"),
+        ("Aid workers killed in Darfur", "en", "RF14"),  # "aid worker* killed"
+        ("Election results rejected in Sudan", "en", "RF8"),
+    ],
+)
+def test_every_word_of_a_phrase_may_continue(title: str, lang: str, code: str) -> None:
+    assert code in build_matcher(SUDAN).match_text(title=title, language=lang).indicators
