@@ -617,10 +617,10 @@ def _grade(
             return None if natural else "violation"
         return "risk" if (combatants or people) and not natural else None
     if kind == "attack":
+        if "disaster" in cue and not armed and _disaster_before(ctx, act):
+            return None  # the disaster struck: "floods hit villages", "cyclone hits camps"
         if civilian or targets or labelled or (armed and people):
             return "violation"
-        if natural:
-            return None
         return "risk" if (armed or combatants or _placed(ctx, act)) else None
     if kind in {"abduction", "disappearance"}:
         return "violation" if civilian or people else None
@@ -693,6 +693,19 @@ def _died_in_disaster(ctx: _Context, act: Hit) -> bool:
         ):
             return True
     return False
+
+
+def _disaster_before(ctx: _Context, act: Hit) -> bool:
+    """A disaster just before the act, no other act between, is what struck: "floods hit",
+    "earthquake strikes" (a fire after it is its effect: "drone attack sparks fire")."""
+    seg = ctx.segments[act.first]
+    return any(
+        cue.name == "disaster"
+        and ctx.segments[cue.first] == seg
+        and cue.last < act.first <= cue.last + _MANNER_REACH
+        and not any(h.role == "act" and cue.last < h.first < act.first for h in ctx.hits)
+        for cue in ctx.by_role.get("cue", ())
+    )
 
 
 def _cue_names(ctx: _Context, act: Hit) -> set[str]:
