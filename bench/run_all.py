@@ -43,6 +43,7 @@ def main() -> int:
     failures += run("bench/match_speed.py") != 0
     failures += run("bench/match_quality.py") != 0
     failures += run("bench/event_quality.py") != 0
+    failures += run("bench/stream_verdicts.py") != 0
     failures += run("bench/filters.py") != 0
     stream = ("--stream", str(STREAM))
     real = STREAM.exists()
