@@ -16,6 +16,7 @@ from bot.matching.gazetteer import (
     actor_terms,
     blocker_terms,
     country_terms,
+    forget_sources,
     place_terms,
     situation_terms,
 )
@@ -505,14 +506,16 @@ WARM_UP = {
 
 def settle(matcher: Matcher) -> None:
     """Ready a freshly built matcher for a long run: read a sentence in every language (and
-    once with the language unknown), then move everything the process holds so far out of
-    the cyclic garbage collector's reach (`gc.freeze`). The automaton's terms, the
-    gazetteer and the morphology dictionaries are hundreds of thousands of long-lived
-    objects; without this every full collection walks them all again, which halves
-    matching speed. Objects freed later by reference counting are still freed."""
+    once with the language unknown), drop the sources only the build read
+    (`gazetteer.forget_sources`), then move everything the process holds so far out of
+    the cyclic garbage collector's reach (`gc.freeze`). The automaton's terms and the
+    morphology dictionaries are hundreds of thousands of long-lived objects; without this
+    every full collection walks them all again, which halves matching speed. Objects freed
+    later by reference counting are still freed."""
     for lang, text in WARM_UP.items():
         matcher.match_text(title=text, language=lang)
         matcher.match_text(title=text)
+    forget_sources()
     gc.collect()
     gc.freeze()
 
