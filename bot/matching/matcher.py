@@ -18,6 +18,7 @@ from bot.matching.gazetteer import (
     country_terms,
     forget_sources,
     place_terms,
+    read_sources,
     situation_terms,
 )
 from bot.matching.geodata import geo_data
@@ -530,6 +531,7 @@ def build_matcher(
     matching_settings = matching_settings or MatchingSettings()
     indicators = resolve_indicators(indicators_settings)
     by_country = _by_country(situations)
+    read_sources(min_population=matching_settings.gazetteer_min_population)
     terms = itertools.chain(
         country_terms(),
         blocker_terms(),
