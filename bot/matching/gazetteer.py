@@ -26,7 +26,7 @@ _MAX_ACRONYM = 5
 
 def forget_sources() -> None:
     """Drop what building the terms read and matching never reads again: GeoNames cities,
-    ISO 3166-2 subdivisions and their translations, country names (some 35 MB in a process
+    ISO 3166-2 subdivisions and their translations, country names (some 40 MB in a process
     that watches three situations). A later build reads them again (3–4 s, not 0.1 s); the
     country terms themselves stay cached."""
     places.forget()
