@@ -84,17 +84,20 @@ def raw_settings(
 # -- one instance (a child process) ---------------------------------------------------------------
 def run_instance(config: Path, owner: str) -> None:
     from bot.config import Secrets
+    from bot.matching.matcher import settle
     from bot.matching.setup import matcher_from_settings
     from bot.pipeline import Poller
     from bot.runtime import utc_now
 
     settings = parse_settings(json.loads(config.read_text()))
     engine = make_engine(settings.database.url)
+    matcher = matcher_from_settings(settings)
+    settle(matcher)  # as `tocsin run` does (bot.runtime.build_runtime)
     poller = Poller(
         settings=settings,
         secrets=Secrets(),
         engine=engine,
-        matcher=matcher_from_settings(settings),
+        matcher=matcher,
         clock=utc_now,
         owner=owner,
     )

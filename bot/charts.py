@@ -3,6 +3,10 @@
 No pyplot: its global figure registry is not thread-safe, and scheduler jobs run in threads.
 Determinism: fixed size and dpi, a fixed palette, fixed fonts, and the PNG `Software` tag removed
 (matplotlib writes no timestamp into PNGs), so the same data gives the same bytes.
+
+matplotlib (with numpy, PIL, fontTools, pyparsing: some 27 MB) is imported by the first chart,
+not with this module: an instance that never renders a briefing chart, and every parse worker
+it forks, does without it.
 """
 
 from __future__ import annotations
@@ -11,10 +15,6 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 SIZE_INCHES = (8.0, 4.0)
 DPI = 100
@@ -48,6 +48,10 @@ def series(
 
 def weekly_factor_chart(weeks: Sequence[Week], names: Mapping[str, str], *, title: str) -> bytes:
     """A stacked bar chart of matching reports per week by risk factor, as PNG bytes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     data = series(weeks, names)
     figure = Figure(figsize=SIZE_INCHES, dpi=DPI)
     FigureCanvasAgg(figure)

@@ -21,6 +21,7 @@ from datetime import datetime
 
 from bot.ingest import Prepared, prepare
 from bot.matching.matcher import Matcher
+from bot.memory import trim
 from feeds.errors import FeedError
 from feeds.model import FeedSpec, Item
 from feeds.rss import parse_items
@@ -56,9 +57,11 @@ def parse_and_prepare(
 def start_workers(matcher: Matcher, workers: int) -> Executor:
     """`workers` processes forked now (0: one thread), each holding `matcher`."""
     if workers == 0:
+        trim()  # what building the matcher freed
         return ThreadPoolExecutor(1, thread_name_prefix="parse")
     gc.collect()  # (garbage frozen now would never be collected)
     gc.freeze()  # what the process made since `settle` stays out of the collector's way too
+    trim()  # free pages kept now would be shared, then copied when either process reuses them
     context = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(
         workers, mp_context=context, initializer=_install, initargs=(matcher,)

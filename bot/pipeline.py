@@ -36,6 +36,7 @@ from bot.config import FeedSettings, Secrets, Settings
 from bot.ingest import FeedItems, ItemWriter, Prepared, WriteStats, guid_of
 from bot.leases import instance_id
 from bot.matching.matcher import Matcher
+from bot.memory import trim
 from bot.metrics import Metrics, process_metrics
 from bot.parsing import parse_and_prepare, start_workers
 from bot.store.db import session_scope
@@ -231,6 +232,7 @@ class Poller:
                 done(self._store_unchanged(unchanged))
                 unchanged = []
         done(self._store_unchanged(unchanged))
+        trim()  # the cycle's bodies, items and statements are freed: give their pages back
         return PollReport(outcomes=tuple(outcomes), seconds=time.monotonic() - started)
 
     def due_count(self, *, force: bool = False) -> int:

@@ -5,15 +5,49 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
+from bot.matching import names as country_names
+from bot.matching import places
 from bot.matching.geodata import geo_data
 from bot.matching.names import CountryName, all_country_names
 from bot.matching.normalize import fold
-from bot.matching.places import BIG_CITY, major_places, needs_capital, populations
+from bot.matching.places import (
+    BIG_CITY,
+    major_places,
+    needs_capital,
+    places_by_country,
+    populations,
+)
 from bot.matching.settings import SituationSpec
 from bot.matching.subdivisions import subdivision_names
 from bot.matching.terms import Term, patterns
 
 _MAX_ACRONYM = 5
+
+
+def forget_sources() -> None:
+    """Drop what building the terms read and matching never reads again: GeoNames cities,
+    ISO 3166-2 subdivisions and their translations, country names (some 40 MB in a process
+    that watches three situations). A later build reads them again (3–4 s, not 0.1 s); the
+    country terms themselves stay cached."""
+    places.forget()
+    country_names.forget()
+    subdivision_names.cache_clear()
+    _region_countries.cache_clear()
+    _reserved_words.cache_clear()
+
+
+def read_sources(*, min_population: int) -> None:
+    """Read (and cache) every source of the terms before the first term is made. The
+    objects `forget_sources` frees later then lie together, and their memory goes back to
+    the system whole, rather than as holes between the automaton's objects: holes that a
+    parse worker would share and the poller copy as soon as it allocates into them (about
+    10 MB of an instance with its worker, bench/load.py)."""
+    populations(min_population)
+    places_by_country(min_population)
+    subdivision_names()
+    all_country_names()
+    _region_countries(min_population)
+    _reserved_words()
 
 
 def _country_term(alpha3: str, name: CountryName, person_names: frozenset[str]) -> Term:

@@ -16,7 +16,9 @@ from bot.matching.gazetteer import (
     actor_terms,
     blocker_terms,
     country_terms,
+    forget_sources,
     place_terms,
+    read_sources,
     situation_terms,
 )
 from bot.matching.geodata import geo_data
@@ -521,14 +523,16 @@ WARM_UP = {
 
 def settle(matcher: Matcher) -> None:
     """Ready a freshly built matcher for a long run: read a sentence in every language (and
-    once with the language unknown), then move everything the process holds so far out of
-    the cyclic garbage collector's reach (`gc.freeze`). The automaton's terms, the
-    gazetteer and the morphology dictionaries are hundreds of thousands of long-lived
-    objects; without this every full collection walks them all again, which halves
-    matching speed. Objects freed later by reference counting are still freed."""
+    once with the language unknown), drop the sources only the build read
+    (`gazetteer.forget_sources`), then move everything the process holds so far out of
+    the cyclic garbage collector's reach (`gc.freeze`). The automaton's terms and the
+    morphology dictionaries are hundreds of thousands of long-lived objects; without this
+    every full collection walks them all again, which halves matching speed. Objects freed
+    later by reference counting are still freed."""
     for lang, text in WARM_UP.items():
         matcher.match_text(title=text, language=lang)
         matcher.match_text(title=text)
+    forget_sources()
     gc.collect()
     gc.freeze()
 
@@ -543,6 +547,7 @@ def build_matcher(
     matching_settings = matching_settings or MatchingSettings()
     indicators = resolve_indicators(indicators_settings)
     by_country = _by_country(situations)
+    read_sources(min_population=matching_settings.gazetteer_min_population)
     terms = itertools.chain(
         country_terms(),
         blocker_terms(),

@@ -153,8 +153,14 @@ def _capitalised(name: CountryName) -> CountryName:
 
 @lru_cache(maxsize=1)
 def all_country_names() -> dict[str, tuple[CountryName, ...]]:
-    """Alpha-3 code → every name, demonym and acronym (cached for the life of the process)."""
+    """Alpha-3 code → every name, demonym and acronym (cached until `forget`)."""
     return {
         c.alpha_3: _country_names(c.alpha_3, c.alpha_2, _pycountry_names(c))
         for c in pycountry.countries
     }
+
+
+def forget() -> None:
+    """Drop the names read from pycountry and CLDR (a later call reads them again)."""
+    for cached in (_territories, _plain_names, all_country_names):
+        cached.cache_clear()

@@ -88,6 +88,12 @@ def major_places(alpha3: str, *, min_population: int) -> tuple[str, ...]:
     return places_by_country(min_population).get(alpha3, ())
 
 
+def forget() -> None:
+    """Drop the cities read from GeoNames (a later call reads them again)."""
+    for cached in (_cities, places_by_country, populations):
+        cached.cache_clear()
+
+
 def needs_capital(name: str) -> bool:
     """A Latin-script place name must be capitalised in the text to count."""
     return _is_latin(name)

@@ -58,8 +58,9 @@ def _locale_names() -> dict[str, set[str]]:
     catalogs = []
     for lang in TRANSLATIONS:
         path = os.path.join(pycountry.LOCALES_DIR, lang, "LC_MESSAGES", "iso3166-2.mo")
-        if os.path.exists(path):
-            catalogs.append(gettext.translation("iso3166-2", pycountry.LOCALES_DIR, [lang]))
+        if os.path.exists(path):  # read directly: `gettext.translation` would keep it cached
+            with open(path, "rb") as mo_file:
+                catalogs.append(gettext.GNUTranslations(mo_file))
     for sub in pycountry.subdivisions:
         for catalog in catalogs:
             translated = catalog.gettext(sub.name)
