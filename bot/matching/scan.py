@@ -37,6 +37,9 @@ class Hit(NamedTuple):
     term: Term
 
 
+_hit = tuple.__new__  # Hit(...) without the named tuple's Python-level __new__
+
+
 def _unspaced(char: str) -> bool:
     """Scripts written without spaces between words: substring matching applies."""
     code = ord(char)
@@ -79,10 +82,11 @@ def arabic_article_before(text: str, start: int) -> bool:
     return bool(prefix) and ("ال" in prefix or prefix.endswith("لل"))
 
 
+_WORD_TAIL = re.compile(r"[^\W_]*")  # letters and digits: what `str.isalnum` accepts
+
+
 def _word_end(text: str, end: int) -> int:
-    while end < len(text) and text[end].isalnum():
-        end += 1
-    return end
+    return _WORD_TAIL.match(text, end).end()  # type: ignore[union-attr]  # (matches "")
 
 
 def _right_end(text: str, end: int, last: str, term: Term) -> int | None:
@@ -107,6 +111,7 @@ def _keyed(text: str) -> str:
 def scan(automaton: Any, text: str) -> list[Hit]:
     """Every word-bounded occurrence of a pattern in folded `text`."""
     hits: list[Hit] = []
+    append = hits.append
     size_of_text = len(text)
     for last_index, (size, bounded, prefixed, terms) in automaton.iter(_keyed(text)):
         end = last_index  # the keyed text is one character longer than `text`
@@ -117,15 +122,16 @@ def scan(automaton: Any, text: str) -> list[Hit]:
         bounded_right = end == size_of_text or not text[end].isalnum()
         if not prefixed:  # the usual case: whole-word terms only
             if bounded_right or _unspaced(text[end - 1]):
-                hits += [Hit(start, end, size, term) for term in terms]
+                for term in terms:
+                    append(_hit(Hit, (start, end, size, term)))
             continue
         for term in terms:
             if bounded_right and not term.prefix:
-                hits.append(Hit(start, end, size, term))
+                append(_hit(Hit, (start, end, size, term)))
                 continue
             right = _right_end(text, end, text[end - 1], term)
             if right is not None:
-                hits.append(Hit(start, right, size, term))
+                append(_hit(Hit, (start, right, size, term)))
     return hits
 
 
