@@ -166,12 +166,16 @@ class _Context:
         return self.text[self.tokens[first].start : self.tokens[last].end]
 
     def near(self, hit: Hit, role: str, *, before: int, after: int) -> list[Hit]:
-        seg = self.segments[hit.first]
-        low, high = hit.first - before, hit.last + after
+        segments = self.segments
+        seg = segments[hit.first]
+        first, last = hit.first, hit.last
+        low, high = first - before, last + after
         return [
             h
             for h in self.by_role.get(role, ())
-            if self.segments[h.first] == seg and low <= h.first <= high and not _overlaps(h, hit)
+            if low <= h.first <= high
+            and segments[h.first] == seg
+            and not (h.first <= last and first <= h.last)  # (no overlap)
         ]
 
     def in_context(self, hit: Hit, role: str, names: frozenset[str]) -> list[Hit]:
@@ -264,20 +268,23 @@ def _detect(
     return _strongest_per_span(found)
 
 
+_NOT_NOW = frozenset({"commemoration", "fiction", "sport", "legal"})
+
+
 def _cancelled(ctx: _Context, act: Hit) -> bool:
     """Negated, hedged, or in a context that is not a report of violence now."""
-    negations = ctx.near(act, "cue", before=_NEGATION_REACH, after=0)
-    hedges = ctx.near(act, "cue", before=_HEDGE_REACH, after=0)
-    if any(h.name == "negation" and h.last < act.first for h in negations):
-        return True
-    if any(h.name == "denial" and h.last < act.first and _reaches(ctx, h, act) for h in hedges):
-        return True
-    if any(h.name == "hedge" and h.last < act.first and _reaches(ctx, h, act) for h in hedges):
-        return True
-    after = ctx.near(act, "cue", before=0, after=_HEDGE_AFTER)
-    if any(h.name == "hedge_after" and h.first > act.last for h in after):
-        return True
-    if ctx.in_context(act, "cue", frozenset({"commemoration", "fiction", "sport", "legal"})):
+    # one look at the cues around the act: a negation up to _NEGATION_REACH tokens before
+    # it, a denial or hedge up to _HEDGE_REACH before, a hedge_after up to _HEDGE_AFTER after
+    for h in ctx.near(act, "cue", before=_HEDGE_REACH, after=_HEDGE_AFTER):
+        name = h.name
+        if h.last < act.first:
+            if name == "negation" and h.first >= act.first - _NEGATION_REACH:
+                return True
+            if (name == "denial" or name == "hedge") and _reaches(ctx, h, act):
+                return True
+        elif name == "hedge_after" and h.first > act.last:
+            return True
+    if ctx.in_context(act, "cue", _NOT_NOW):
         return True
     exceptions = ctx.near(act, "unless", before=_WINDOW, after=_WINDOW)
     return any(h.name == act.name for h in exceptions)  # "workers strike" is no attack
