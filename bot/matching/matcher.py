@@ -363,16 +363,20 @@ def _partition(
     excluded_slugs: set[str] = set()
     exclusions: list[Hit] = []
     triggers: list[Hit] = []
+    folded = text.text
     for hit in hits:
-        kind = hit.term.kind
+        term = hit.term
+        kind = term.kind
         if kind == "indicator":
             indicators.append(hit)
         elif kind == "trigger":
             triggers.append(hit)
         elif kind == "situation-exclude":
-            excluded_slugs.update(hit.term.keys)
+            excluded_slugs.update(term.keys)
             exclusions.append(hit)
-        elif case_ok(hit, text) and not _article_on_name(hit, text.text):
+        elif (not (term.acronym or term.capital or term.named) or case_ok(hit, text)) and not (
+            kind == "country" and _article_on_name(hit, folded)
+        ):
             geo.append(hit)
     if exclusions:
         geo = [h for h in geo if not any(x.start <= h.start and h.end <= x.end for x in exclusions)]

@@ -62,7 +62,10 @@ class Normalized(NamedTuple):
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Map a non-empty half-open span of `text` to a half-open span of `original`."""
-        return self.origin(start), self.origin(end - 1) + 1
+        offsets = self.offsets  # (`origin` twice, inlined: one span is taken per hit kept)
+        if offsets is None:
+            return start, end
+        return offsets[start], offsets[end - 1] + 1
 
 
 def _fold_once(text: str) -> str:
