@@ -243,16 +243,16 @@ class Matcher:
         banned = _banned(fields)
         named = bool(tags) or any(h.term.kind in _PLACE_KINDS for f in fields for h in f.geo)
         shared = _shared(fields)
-        found = (
+        found = [
             _evidence("situation", slug, hit, field)
             for field in fields
             for hit in field.geo
             if not (named and hit.term.kind == "actor")
             for slug in self._slugs(hit, field, fields, tags, shared)
             if slug not in banned
-        )
+        ]
         # a name read twice (surface and lemmas) counts once
-        return list(dict.fromkeys(found)) if read_twice else list(found)
+        return list(dict.fromkeys(found)) if read_twice else found
 
     def _indicator_evidence(
         self, fields: Sequence[_Field], *, located: bool, lang: str | None
@@ -336,6 +336,14 @@ def _shared(fields: Sequence[_Field]) -> dict[tuple[int, int, int], tuple[str, .
     keys: dict[tuple[int, int, int], tuple[str, ...]] = {}
     if sum(len(f.geo) for f in fields) < 2:
         return keys
+    spans = [
+        (id(f), h.start, h.end)
+        for f in fields
+        for h in f.geo
+        if h.term.kind in _SHARED_KINDS and len(h.term.keys) == 1
+    ]
+    if len(set(spans)) == len(spans):
+        return keys  # (the usual case: no span holds two names)
     for f in fields:
         for h in f.geo:
             if h.term.kind in _SHARED_KINDS and len(h.term.keys) == 1:
