@@ -269,6 +269,8 @@ def _detect(
 
 
 _NOT_NOW = frozenset({"commemoration", "fiction", "sport", "legal"})
+_LABELS = frozenset({"label"})
+_MANNER_CUES = frozenset({"disaster", "market"})
 
 
 def _cancelled(ctx: _Context, act: Hit) -> bool:
@@ -295,7 +297,7 @@ def _reaches(ctx: _Context, cue: Hit, act: Hit) -> bool:
     if "," in ctx.text[ctx.tokens[cue.last].end : ctx.tokens[act.first].start]:
         return False
     return not any(
-        h.role == "cue" and h.name == "clause" and cue.last < h.first < act.first for h in ctx.hits
+        h.name == "clause" and cue.last < h.first < act.first for h in ctx.by_role.get("cue", ())
     )
 
 
@@ -316,7 +318,7 @@ def _same_clause(ctx: _Context, act: Hit, hit: Hit) -> bool:
 
 def _inside_cue(ctx: _Context, hit: Hit) -> bool:
     """A victim or target word that is part of a cue phrase ("market" in "market bets")."""
-    return any(h.role == "cue" and _overlaps(h, hit) for h in ctx.hits)
+    return any(_overlaps(h, hit) for h in ctx.by_role.get("cue", ()))
 
 
 def _negated(ctx: _Context, hit: Hit) -> bool:
@@ -403,7 +405,7 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         and not (t.name in _CARE and (spec.kind in _TOLL_KINDS or _taken_to(ctx, t)))
     ]
     perps = ctx.near(act, "perpetrator", before=_WINDOW, after=_WINDOW)
-    labels = ctx.in_context(act, "label", frozenset({"label"}))
+    labels = ctx.in_context(act, "label", _LABELS)
     if _combatant_toll(ctx, victims):
         # "a French soldier dead in an attack": the dead are the soldier, not other people
         victims = [v for v in victims if v.name != "people"]
@@ -436,6 +438,7 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         default=None,
     )
     codes = _codes(spec.codes, grade, classes, target_classes, spec.kind)
+    named_classes = _named(classes)
     first = min([act.first] + [h.first for h in (*victims, *targets)])
     last = max([act.last] + [h.last for h in (*victims, *targets)])
     return Event(
@@ -447,10 +450,10 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         start=ctx.tokens[first].start,
         end=ctx.tokens[last].end,
         phrase=_phrase(ctx, act),
-        victims=tuple(sorted(_named(classes))),
+        victims=tuple(sorted(named_classes)),
         victim_words=tuple(
             dict.fromkeys(
-                [ctx.words(v.first, v.last) for v in victims if v.name in _named(classes)]
+                [ctx.words(v.first, v.last) for v in victims if v.name in named_classes]
                 + ([ctx.text[named.start : named.end]] if named is not None else [])
             )
         ),
@@ -613,7 +616,7 @@ def _died_in_disaster(ctx: _Context, act: Hit) -> bool:
 def _cue_names(ctx: _Context, act: Hit) -> set[str]:
     return {
         h.name
-        for h in ctx.in_context(act, "cue", frozenset({"disaster", "market"}))
+        for h in ctx.in_context(act, "cue", _MANNER_CUES)
         if not (h.name == "disaster" and _armed_qualifier(ctx, h))
     }
 

@@ -125,7 +125,7 @@ class Lexicon:
         keys = word_keys(word, lang)
         if lang == "ar":
             return any(p in acts for k in keys for p in _arabic_prefixes(k))
-        return any(k in acts for k in keys)
+        return not acts.isdisjoint(keys)
 
     def find(self, tokens: Sequence[Token], lang: str) -> list[Hit]:
         """Every entry that matches at some token, longest first at each start."""
