@@ -243,14 +243,19 @@ class Matcher:
         banned = _banned(fields)
         named = bool(tags) or any(h.term.kind in _PLACE_KINDS for f in fields for h in f.geo)
         shared = _shared(fields)
-        found = [
-            _evidence("situation", slug, hit, field)
-            for field in fields
-            for hit in field.geo
-            if not (named and hit.term.kind == "actor")
-            for slug in self._slugs(hit, field, fields, tags, shared)
-            if slug not in banned
-        ]
+        by_country = self.by_country
+        found = []
+        for field in fields:
+            for hit in field.geo:
+                term = hit.term
+                kind = term.kind
+                if named and kind == "actor":
+                    continue
+                if not shared and kind in _RESOLVED_KINDS and len(term.keys) == 1:
+                    slugs: Sequence[str] = by_country.get(term.keys[0], ())  # (`_slugs`, quick)
+                else:
+                    slugs = self._slugs(hit, field, fields, tags, shared)
+                found += [_evidence("situation", s, hit, field) for s in slugs if s not in banned]
         # a name read twice (surface and lemmas) counts once
         return list(dict.fromkeys(found)) if read_twice else found
 
