@@ -266,6 +266,8 @@ class Matcher:
         out = []
         chosen = lang if lang in SUPPORTED else None
         for field in fields:
+            if not field.indicators:
+                continue
             places = [h for h in field.geo if h.term.kind != "block"]
             for hit in field.indicators:
                 if chosen and hit.term.lang and hit.term.lang != chosen:
