@@ -63,10 +63,10 @@ def russian_analyzer() -> Any:
     return pymorphy3.MorphAnalyzer()
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def russian_parses(lower: str) -> tuple[Any, ...]:
-    """pymorphy3's parses of a lower-case word, remembered a while: a Russian headline's words
-    are parsed for its place names and again for its lexicon keys (pymorphy3 reads its
+    """pymorphy3's parses of a lower-case word, remembered a while (~2 MB): a Russian item's
+    words are parsed for its place names and again for its lexicon keys (pymorphy3 reads its
     dictionary in pure Python, ~0.1 ms a word)."""
     return tuple(russian_analyzer().parse(lower))
 
