@@ -21,7 +21,7 @@ from bot.matching.gazetteer import (
 )
 from bot.matching.geodata import geo_data
 from bot.matching.language import SUPPORTED, item_language
-from bot.matching.lexicon import event_lexicon
+from bot.matching.lexicon import Lexicon, event_lexicon
 from bot.matching.model import Evidence, Factor, Field, MatchResult
 from bot.matching.normalize import Normalized, normalize
 from bot.matching.resolve import (
@@ -142,13 +142,7 @@ class Matcher:
         for f in fields:
             if found and any(e.grade == "violation" for e in found):
                 break  # the title reports the event; its summary tells the same story
-            if not any(
-                lang in hit.term.keys
-                and lexicon.starts_act(
-                    f.text.original[slice(*f.text.span(hit.start, hit.end))], lang
-                )
-                for hit in f.triggers
-            ):
+            if not _act_may_start(f, lang, lexicon):
                 continue  # no act starts in this field: nothing to look for
             places = [
                 Place(
@@ -319,6 +313,17 @@ def _certain(
         and len(h.term.keys) == 1
         and (id(f), h.start, h.end) not in shared
     }
+
+
+def _act_may_start(field: _Field, lang: str, lexicon: Lexicon) -> bool:
+    """A word the automaton found as an act trigger of `lang` can begin an act entry."""
+    text = field.text
+    for hit in field.triggers:
+        if lang in hit.term.keys:
+            start, end = text.span(hit.start, hit.end)
+            if lexicon.starts_act(text.original[start:end], lang):
+                return True
+    return False
 
 
 def _without_act_words(field: _Field, lang: str) -> _Field:

@@ -85,18 +85,6 @@ def arabic_article_before(text: str, start: int) -> bool:
 _WORD_TAIL = re.compile(r"[^\W_]*")  # letters and digits: what `str.isalnum` accepts
 
 
-def _word_end(text: str, end: int) -> int:
-    return _WORD_TAIL.match(text, end).end()  # type: ignore[union-attr]  # (matches "")
-
-
-def _right_end(text: str, end: int, last: str, term: Term) -> int | None:
-    if term.prefix:
-        return _word_end(text, end)
-    if end == len(text) or not text[end].isalnum() or _unspaced(last):
-        return end
-    return None
-
-
 def _keyed(text: str) -> str:
     """The text the automaton reads: a leading space, every non-word character a space.
 
@@ -112,6 +100,7 @@ def scan(automaton: Any, text: str) -> list[Hit]:
     """Every word-bounded occurrence of a pattern in folded `text`."""
     hits: list[Hit] = []
     append = hits.append
+    tail = _WORD_TAIL.match
     size_of_text = len(text)
     for last_index, (size, bounded, prefixed, terms) in automaton.iter(_keyed(text)):
         end = last_index  # the keyed text is one character longer than `text`
@@ -126,12 +115,13 @@ def scan(automaton: Any, text: str) -> list[Hit]:
                     append(_hit(Hit, (start, end, size, term)))
             continue
         for term in terms:
-            if bounded_right and not term.prefix:
-                append(_hit(Hit, (start, end, size, term)))
+            if term.prefix:  # the hit runs to the end of the word
+                right = tail(text, end).end()  # type: ignore[union-attr]  # (matches "")
+            elif bounded_right or _unspaced(text[end - 1]):
+                right = end
+            else:
                 continue
-            right = _right_end(text, end, text[end - 1], term)
-            if right is not None:
-                append(_hit(Hit, (start, right, size, term)))
+            append(_hit(Hit, (start, right, size, term)))
     return hits
 
 
