@@ -183,7 +183,7 @@ class Matcher:
         if indicators:
             found = longest_first(indicators)
             indicators = [h for h in found if not excluded(h, text=text.text, words=words)]
-        return _Field(name, text, words, geo, indicators, excluded_slugs, triggers)
+        return _new(_Field, (name, text, words, geo, indicators, excluded_slugs, triggers))
 
     def _tag_evidence(self, tags: Sequence[str]) -> list[Evidence]:
         return [
@@ -296,6 +296,7 @@ class Matcher:
 
 
 _NOTHING: frozenset[str] = frozenset()
+_new = tuple.__new__  # _Field(...) without the named tuple's Python-level __new__
 _NO_MATCH = MatchResult()
 
 

@@ -53,6 +53,9 @@ def _unspaced(char: str) -> bool:
     )
 
 
+_FIRST_UNSPACED = "\u0e00"  # (no character below it is `_unspaced`: a quick test first)
+
+
 def _arabic_letter(char: str) -> bool:
     return "\u0620" <= char <= "\u064a"
 
@@ -110,7 +113,7 @@ def scan(automaton: Any, text: str) -> list[Hit]:
             continue
         bounded_right = end == size_of_text or not text[end].isalnum()
         if not prefixed:  # the usual case: whole-word terms only
-            if bounded_right or _unspaced(text[end - 1]):
+            if bounded_right or (text[end - 1] >= _FIRST_UNSPACED and _unspaced(text[end - 1])):
                 for term in terms:
                     append(_hit(Hit, (start, end, size, term)))
             continue
