@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from itertools import pairwise
 from typing import Any, Literal
 
 from bot.matching.lexicon import Hit, Lexicon, event_lexicon
@@ -202,14 +203,11 @@ def _overlaps(a: Hit, b: Hit) -> bool:
 
 def _segments(text: str, tokens: Sequence[Token]) -> list[int]:
     """Segment number of each token: a new one after | ; : ! ? a spaced dash or a full stop."""
-    out: list[int] = []
+    gaps = [text[a.end : b.start] for a, b in pairwise(tokens)]
+    out: list[int] = [0]
     segment = 0
-    for i, token in enumerate(tokens):
-        if i:
-            between = text[tokens[i - 1].end : token.start]
-            if between == " ":
-                out.append(segment)
-                continue
+    for between in gaps:
+        if between != " ":  # (most words are one space apart: no break)
             stripped = between.strip()
             if (
                 any(ch in _BOUNDARY for ch in between)
@@ -218,7 +216,7 @@ def _segments(text: str, tokens: Sequence[Token]) -> list[int]:
             ):
                 segment += 1
         out.append(segment)
-    return out
+    return out if tokens else []
 
 
 def _quantity_numbers(hits: Sequence[Hit]) -> list[Number]:
