@@ -54,7 +54,7 @@ def _common_words(text: str) -> str:
     """The words that do not start with a capital, when there are enough of them: names of
     people and places say little about the language ("gunmen abduct 200 in Kaduna" is not
     Hausa)."""
-    words = [w for w in text.split() if w[:1].isalpha() and not w[:1].isupper()]
+    words = [w for w in text.split() if w[0].isalpha() and not w[0].isupper()]  # (none is "")
     return " ".join(words) if len(words) >= _MIN_COMMON_WORDS else text
 
 
