@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from itertools import pairwise
 from typing import Any, Literal
 
 from bot.matching.lexicon import Hit, Lexicon, event_lexicon
@@ -172,12 +173,16 @@ class _Context:
         return self.text[self.tokens[first].start : self.tokens[last].end]
 
     def near(self, hit: Hit, role: str, *, before: int, after: int) -> list[Hit]:
-        seg = self.segments[hit.first]
-        low, high = hit.first - before, hit.last + after
+        segments = self.segments
+        seg = segments[hit.first]
+        first, last = hit.first, hit.last
+        low, high = first - before, last + after
         return [
             h
             for h in self.by_role.get(role, ())
-            if self.segments[h.first] == seg and low <= h.first <= high and not _overlaps(h, hit)
+            if low <= h.first <= high
+            and segments[h.first] == seg
+            and not (h.first <= last and first <= h.last)  # (no overlap)
         ]
 
     def in_context(self, hit: Hit, role: str, names: frozenset[str]) -> list[Hit]:
@@ -208,15 +213,11 @@ def _segments(text: str, tokens: Sequence[Token]) -> list[int]:
     A spaced hyphen is a word's own hyphen, spaced out by an aggregator, where a lowercase word
     or a number follows it ("mine - laying", "KC - 135") or a name particle precedes it
     ("al - Rai"); a dash before a capitalised word still ends the part ("… - World")."""
-    out: list[int] = []
+    out: list[int] = [0] if tokens else []
     segment = 0
-    for i, token in enumerate(tokens):
-        if i:
-            previous = tokens[i - 1]
-            between = text[previous.end : token.start]
-            if between == " ":
-                out.append(segment)
-                continue
+    for previous, token in pairwise(tokens):
+        between = text[previous.end : token.start]
+        if between != " ":  # (most words are one space apart: no break)
             stripped = between.strip()
             if (
                 any(ch in _BOUNDARY for ch in between)
@@ -289,20 +290,25 @@ def _detect(
     return _strongest_per_span(found)
 
 
+_NOT_NOW = frozenset({"commemoration", "fiction", "sport", "legal"})
+_LABELS = frozenset({"label"})
+_MANNER_CUES = frozenset({"disaster", "market"})
+
+
 def _cancelled(ctx: _Context, act: Hit) -> bool:
     """Negated, hedged, or in a context that is not a report of violence now."""
-    negations = ctx.near(act, "cue", before=_NEGATION_REACH, after=0)
-    hedges = ctx.near(act, "cue", before=_HEDGE_REACH, after=0)
-    if any(h.name == "negation" and h.last < act.first for h in negations):
-        return True
-    if any(h.name == "denial" and h.last < act.first and _reaches(ctx, h, act) for h in hedges):
-        return True
-    if any(h.name == "hedge" and h.last < act.first and _reaches(ctx, h, act) for h in hedges):
-        return True
-    after = ctx.near(act, "cue", before=0, after=_HEDGE_AFTER)
-    if any(h.name == "hedge_after" and h.first > act.last for h in after):
-        return True
-    if ctx.in_context(act, "cue", frozenset({"commemoration", "fiction", "sport", "legal"})):
+    # one look at the cues around the act: a negation up to _NEGATION_REACH tokens before
+    # it, a denial or hedge up to _HEDGE_REACH before, a hedge_after up to _HEDGE_AFTER after
+    for h in ctx.near(act, "cue", before=_HEDGE_REACH, after=_HEDGE_AFTER):
+        name = h.name
+        if h.last < act.first:
+            if name == "negation" and h.first >= act.first - _NEGATION_REACH:
+                return True
+            if (name == "denial" or name == "hedge") and _reaches(ctx, h, act):
+                return True
+        elif name == "hedge_after" and h.first > act.last:
+            return True
+    if ctx.in_context(act, "cue", _NOT_NOW):
         return True
     exceptions = [
         h
@@ -324,7 +330,7 @@ def _reaches(ctx: _Context, cue: Hit, act: Hit) -> bool:
     if "," in ctx.text[ctx.tokens[cue.last].end : ctx.tokens[act.first].start]:
         return False
     return not any(
-        h.role == "cue" and h.name == "clause" and cue.last < h.first < act.first for h in ctx.hits
+        h.name == "clause" and cue.last < h.first < act.first for h in ctx.by_role.get("cue", ())
     )
 
 
@@ -345,7 +351,7 @@ def _same_clause(ctx: _Context, act: Hit, hit: Hit) -> bool:
 
 def _inside_cue(ctx: _Context, hit: Hit) -> bool:
     """A victim or target word that is part of a cue phrase ("market" in "market bets")."""
-    return any(h.role == "cue" and _overlaps(h, hit) for h in ctx.hits)
+    return any(_overlaps(h, hit) for h in ctx.by_role.get("cue", ()))
 
 
 def _negated(ctx: _Context, hit: Hit) -> bool:
@@ -440,7 +446,7 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         and not any(_overlaps(t, v) for v in subjects)  # "villagers attack": no village hit
     ]
     perps = ctx.near(act, "perpetrator", before=_WINDOW, after=_WINDOW)
-    labels = ctx.in_context(act, "label", frozenset({"label"}))
+    labels = ctx.in_context(act, "label", _LABELS)
     if _combatant_toll(ctx, victims):
         # "a French soldier dead in an attack": the dead are the soldier, not other people
         victims = [v for v in victims if v.name != "people"]
@@ -473,6 +479,7 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         default=None,
     )
     codes = _codes(spec.codes, grade, classes, target_classes, spec.kind)
+    named_classes = _named(classes)
     first = min([act.first] + [h.first for h in (*victims, *targets)])
     last = max([act.last] + [h.last for h in (*victims, *targets)])
     return Event(
@@ -484,10 +491,10 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         start=ctx.tokens[first].start,
         end=ctx.tokens[last].end,
         phrase=_phrase(ctx, act),
-        victims=tuple(sorted(_named(classes))),
+        victims=tuple(sorted(named_classes)),
         victim_words=tuple(
             dict.fromkeys(
-                [ctx.words(v.first, v.last) for v in victims if v.name in _named(classes)]
+                [ctx.words(v.first, v.last) for v in victims if v.name in named_classes]
                 + ([ctx.text[named.start : named.end]] if named is not None else [])
             )
         ),
@@ -711,7 +718,7 @@ def _disaster_before(ctx: _Context, act: Hit) -> bool:
 def _cue_names(ctx: _Context, act: Hit) -> set[str]:
     return {
         h.name
-        for h in ctx.in_context(act, "cue", frozenset({"disaster", "market"}))
+        for h in ctx.in_context(act, "cue", _MANNER_CUES)
         if not (h.name == "disaster" and _armed_qualifier(ctx, h))
     }
 

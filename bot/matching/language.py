@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
 
 SUPPORTED = ("en", "fr", "es", "pt", "ar", "ru")
 _PERSIAN_LETTERS = frozenset("پچژگکی")  # Arabic writes ك and ي, Persian ک and ی
@@ -53,7 +54,7 @@ def _common_words(text: str) -> str:
     """The words that do not start with a capital, when there are enough of them: names of
     people and places say little about the language ("gunmen abduct 200 in Kaduna" is not
     Hausa)."""
-    words = [w for w in text.split() if w[:1].isalpha() and not w[:1].isupper()]
+    words = [w for w in text.split() if w[0].isalpha() and not w[0].isupper()]  # (none is "")
     return " ".join(words) if len(words) >= _MIN_COMMON_WORDS else text
 
 
@@ -74,6 +75,9 @@ def _cld2_sure(text: str) -> str | None:
     return code if reliable and code not in {"un", "xxx"} else None
 
 
+_letter_script = lru_cache(maxsize=4096)(_script)  # a text repeats its letters
+
+
 def _arabic_script(letters: str) -> str:
     present = set(letters)
     if present & _URDU_LETTERS:
@@ -83,10 +87,13 @@ def _arabic_script(letters: str) -> str:
 
 def detect_language(text: str) -> str | None:
     """ISO 639-1 code of `text`, or None when it is too short, mixed or unclear."""
-    letters = "".join(ch for ch in text if ch.isalpha())
+    letters = "".join(filter(str.isalpha, text))
     if len(letters) < _MIN_LETTERS:
         return None
-    script, count = Counter(map(_script, letters)).most_common(1)[0]
+    if letters.isascii():
+        script, count = "latin", len(letters)  # (every ASCII letter is Latin)
+    else:
+        script, count = Counter(map(_letter_script, letters)).most_common(1)[0]
     if count < len(letters) / 2:
         return None  # no majority script: better no language than a wrong one
     if script == "arabic":

@@ -125,7 +125,7 @@ class Lexicon:
         keys = word_keys(word, lang)
         if lang == "ar":
             return any(p in acts for k in keys for p in _arabic_prefixes(k))
-        return any(k in acts for k in keys)
+        return not acts.isdisjoint(keys)
 
     def find(self, tokens: Sequence[Token], lang: str) -> list[Hit]:
         """Every entry that matches at some token, longest first at each start."""
@@ -136,6 +136,7 @@ class Lexicon:
         keyed = [() if t.text.lower() in ignored else t.keys for t in tokens]
         hits: list[Hit] = []
         arabic = lang == "ar"
+        count = len(keyed)
         for i, keys in enumerate(keyed):
             if arabic:
                 candidates: Iterable[Entry] = self._candidates(index, keys, lang)
@@ -144,9 +145,13 @@ class Lexicon:
             else:
                 candidates = self._candidates(index, keys, lang)
             for entry in candidates:
-                if len(entry.keys) == 1 and not entry.starts:
-                    hits.append(Hit(i, i, entry))
-                    continue
+                words = entry.keys
+                if len(words) == 1:
+                    if not entry.starts:
+                        hits.append(Hit(i, i, entry))
+                        continue
+                elif not arabic and (i + 1 == count or words[1] not in keyed[i + 1]):
+                    continue  # (the usual miss of a phrase, told without `_match`)
                 last = self._match(entry, tokens, keyed, i, lang)
                 if last is not None:
                     hits.append(Hit(i, last, entry))

@@ -23,7 +23,7 @@ from bot.matching.gazetteer import (
 )
 from bot.matching.geodata import geo_data
 from bot.matching.language import SUPPORTED, item_language
-from bot.matching.lexicon import event_lexicon
+from bot.matching.lexicon import Lexicon, event_lexicon
 from bot.matching.model import Evidence, Factor, Field, MatchResult
 from bot.matching.normalize import Normalized, normalize
 from bot.matching.resolve import (
@@ -152,13 +152,7 @@ class Matcher:
         for f in fields:
             if found and any(e.grade == "violation" for e in found):
                 break  # the title reports the event; its summary tells the same story
-            if not any(
-                lang in hit.term.keys
-                and lexicon.starts_act(
-                    f.text.original[slice(*f.text.span(hit.start, hit.end))], lang
-                )
-                for hit in f.triggers
-            ):
+            if not _act_may_start(f, lang, lexicon):
                 continue  # no act starts in this field: nothing to look for
             read = [(f, h) for h in f.geo]
             if (lemma := lemmas.get(f.name)) is not None:
@@ -207,7 +201,7 @@ class Matcher:
         if indicators:
             found = longest_first(indicators)
             indicators = [h for h in found if not excluded(h, text=text.text, words=words)]
-        return _Field(name, text, words, geo, indicators, excluded_slugs, triggers)
+        return _new(_Field, (name, text, words, geo, indicators, excluded_slugs, triggers))
 
     def _tag_evidence(self, tags: Sequence[str]) -> list[Evidence]:
         return [
@@ -261,16 +255,21 @@ class Matcher:
         banned = _banned(fields)
         named = bool(tags) or any(h.term.kind in _PLACE_KINDS for f in fields for h in f.geo)
         shared = _shared(fields)
-        found = (
-            _evidence("situation", slug, hit, field)
-            for field in fields
-            for hit in field.geo
-            if not (named and hit.term.kind == "actor")
-            for slug in self._slugs(hit, field, fields, tags, shared)
-            if slug not in banned
-        )
+        by_country = self.by_country
+        found = []
+        for field in fields:
+            for hit in field.geo:
+                term = hit.term
+                kind = term.kind
+                if named and kind == "actor":
+                    continue
+                if not shared and kind in _RESOLVED_KINDS and len(term.keys) == 1:
+                    slugs: Sequence[str] = by_country.get(term.keys[0], ())  # (`_slugs`, quick)
+                else:
+                    slugs = self._slugs(hit, field, fields, tags, shared)
+                found += [_evidence("situation", s, hit, field) for s in slugs if s not in banned]
         # a name read twice (surface and lemmas) counts once
-        return list(dict.fromkeys(found)) if read_twice else list(found)
+        return list(dict.fromkeys(found)) if read_twice else found
 
     def _indicator_evidence(
         self, fields: Sequence[_Field], *, located: bool, lang: str | None
@@ -279,6 +278,8 @@ class Matcher:
         out = []
         chosen = lang if lang in SUPPORTED else None
         for field in fields:
+            if not field.indicators:
+                continue
             places = [h for h in field.geo if h.term.kind != "block"]
             for hit in field.indicators:
                 if chosen and hit.term.lang and hit.term.lang != chosen:
@@ -313,6 +314,7 @@ class Matcher:
 
 
 _NOTHING: frozenset[str] = frozenset()
+_new = tuple.__new__  # _Field(...) without the named tuple's Python-level __new__
 _NO_MATCH = MatchResult()
 
 
@@ -330,6 +332,17 @@ def _certain(
         and len(h.term.keys) == 1
         and (id(f), h.start, h.end) not in shared
     }
+
+
+def _act_may_start(field: _Field, lang: str, lexicon: Lexicon) -> bool:
+    """A word the automaton found as an act trigger of `lang` can begin an act entry."""
+    text = field.text
+    for hit in field.triggers:
+        if lang in hit.term.keys:
+            start, end = text.span(hit.start, hit.end)
+            if lexicon.starts_act(text.original[start:end], lang):
+                return True
+    return False
 
 
 def _without_act_words(field: _Field, lang: str) -> _Field:
@@ -354,6 +367,14 @@ def _shared(fields: Sequence[_Field]) -> dict[tuple[int, int, int], tuple[str, .
     keys: dict[tuple[int, int, int], tuple[str, ...]] = {}
     if sum(len(f.geo) for f in fields) < 2:
         return keys
+    spans = [
+        (id(f), h.start, h.end)
+        for f in fields
+        for h in f.geo
+        if h.term.kind in _SHARED_KINDS and len(h.term.keys) == 1
+    ]
+    if len(set(spans)) == len(spans):
+        return keys  # (the usual case: no span holds two names)
     for f in fields:
         for h in f.geo:
             if h.term.kind in _SHARED_KINDS and len(h.term.keys) == 1:
@@ -381,16 +402,20 @@ def _partition(
     excluded_slugs: set[str] = set()
     exclusions: list[Hit] = []
     triggers: list[Hit] = []
+    folded = text.text
     for hit in hits:
-        kind = hit.term.kind
+        term = hit.term
+        kind = term.kind
         if kind == "indicator":
             indicators.append(hit)
         elif kind == "trigger":
             triggers.append(hit)
         elif kind == "situation-exclude":
-            excluded_slugs.update(hit.term.keys)
+            excluded_slugs.update(term.keys)
             exclusions.append(hit)
-        elif case_ok(hit, text) and not _article_on_name(hit, text.text):
+        elif (not (term.acronym or term.capital or term.named) or case_ok(hit, text)) and not (
+            kind == "country" and _article_on_name(hit, folded)
+        ):
             geo.append(hit)
     if exclusions:
         geo = [h for h in geo if not any(x.start <= h.start and h.end <= x.end for x in exclusions)]

@@ -62,7 +62,10 @@ class Normalized(NamedTuple):
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Map a non-empty half-open span of `text` to a half-open span of `original`."""
-        return self.origin(start), self.origin(end - 1) + 1
+        offsets = self.offsets  # (`origin` twice, inlined: one span is taken per hit kept)
+        if offsets is None:
+            return start, end
+        return offsets[start], offsets[end - 1] + 1
 
 
 def _fold_once(text: str) -> str:
@@ -110,6 +113,9 @@ _FOLD_TABLE = _FoldTable()
 _ODD_TABLE = _OddTable()
 
 
+_plain = tuple.__new__  # Normalized(...) without the named tuple's Python-level __new__
+
+
 def _is_plain(text: str) -> bool:
     return text.isascii() and text.isprintable() and "  " not in text and "`" not in text
 
@@ -129,7 +135,7 @@ def _collapsed(text: str, pieces: list[str]) -> Normalized:
 def normalize(text: str) -> Normalized:
     """Fold `text` character by character, collapsing runs of whitespace to one space."""
     if _is_plain(text) and not text.startswith(" "):
-        return Normalized(text, text.lower())
+        return _plain(Normalized, (text, text.lower(), None))  # (most headlines)
     if not text.translate(_ODD_TABLE):  # one character in, one out: no offset map needed
         joined = text.translate(_FOLD_TABLE)
         if "  " not in joined and not joined.startswith(" "):

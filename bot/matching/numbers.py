@@ -240,10 +240,12 @@ def read_numbers(tokens: Sequence[Token], source: str, lang: str) -> list[Number
     measures, and huge values dropped."""
     numbers: list[Number] = []
     vocabulary = number_words(lang) if lang in _CONNECTORS else frozenset()
+    by_key = lang in _LEMMA_NUMBERS
     i = 0
     while i < len(tokens):
         token = tokens[i]
-        value = _digit_value(token.text)
+        text = token.text
+        value = _digit_value(text) if text.isdigit() else None
         if value is not None:
             value, last = _groups_joined(tokens, source, i, value)
             value, last = _scaled(tokens, last, value)
@@ -252,7 +254,10 @@ def read_numbers(tokens: Sequence[Token], source: str, lang: str) -> list[Number
                 numbers.append(Number(i, last, value))
             i = last + 1
             continue
-        spelled = _spelled(tokens, i, lang, vocabulary) if vocabulary else None
+        if not vocabulary or (token.keys[0] if by_key else text.lower()) not in vocabulary:
+            i += 1  # (what `_spelled` would find first: no number word starts here)
+            continue
+        spelled = _spelled(tokens, i, lang, vocabulary)
         if spelled is not None and 0 < spelled[0] <= MAX_VALUE:
             numbers.append(Number(i, spelled[1], spelled[0]))
             i = spelled[1] + 1

@@ -7,7 +7,7 @@ import operator
 import re
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from bot.matching.context import (
     CompiledVeto,
@@ -167,13 +167,20 @@ def case_ok(hit: Hit, text: Normalized) -> bool:
 def _name_word_capitalised(name: str, original: str, start: int, end: int) -> bool:
     """The last word that the name writes with a capital is written so here ("south Sudan"
     names South Sudan; "la réunion" does not name La Réunion)."""
-    words = name.split()
-    found = original[start:end].split()
-    index = max((i for i, w in enumerate(words) if w[:1].isupper()), default=0)
-    if len(found) != len(words):
+    count, index = _capital_word(name)
+    matched = original[start:end]
+    found = matched.split()
+    if len(found) != count:
         return is_capitalised(original, start)
-    offset = start + original[start:end].find(found[index])
+    offset = start + matched.find(found[index])
     return is_capitalised(original, offset)
+
+
+@lru_cache(maxsize=65_536)
+def _capital_word(name: str) -> tuple[int, int]:
+    """A name's number of words and the index of its last word written with a capital."""
+    words = name.split()
+    return len(words), max((i for i, w in enumerate(words) if w[:1].isupper()), default=0)
 
 
 def touching(geo: Sequence[Hit]) -> frozenset[int]:

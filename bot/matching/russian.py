@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from bot.matching.morphology import russian_analyzer
+from bot.matching.morphology import russian_parses
 from bot.matching.normalize import Normalized, normalize
 
 _CYRILLIC_WORD = re.compile(r"[\u0400-\u04ff]+")
@@ -29,7 +29,7 @@ def place_lemma(word: str) -> str:
     """The dictionary form of a Cyrillic word, as a place name would have it: a place-name
     parse first ("Ливане" → "ливан", not "ливана"), then the shortest noun lemma (the guesser
     offers "дарфура" and "дарфур" for "Дарфуре")."""
-    parses: list[Any] = russian_analyzer().parse(word.lower())
+    parses: tuple[Any, ...] = russian_parses(word.lower())
     places = [p for p in parses if "Geox" in p.tag]
     if places:
         return str(places[0].normal_form)

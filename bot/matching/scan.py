@@ -37,6 +37,9 @@ class Hit(NamedTuple):
     term: Term
 
 
+_hit = tuple.__new__  # Hit(...) without the named tuple's Python-level __new__
+
+
 def _unspaced(char: str) -> bool:
     """Scripts written without spaces between words: substring matching applies."""
     code = ord(char)
@@ -48,6 +51,9 @@ def _unspaced(char: str) -> bool:
         or 0x3400 <= code <= 0x9FFF  # CJK
         or 0xF900 <= code <= 0xFAFF
     )
+
+
+_FIRST_UNSPACED = "\u0e00"  # (no character below it is `_unspaced`: a quick test first)
 
 
 def _arabic_letter(char: str) -> bool:
@@ -79,18 +85,7 @@ def arabic_article_before(text: str, start: int) -> bool:
     return bool(prefix) and ("ال" in prefix or prefix.endswith("لل"))
 
 
-def _word_end(text: str, end: int) -> int:
-    while end < len(text) and text[end].isalnum():
-        end += 1
-    return end
-
-
-def _right_end(text: str, end: int, last: str, term: Term) -> int | None:
-    if term.prefix:
-        return _word_end(text, end)
-    if end == len(text) or not text[end].isalnum() or _unspaced(last):
-        return end
-    return None
+_WORD_TAIL = re.compile(r"[^\W_]*")  # letters and digits: what `str.isalnum` accepts
 
 
 def _keyed(text: str) -> str:
@@ -107,6 +102,8 @@ def _keyed(text: str) -> str:
 def scan(automaton: Any, text: str) -> list[Hit]:
     """Every word-bounded occurrence of a pattern in folded `text`."""
     hits: list[Hit] = []
+    append = hits.append
+    tail = _WORD_TAIL.match
     size_of_text = len(text)
     for last_index, (size, bounded, prefixed, terms) in automaton.iter(_keyed(text)):
         end = last_index  # the keyed text is one character longer than `text`
@@ -116,19 +113,23 @@ def scan(automaton: Any, text: str) -> list[Hit]:
             continue
         bounded_right = end == size_of_text or not text[end].isalnum()
         if not prefixed:  # the usual case: whole-word terms only
-            if bounded_right or _unspaced(text[end - 1]):
-                hits += [Hit(start, end, size, term) for term in terms]
+            if bounded_right or (text[end - 1] >= _FIRST_UNSPACED and _unspaced(text[end - 1])):
+                for term in terms:
+                    append(_hit(Hit, (start, end, size, term)))
             continue
         for term in terms:
-            if bounded_right and not term.prefix:
-                hits.append(Hit(start, end, size, term))
+            if term.prefix:  # the hit runs to the end of the word
+                right = tail(text, end).end()  # type: ignore[union-attr]  # (matches "")
+            elif bounded_right or _unspaced(text[end - 1]):
+                right = end
+            else:
                 continue
-            right = _right_end(text, end, text[end - 1], term)
-            if right is not None and term.tail is not None:
+            if term.tail is not None:  # the phrase's other words ("военн* операци*")
                 rest = term.tail.match(text, right)
-                right = rest.end() if rest is not None else None
-            if right is not None:
-                hits.append(Hit(start, right, size, term))
+                if rest is None:
+                    continue
+                right = rest.end()
+            append(_hit(Hit, (start, right, size, term)))
     return hits
 
 
