@@ -516,7 +516,8 @@ def main() -> int:
     imported, built, settled = memory()
     print(
         f"memory of a fresh process: import {imported:.0f} MB, build for 200 situations "
-        f"{built:.0f} MB, language tools on first use {settled:.0f} MB (RSS)"
+        f"{built:.0f} MB, settle {settled:+.0f} MB (language tools loaded, what only the build "
+        f"reads dropped): {imported + built + settled:.0f} MB in all (RSS)"
     )
     print("\npathological titles (title + summary, worst of three; target < 50 ms):")
     for name, ms in pathological(matcher).items():
