@@ -117,21 +117,28 @@ class Report:
         }
 
 
+def new_user_verdict(matcher: Matcher, title: str, language: str | None) -> tuple[Any, Any]:
+    """(match result, score) of a headline as a new user's Tocsin reads it: a tier-2 source,
+    one source, nothing novel, default thresholds."""
+    result = matcher.match_text(title=title, language=language)
+    scored = score(
+        result,
+        tier=2,
+        corroborating_sources=1,
+        novel_indicators=frozenset(),
+        thresholds=AlertThresholds(),
+    )
+    return result, scored
+
+
 def evaluate(
     rows: Iterable[dict[str, Any]], matcher: Matcher, *, declared: bool, show: int | None = None
 ) -> Report:
-    thresholds = AlertThresholds()
     floor = SEVERITIES.index("watch")
     report = Report()
     for row in rows:
-        result = matcher.match_text(title=row["title"], language=row["lang"] if declared else None)
-        scored = score(
-            result,
-            tier=2,
-            corroborating_sources=1,
-            novel_indicators=frozenset(),
-            thresholds=thresholds,
-        )
+        language = row["lang"] if declared else None
+        result, scored = new_user_verdict(matcher, row["title"], language)
         alerted = SEVERITIES.index(scored.severity) >= floor
         predicted, gold = set(result.situations), set(row["countries"])
         for tally in (

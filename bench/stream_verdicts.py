@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.event_quality import every_country
-from bot.matching import AlertThresholds, build_matcher, score
+from bench.event_quality import every_country, new_user_verdict
+from bot.matching import build_matcher
 from bot.matching.scoring import SEVERITIES
 
 STREAM = Path(__file__).resolve().parent.parent.parent / "shared/corpus/headlines-stream"
@@ -39,7 +39,6 @@ LANGUAGES = {
 def verdicts() -> dict[str, list[object]]:
     """Headline id → [language, title, severity, indicators, situations]."""
     matcher = build_matcher(every_country())
-    thresholds = AlertThresholds()
     out: dict[str, list[object]] = {}
     for path in sorted(STREAM.glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -47,14 +46,7 @@ def verdicts() -> dict[str, list[object]]:
             lang = LANGUAGES.get(row["language"])
             if lang is None:
                 continue
-            result = matcher.match_text(title=row["title"], language=lang)
-            scored = score(
-                result,
-                tier=2,
-                corroborating_sources=1,
-                novel_indicators=frozenset(),
-                thresholds=thresholds,
-            )
+            result, scored = new_user_verdict(matcher, row["title"], lang)
             out[row["id"]] = [
                 lang,
                 row["title"],
