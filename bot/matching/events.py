@@ -512,6 +512,7 @@ _CARE = frozenset({"health"})
 # taken to hospital", "доставили в больницы 179 пострадавших"), not as what was attacked: an
 # attack on it is an act of its own ("strike on hospital")
 _TOLL_KINDS = frozenset({"injury", "death"})
+_HARM_KINDS = _TOLL_KINDS | {"lethal"}  # a harm another act in the clause may have done
 
 
 def _taken_to(ctx: _Context, target: Hit) -> bool:
@@ -602,7 +603,11 @@ def _grade(
 ) -> Grade | None:
     """Whether the act is a violation (an event), a risk-factor mention, or neither."""
     cue = _cue_names(ctx, act)
-    natural = "disaster" in cue and (not armed or _died_in_disaster(ctx, act))
+    natural = (
+        "disaster" in cue
+        and (not armed or _died_in_disaster(ctx, act))
+        and (kind not in _HARM_KINDS or not _violent(ctx, act))
+    )  # "fires rage after strikes kill 12": the strikes killed
     if kind == "atrocity" or kind in {"sexual", "torture"}:
         return "violation"
     if kind == "lethal":
@@ -711,6 +716,7 @@ def _disaster_before(ctx: _Context, act: Hit) -> bool:
         and ctx.segments[cue.first] == seg
         and cue.last < act.first <= cue.last + _MANNER_REACH
         and not any(h.role == "act" and cue.last < h.first < act.first for h in ctx.hits)
+        and not _armed_qualifier(ctx, cue)
         for cue in ctx.by_role.get("cue", ())
     )
 
@@ -723,12 +729,29 @@ def _cue_names(ctx: _Context, act: Hit) -> set[str]:
     }
 
 
+_FIRING = frozenset({"fire", "fires", "fired", "firing"})
+_WEAPON_REACH = 3  # tokens from "fires" to what it fires ("fires ballistic missiles")
+
+
 def _armed_qualifier(ctx: _Context, cue: Hit) -> bool:
     """A disaster word qualified by a people or an armed force is their fire, not a blaze:
-    "killed by Israeli fire", "army fire", "tués par des tirs de l'armée" ("fire" in English)."""
+    "killed by Israeli fire", "army fire", "tués par des tirs de l'armée" ("fire" in English);
+    so is a country's or an armed group's "fire" followed by a weapon: "Iran fires ballistic
+    missiles at Israel", "Houthis fire missiles"."""
     if not cue.first:
         return False
     before = ctx.tokens[cue.first - 1]
+    if (
+        ctx.tokens[cue.first].text.lower() in _FIRING
+        and any(before.start <= p.start < before.end + 1 for p in ctx.places)
+        and any(
+            h.role == "act"
+            and event_lexicon().acts[h.name].kind == "attack"
+            and cue.last < h.first <= cue.last + _WEAPON_REACH
+            for h in ctx.hits
+        )
+    ):
+        return True  # a country or an armed group that fires a weapon
     return any(p.people and before.start <= p.start < before.end + 1 for p in ctx.places) or any(
         h.role == "perpetrator" and h.last == cue.first - 1 for h in ctx.hits
     )

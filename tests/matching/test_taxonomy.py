@@ -142,6 +142,12 @@ def test_every_shipped_term_matches_its_own_text() -> None:
         ("Полиция применила слезоточивый газ в Хартуме", "ru", "RF7"),
         ("Aid workers killed in Darfur", "en", "RF14"),  # "aid worker* killed"
         ("Election results rejected in Sudan", "en", "RF8"),
+        # armed conflict and crackdowns as events-dev's level 1 describes them
+        ("RSF fighters clash with the army near El Obeid", "en", "RF1"),
+        ("Army recaptures town in Sudan", "en", "RF1"),
+        ("Opposition leader arrested in Khartoum", "en", "RF7"),
+        ("Un opposant arrêté à Khartoum", "fr", "RF7"),
+        ("Российские войска продвигаются в Судане", "ru", "RF1"),
     ],
 )
 def test_every_word_of_a_phrase_may_continue(title: str, lang: str, code: str) -> None:
