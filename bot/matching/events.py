@@ -304,7 +304,9 @@ def _cancelled(ctx: _Context, act: Hit) -> bool:
         if h.last < act.first:
             if name == "negation" and h.first >= act.first - _NEGATION_REACH:
                 return True
-            if (name == "denial" or name == "hedge") and _reaches(ctx, h, act):
+            if name == "denial" and _reaches(ctx, h, act):
+                return True
+            if name == "hedge" and _reaches(ctx, h, act) and not _perfect(ctx, h, act):
                 return True
         elif name == "hedge_after" and h.first > act.last:
             return True
@@ -316,6 +318,15 @@ def _cancelled(ctx: _Context, act: Hit) -> bool:
         if not _inside_victim(ctx, h)  # "attack aid workers": the workers are no union
     ]
     return any(h.name == act.name for h in exceptions)  # "workers strike" is no attack
+
+
+_PERFECT = frozenset({"have", "avoir", "haber", "ter"})  # "may have struck", "pourraient avoir"
+
+
+def _perfect(ctx: _Context, hedge: Hit, act: Hit) -> bool:
+    """ "The US may have struck a girls' school", "pourraient avoir frappé": a past act whose
+    author is uncertain, reported as news, not a threat or a fear."""
+    return any(ctx.tokens[i].text.lower() in _PERFECT for i in range(hedge.last + 1, act.first))
 
 
 def _inside_victim(ctx: _Context, hit: Hit) -> bool:
