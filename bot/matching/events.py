@@ -320,6 +320,17 @@ def _cancelled(ctx: _Context, act: Hit) -> bool:
     return any(h.name == act.name for h in exceptions)  # "workers strike" is no attack
 
 
+def _foiled(ctx: _Context, act: Hit, *, whole_clause: bool) -> bool:
+    """Stopped before it did harm: "intercepts drones", "attack on a hospital foiled", "police
+    foil kidnapping" (an attack anywhere in its part of the headline, another act only right
+    next to the word that stopped it)."""
+    reach = len(ctx.tokens) if whole_clause else _NEGATION_REACH
+    return any(
+        h.name == "foiled" and (h.last < act.first or h.first > act.last)
+        for h in ctx.near(act, "cue", before=reach, after=reach)
+    )
+
+
 _PERFECT = frozenset({"have", "avoir", "haber", "ter"})  # "may have struck", "pourraient avoir"
 
 
@@ -436,6 +447,9 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
     if _cancelled(ctx, act):
         return None
     spec = lexicon.acts[act.name]
+    foiled = _foiled(ctx, act, whole_clause=spec.kind == "attack")
+    if foiled and spec.kind != "attack":
+        return None  # "police foil a kidnapping": nothing happened
     nearby = ctx.near(act, "victim", before=_WINDOW, after=_WINDOW)
     subjects = [v for v in nearby if _subject(ctx, act, spec.kind, v)]
     victims = [
@@ -485,6 +499,8 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
     )
     if grade is None:
         return None
+    if foiled:  # "drones intercepted over Kyiv": armed conflict, not a violation
+        grade = "risk"
     count = max(
         (n for c, n in counts.items() if c not in COMBATANTS and not _consequence(c, spec.kind)),
         default=None,
