@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.matching.resolve import longest_first
+from bot.matching.normalize import normalize
+from bot.matching.resolve import longest_first, outlet_start
 from bot.matching.scan import Hit
-from bot.matching.terms import Term
+from bot.matching.terms import Term, split_wildcards
 
 TERMS = [Term(kind="country", keys=(f"C{i}",), text=f"t{i}", lang="en") for i in range(3)]
 
@@ -35,3 +37,46 @@ def hits(draw: st.DrawFn) -> Hit:
 @given(st.lists(hits(), max_size=8))
 def test_longest_first_matches_its_definition(found: list[Hit]) -> None:
     assert longest_first(found) == _reference(found)
+
+
+OUTLETS = frozenset({"news", "times", "today", "post", "noticias", "новости"})
+
+
+@pytest.mark.parametrize(
+    ("title", "outlet"),
+    [
+        ("Over 100 , 000 displaced in Lebanon - Pakistan Today", "Pakistan Today"),
+        ("Strike on Tyre - Dominican Republic Post – Caribbean News", "Dominican Republic Post"),
+        ("Iran fires back | The Manila Times", "The Manila Times"),
+        ("Story | example.com", "example.com"),
+        ("Israel - Hezbollah Strikes Kill 570 in Lebanon", ""),  # no outlet word: the story
+        ("Rally against anti - Israel bias - Jewish News", "Jewish News"),
+        ("Переговоры по Украине приостановлены из - за эскалации в Иране Новости", ""),
+        ("Lebanon News", ""),  # nothing before it: a headline, not a suffix
+    ],
+)
+def test_outlet_start(title: str, outlet: str) -> None:
+    text = normalize(title)
+    cut = outlet_start(text, OUTLETS)
+    rest = text.original[text.origin(cut) :] if cut < len(text.text) else ""
+    assert rest.lstrip(" |-–").startswith(outlet) if outlet else cut == len(text.text)
+
+
+@pytest.mark.parametrize(
+    ("term", "head", "matches", "misses"),
+    [
+        ("военн* операци*", "военн*", [" операцию", " операции"], [" операторы", "операция"]),
+        ("aid worker* killed", "aid worker*", [" killed"], [" killedx", " were killed"]),
+        ("massacr*", "massacr*", [], []),
+    ],
+)
+def test_split_wildcards(term: str, head: str, matches: list[str], misses: list[str]) -> None:
+    found_head, tail = split_wildcards(term)
+    assert found_head == head
+    if tail is None:
+        assert not matches
+        return
+    for text in matches:
+        assert tail.match(text) is not None, text
+    for text in misses:
+        assert tail.match(text) is None, text
