@@ -22,18 +22,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.event_quality import every_country, new_user_verdict
+from bench.match_speed import GDELT_LANGUAGES as LANGUAGES
 from bot.matching import build_matcher
 from bot.matching.scoring import SEVERITIES
 
 STREAM = Path(__file__).resolve().parent.parent.parent / "shared/corpus/headlines-stream"
-LANGUAGES = {
-    "English": "en",
-    "French": "fr",
-    "Spanish": "es",
-    "Arabic": "ar",
-    "Russian": "ru",
-    "Portuguese": "pt",
-}
 
 
 def verdicts() -> dict[str, list[object]]:

@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from bot.matching.lexicon import Hit, Lexicon, event_lexicon
 from bot.matching.morphology import Token, tokenize
+from bot.matching.normalize import hyphen_joins
 from bot.matching.numbers import Number, read_numbers
 
 Grade = Literal["violation", "risk"]
@@ -89,12 +90,6 @@ COUNTED_ACTS = frozenset(
 )
 _BOUNDARY = frozenset("|•;:!?")
 _DASHES = frozenset("-–—")
-# Name particles that a spaced hyphen joins to the name after it, as some aggregators space
-# every hyphen ("Pierre al - Rai", "Al - Aqsa"): no clause ends there.
-_PARTICLES = frozenset(
-    {"al", "el", "ad", "ar", "as", "an", "ash", "az", "bin", "ibn", "abu", "ould"}
-    | {"аль", "эль", "ибн", "бен", "абу", "нью", "сан", "санкт"}  # "Абу - Даби", "Нью - Йорк"
-)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,6 +164,16 @@ class _Context:
         found = read_numbers(self.tokens, self.text, self.lang) + _quantity_numbers(self.hits)
         return sorted(found, key=lambda n: n.first)
 
+    @cached_property
+    def colon_pairs(self) -> list[tuple[int, int]]:
+        """Neighbouring segments that only a colon separates ("Israel struck a beach: …")."""
+        return [
+            (self.segments[i - 1], self.segments[i])
+            for i in range(1, len(self.tokens))
+            if self.segments[i - 1] != self.segments[i]
+            and self.text[self.tokens[i - 1].end : self.tokens[i].start].strip() == ":"
+        ]
+
     def words(self, first: int, last: int) -> str:
         return self.text[self.tokens[first].start : self.tokens[last].end]
 
@@ -235,11 +240,8 @@ def _segments(text: str, tokens: Sequence[Token]) -> list[int]:
 
 def _hyphen(text: str, before: Token, after: Token, dash: str) -> bool:
     """A spaced "-" that joins the words around it (see `_segments`)."""
-    if dash != "-":
-        return False
-    first = text[after.start : after.end][:1]
-    return (
-        first.islower() or first.isdigit() or text[before.start : before.end].lower() in _PARTICLES
+    return dash == "-" and hyphen_joins(
+        text[before.start : before.end], text[after.start : after.end]
     )
 
 
@@ -699,14 +701,7 @@ def _violent(ctx: _Context, act: Hit) -> bool:
 
 def _colon_joined(ctx: _Context, seg: int) -> set[int]:
     """The segments next to `seg` that only a colon separates from it."""
-    joined = set()
-    for i in range(1, len(ctx.tokens)):
-        a, b = ctx.segments[i - 1], ctx.segments[i]
-        if a != b and seg in (a, b):
-            between = ctx.text[ctx.tokens[i - 1].end : ctx.tokens[i].start]
-            if between.strip() == ":":
-                joined.add(b if a == seg else a)
-    return joined
+    return {b if a == seg else a for a, b in ctx.colon_pairs if seg in (a, b)}
 
 
 _QUALIFIED_REACH = 2  # tokens from a demonym to the noun it qualifies ("Iranian security chief")

@@ -152,3 +152,21 @@ def normalize(text: str) -> Normalized:
 def fold(text: str) -> str:
     """The normalised form of `text` without the offset map (for building patterns)."""
     return normalize(text).text.strip()
+
+
+# Words that a spaced hyphen joins to the word after them, as some aggregators space every
+# hyphen ("Pierre al - Rai", "anti - Israel", "Абу - Даби", "Нью - Йорк"): nothing ends there.
+HYPHEN_JOINED = frozenset(
+    {"al", "el", "ad", "ar", "as", "an", "ash", "az", "bin", "ibn", "abu", "ould"}
+    | {"anti", "pro", "non", "ex", "co"}
+    | {"аль", "эль", "ибн", "бен", "абу", "нью", "сан", "санкт"}
+)
+
+
+def hyphen_joins(before: str, after: str) -> bool:
+    """A spaced "-" between the words `before` and `after` (as written) is a word's own
+    hyphen: a lowercase word or a number follows it ("mine - laying", "KC - 135", "из - за"),
+    or a joining word precedes it ("al - Rai"); before a capitalised word it separates
+    ("… - World")."""
+    first = after[:1]
+    return first.islower() or first.isdigit() or before.lower() in HYPHEN_JOINED

@@ -20,7 +20,7 @@ from bot.matching.context import (
     names_a_person,
     vetoed,
 )
-from bot.matching.normalize import Normalized
+from bot.matching.normalize import Normalized, hyphen_joins
 from bot.matching.scan import Hit
 
 _WORD = re.compile(r"\w+")
@@ -91,11 +91,6 @@ def _fits(hit: Hit, taken: Sequence[Hit]) -> bool:
 _SEPARATOR = re.compile(r" (?:\||-|/|::) ")  # in folded text, where every dash is "-"
 _WEB_ADDRESS = re.compile(r"\w\.(?:com|org|net|info|news|co|tv)\b")
 _OUTLET_WORDS = 8
-# Words that a spaced hyphen joins to the next ("anti - Israel", "al - Quds"): no separator.
-_JOINED = frozenset(
-    {"anti", "pro", "non", "ex", "co", "al", "el", "ad", "as", "an", "ash", "az", "bin", "ibn"}
-    | {"abu", "ould"}
-)
 
 
 def outlet_start(text: Normalized, outlet_words: AbstractSet[str]) -> int:
@@ -129,7 +124,7 @@ def _last_separator(text: Normalized, end: int) -> tuple[int, int] | None:
 def _joins(text: Normalized, start: int, end: int) -> bool:
     after = text.original[text.origin(end)] if end < len(text.text) else ""
     before = re.findall(r"\w+", text.text[max(0, start - 8) : start])
-    return after.islower() or (bool(before) and before[-1] in _JOINED)
+    return hyphen_joins(before[-1] if before else "", after)
 
 
 def longest_first(hits: Sequence[Hit]) -> list[Hit]:

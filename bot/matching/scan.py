@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 import ahocorasick
 
-from bot.matching.terms import Term, patterns, split_wildcards
+from bot.matching.terms import Term, patterns
 
 _CONJUNCTIONS = ("", "و", "ف")
 _PREPOSITIONS = ("", "ب", "ل", "ك")
@@ -179,7 +179,7 @@ def build_automaton(terms: Iterable[Term]) -> tuple[Any, int]:
     """One Aho-Corasick automaton over every spelling of every term, and its key count."""
     table: dict[str, dict[tuple[object, ...], Term]] = {}
     for term in terms:
-        head = term.text if term.tail is None else split_wildcards(term.text)[0]
+        head = term.text if term.tail is None else term.text[: term.text.index("*") + 1]
         for pattern in patterns(head):
             _merge(table.setdefault(_key(pattern), {}), term)
     automaton = ahocorasick.Automaton()
