@@ -314,11 +314,7 @@ def _cancelled(ctx: _Context, act: Hit) -> bool:
             return True
     if ctx.in_context(act, "cue", _NOT_NOW):
         return True
-    exceptions = [
-        h
-        for h in ctx.near(act, "unless", before=_WINDOW, after=_WINDOW)
-        if not _inside_victim(ctx, h)  # "attack aid workers": the workers are no union
-    ]
+    exceptions = ctx.near(act, "unless", before=_WINDOW, after=_WINDOW)
     return any(h.name == act.name for h in exceptions)  # "workers strike" is no attack
 
 
@@ -340,13 +336,6 @@ def _perfect(ctx: _Context, hedge: Hit, act: Hit) -> bool:
     """ "The US may have struck a girls' school", "pourraient avoir frappé": a past act whose
     author is uncertain, reported as news, not a threat or a fear."""
     return any(ctx.tokens[i].text.lower() in _PERFECT for i in range(hedge.last + 1, act.first))
-
-
-def _inside_victim(ctx: _Context, hit: Hit) -> bool:
-    return any(
-        v.first <= hit.first and hit.last <= v.last and v.last - v.first > hit.last - hit.first
-        for v in ctx.by_role.get("victim", ())
-    )
 
 
 def _reaches(ctx: _Context, cue: Hit, act: Hit) -> bool:

@@ -215,13 +215,15 @@ def _arabic_prefixes(key: str) -> Iterator[str]:
 _RIVALS = {
     "act": frozenset({"act", "label", "unless"}),
     "target": frozenset({"target", "unless"}),  # "bomb shelter" is no shelter under attack
+    "unless": frozenset({"unless", "victim"}),  # "attack aid workers": no labour strike
 }
 
 
 def _longest(hits: list[Hit]) -> list[Hit]:
     """Drop a hit inside a longer hit of the same role ("air strike" over "strike"); an act
     inside a longer label or exception is no act ("violan la ley internacional"), nor a target
-    inside a longer exception ("bomb shelter")."""
+    inside a longer exception ("bomb shelter"), nor an exception inside a longer victim ("aid
+    workers")."""
     longer = [h for h in hits if h.last > h.first]  # only a multi-word hit can hold another
     if not longer:
         return hits
