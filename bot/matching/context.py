@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from bot.matching.geodata import Veto
+from bot.matching.morphology import common_word
 
 _NAME_SHAPED = r"[A-Z][a-z]+(?:-[A-Z][a-z]+)?"
 # "León XIV", "Louis XVI": a regnal number after a name makes it a person's
@@ -21,121 +22,19 @@ _PREVIOUS_NAME = re.compile(rf"(?<!\w)({_NAME_SHAPED}) $")
 _TITLE_CASE_SHARE = 0.8
 _MIN_TITLE_WORDS = 4
 
-# Capitalised words that sit next to a country name without making it a personal name.
+# Capitalised words that sit next to a country name without making it a personal name, though
+# English also writes them with a capital (every word it writes only in lower case, "Health",
+# "Ministry", "Save", is no part of a name either: `morphology.common_word`).
 NOT_NAMES = frozenset(
-    [
-        "In",
-        "Of",
-        "The",
-        "And",
-        "To",
-        "From",
-        "For",
-        "On",
-        "At",
-        "By",
-        "With",
-        "Across",
-        "Into",
-        "Near",
-        "Via",
-        "Between",
-        "Against",
-        "Over",
-        "After",
-        "North",
-        "South",
-        "East",
-        "West",
-        "Northern",
-        "Southern",
-        "Eastern",
-        "Western",
-        "Central",
-        "Upper",
-        "Lower",
-        "Greater",
-        "Lake",
-        "Republic",
-        "Kingdom",
-        "State",
-        "States",
-        "President",
-        "Presidential",
-        "Government",
-        "Army",
-        "Armed",
-        "Forces",
-        "Prime",
-        "Minister",
-        "Ministry",
-        "Foreign",
-        "National",
-        "Humanitarian",
-        "Refugee",
-        "Refugees",
-        "Crisis",
-        "Situation",
-        "Update",
-        "Updates",
-        "Flash",
-        "Appeal",
-        "Response",
-        "Emergency",
-        "Border",
-        "Basin",
-        "Red",
-        "Cross",
-        "Crescent",
-        "Police",
-        "Military",
-        "Security",
-        "Peace",
-        "Talks",
-        "Says",
-        "Said",
-        "Election",
-        "Elections",
-        "Floods",
-        "Flood",
-        "Drought",
-        "Conflict",
-        "Civil",
-        "War",
-        "Country",
-        "Office",
-        "Report",
-        "Plan",
-        "Fund",
-        "Team",
-        "Mission",
-        "Operation",
-        "Operations",
-        "Regional",
-        "Region",
-        "Camp",
-        "Host",
-        "Hosts",
-        "Host-Community",
-        "Authorities",
-        "Opposition",
-        "Rebels",
-        "Troops",
-        "Parliament",
-        "Court",
-        "King",
-        "Queen",
-        "Crown",
-        "Prince",
-        "Princess",
-        "Embassy",
-        "Capital",
-        "Province",
-        "Provinces",
-        "District",
-        "Districts",
-    ]
+    "A As Is No We Regarding In Of The And To From For On At By With "
+    "North South East West Central Republic Kingdom "
+    "State States Lake Red Cross Crescent Camp Prince War Host-Community".split()
 )
+
+
+def _name_part(word: str) -> bool:
+    """A capitalised neighbour that may be part of a personal name ("Smith", "Michael")."""
+    return word not in NOT_NAMES and not common_word(word)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -191,12 +90,12 @@ def looks_like_person(original: str, start: int, end: int) -> bool:
     following = _NEXT_NAME.match(original, end)
     if (
         following
-        and following.group(1) not in NOT_NAMES
+        and _name_part(following.group(1))
         and (following.group(2) or not is_title_case(original))
     ):
         return True
     preceding = _PREVIOUS_NAME.search(original[:start])
-    return bool(preceding and preceding.group(1) not in NOT_NAMES)
+    return bool(preceding and _name_part(preceding.group(1)))
 
 
 # words that begin a place's own name or say which part of it: "Port Sudan", "Camp Kabul"
@@ -218,7 +117,7 @@ def after_a_name(original: str, start: int) -> bool:
     if preceding is None:
         return False
     word = preceding.group(1)
-    if word in NOT_NAMES or word in _PLACE_WORDS or word in _TITLES:
+    if not _name_part(word) or word in _PLACE_WORDS or word in _TITLES:
         return False
     # a capital that begins the text or a sentence says nothing ("Why Punjab", "Ma Teheran")
     before = original[: preceding.start()].rstrip()
