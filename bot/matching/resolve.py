@@ -161,14 +161,33 @@ def case_ok(hit: Hit, text: Normalized) -> bool:
 
 def _name_word_capitalised(name: str, original: str, start: int, end: int) -> bool:
     """The last word that the name writes with a capital is written so here ("south Sudan"
-    names South Sudan; "la réunion" does not name La Réunion)."""
+    names South Sudan; "la réunion" does not name La Réunion). An English name of capitalised
+    words written all in lower case still names its country ("the united kingdom", as some
+    aggregators spell out "UK"), unless it opens with a word of direction ("west bank")."""
     count, index = _capital_word(name)
     matched = original[start:end]
+    if count > 1 and matched.islower() and _lower_case_name(name):
+        return True
     found = matched.split()
     if len(found) != count:
         return is_capitalised(original, start)
     offset = start + matched.find(found[index])
     return is_capitalised(original, offset)
+
+
+_DIRECTIONS = frozenset(
+    "north south east west northern southern eastern western upper lower middle central".split()
+)
+
+
+@lru_cache(maxsize=4_096)
+def _lower_case_name(name: str) -> bool:
+    words = name.split()
+    return (
+        all(w[:1].isupper() for w in words)
+        and words[0].lower() not in _DIRECTIONS
+        and name.isascii()
+    )
 
 
 @lru_cache(maxsize=65_536)
