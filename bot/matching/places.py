@@ -73,8 +73,8 @@ def _cities() -> tuple[tuple[str, int, frozenset[str]], ...]:
 def _arabic_spoken(alpha2: str) -> bool:
     """Arabic is spoken by at least `_ARABIC_SPOKEN` per cent of the country (CLDR: Iran and
     Israel yes, Britain and Sweden no)."""
-    share = get_territory_language_info(alpha2).get("ar", {}).get("population_percent", 0)
-    return bool(share >= _ARABIC_SPOKEN)
+    share = get_territory_language_info(alpha2).get("ar", {}).get("population_percent")
+    return isinstance(share, int | float) and share >= _ARABIC_SPOKEN
 
 
 def _named_cities(min_population: int) -> Iterator[tuple[str, int, frozenset[str]]]:
