@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from bot.matching.geodata import Veto
-from bot.matching.morphology import common_word
+from bot.matching.morphology import capitalised_word, common_word
 
 _NAME_SHAPED = r"[A-Z][a-z]+(?:-[A-Z][a-z]+)?"
 # "León XIV", "Louis XVI": a regnal number after a name makes it a person's
@@ -119,9 +119,10 @@ def after_a_name(original: str, start: int) -> bool:
     word = preceding.group(1)
     if not _name_part(word) or word in _PLACE_WORDS or word in _TITLES:
         return False
-    # a capital that begins the text or a sentence says nothing ("Why Punjab", "Ma Teheran")
+    # a capital that begins the text or a sentence says nothing ("Why Punjab", "Explainer
+    # Kabul"), unless English writes that word with a capital ("Joe Kent resigns")
     before = original[: preceding.start()].rstrip()
-    if not before or before[-1] in _SENTENCE_ENDS:
+    if (not before or before[-1] in _SENTENCE_ENDS) and not capitalised_word(word):
         return False
     return not is_title_case(original)
 

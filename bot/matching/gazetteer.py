@@ -158,7 +158,11 @@ def place_terms(countries: Iterable[str], *, min_population: int) -> Iterator[Te
             capital = needs_capital(name)
             yield Term(kind="place", keys=(alpha3,), text=name, lang="", capital=capital)
         for name in _worded_regions(subdivision_names().get(alpha3, ()), reserved, regions):
-            yield Term(kind="place", keys=(alpha3,), text=name, lang="", capital=True)
+            # "Gulf Region" is Papua New Guinea's; "the Gulf region" is any gulf's
+            named = name.endswith(" Region")
+            yield Term(
+                kind="place", keys=(alpha3,), text=name, lang="", capital=not named, named=named
+            )
 
 
 _REGION_WORDS = ("State", "Region", "Province", "Governorate")

@@ -127,6 +127,11 @@ def common_word(word: str) -> bool:
     return word not in capitalised and word.lower() in lower
 
 
+def capitalised_word(word: str) -> bool:
+    """A word English writes with a capital: a name ("Joe", "Donald") or a place."""
+    return word in _english_vocabulary()[1]
+
+
 def _lemmatizer(lang: str) -> Callable[[str], str]:
     """simplemma's dictionary lemma of a lower-case word where it matters to the stem (its
     dictionary lookup, as simplemma does it: the word, then the word capitalised)."""

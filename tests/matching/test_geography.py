@@ -83,6 +83,10 @@ def test_places(world: Matcher, title: str, lang: str, expected: set[str]) -> No
         ("La réunion du G7 à Paris", "fr", {"FRA"}),  # not Réunion
         # a town named after a capitalised given name is a surname
         ("Adviser Joe Kent quits his post", "en", set()),
+        ("Joe Kent quits his post", "en", set()),  # first in the text, still a given name
+        ("Aid ships wait in the Gulf region", "en", set()),  # not Papua New Guinea's Gulf Region
+        ("Détroit dOrmuz : les pétroliers attendent", "fr", set()),  # the strait, not Detroit
+        ("Fusillade à Détroit : trois morts", "fr", {"USA"}),
         ("The carrier USS Abraham Lincoln sails east", "en", set()),
         ("Analysis: Why Kabul fell so fast", "en", {"AFG"}),  # a sentence's first word
         ("Russian drones hit Kyiv overnight", "en", {"RUS", "UKR"}),
