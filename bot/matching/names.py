@@ -116,9 +116,9 @@ _VOWELS = frozenset("aeiouyh")
 
 def _elided(names: list[CountryName]) -> list[CountryName]:
     """French elision written without its apostrophe, as some feeds print it: "lIran",
-    "dIsraël" (with the apostrophe, "l'Iran" already matches)."""
+    "dIsraël", "dIraniens" (with the apostrophe, "l'Iran" already matches)."""
     return [
-        CountryName(text=article + n.text, lang="fr")
+        CountryName(text=article + n.text, lang="fr", prefix=n.prefix, demonym=n.demonym)
         for n in names
         if n.lang == "fr" and not n.acronym and fold(n.text)[:1] in _VOWELS
         for article in ("l", "d")
@@ -138,7 +138,8 @@ def _country_names(alpha3: str, alpha2: str, official: set[str]) -> tuple[Countr
     names += [CountryName(text=a, lang="en", acronym=True) for a in data.acronyms.get(alpha3, ())]
     names += _elided(names)
     named = [_capitalised(n) for n in _with_russian(names)]
-    unique = dict.fromkeys(n for n in named + _demonyms(alpha3) if n.text)
+    demonyms = _demonyms(alpha3)
+    unique = dict.fromkeys(n for n in named + demonyms + _elided(demonyms) if n.text)
     return tuple(unique)
 
 
