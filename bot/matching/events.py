@@ -390,9 +390,26 @@ def _counts(ctx: _Context, act: Hit, kind: str, victims: Sequence[Hit]) -> dict[
         )
         if victim is not None and not _between_act(act, number, victim):
             out[victim.name] = max(out.get(victim.name, 0), number.value)
-        elif kind in COUNTED_ACTS and _next_to(ctx, act, number) and not _article(ctx, number):
+        elif (
+            kind in COUNTED_ACTS and _next_to(ctx, act, number) and not _article(ctx, number)
+        ) or (kind in _TOLL_KINDS and _risen_to(ctx, act, number)):
             out["people"] = max(out.get("people", 0), number.value)
     return out
+
+
+def _risen_to(ctx: _Context, act: Hit, number: Number) -> bool:
+    """The number a toll rises to: right after "rises to", "asciende a", "ارتفعت إلى",
+    "выросло до" (a word such as "إلى" may stand between) in the act's segment, with no other
+    victim between them ("26 wounded and the displaced reach 780,000": not the wounded)."""
+    if not any(
+        h.name == "toll_rise" and h.last < number.first <= h.last + 2
+        for h in ctx.by_role.get("cue", ())
+    ):
+        return False
+    low, high = sorted((act.last, number.first))
+    return not any(
+        low < v.first < high and not _overlaps(v, act) for v in ctx.by_role.get("victim", ())
+    )
 
 
 _ARTICLE_LANGS = frozenset({"fr", "es", "pt"})
