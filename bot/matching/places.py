@@ -119,5 +119,6 @@ def forget() -> None:
 
 
 def needs_capital(name: str) -> bool:
-    """A Latin-script place name must be capitalised in the text to count."""
-    return _is_latin(name)
+    """A Latin-script place name must be capitalised in the text to count; so must a Cyrillic
+    one written with a capital ("Кампания" is Campania, "кампании" a campaign)."""
+    return _is_latin(name) or (name[:1].isupper() and "\u0400" <= name[0] <= "\u04ff")

@@ -129,6 +129,8 @@ def test_places(world: Matcher, title: str, lang: str, expected: set[str]) -> No
         ("Strike on Tyre - Dominican Republic Post – Caribbean News", "en", {"LBN"}),
         ("Cabinet reshuffle expected - Lebanon News", "en", {"LBN"}),
         ("Переговоры приостановлены из - за эскалации в Иране", "ru", {"IRN"}),  # "из-за"
+        ("Каким будет финал военной кампании в Иране", "ru", {"IRN"}),  # a campaign, not Campania
+        ("Туристы из Кампании вернулись домой", "ru", {"ITA"}),
         ("Rally against anti - Israel bias - Jewish News", "en", {"ISR"}),
         # an observance named after Jerusalem is not Israel; institutions place like actors
         ("Police ban Al Quds Day march in Toronto", "en", {"CAN"}),
