@@ -294,7 +294,7 @@ def _detect(
 
 _NOT_NOW = frozenset({"commemoration", "fiction", "sport", "legal"})
 _LABELS = frozenset({"label"})
-_MANNER_CUES = frozenset({"disaster", "market"})
+_MANNER_CUES = frozenset({"disaster", "market", "war"})
 
 
 def _cancelled(ctx: _Context, act: Hit) -> bool:
@@ -654,7 +654,8 @@ def _grade(
             return None if "market" in cue else "violation"
         return "risk" if combatants else None
     if kind == "death":  # deaths are an event where the text shows they were inflicted
-        if natural or not (armed or labelled or _violent(ctx, act)):
+        at_war = civilian and "war" in cue  # "civilian deaths rise in the war"
+        if natural or not (armed or labelled or at_war or _violent(ctx, act)):
             return None
         if civilian or targets or people:
             return "violation"

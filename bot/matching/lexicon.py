@@ -18,7 +18,14 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from bot.matching.morphology import LANGUAGES, Token, lexicon_key, russian_lexeme, word_keys
+from bot.matching.morphology import (
+    LANGUAGES,
+    Token,
+    irregular_forms,
+    lexicon_key,
+    russian_lexeme,
+    word_keys,
+)
 from bot.matching.normalize import fold
 
 ROLES = ("act", "label", "victim", "target", "perpetrator", "quantity", "cue", "unless")
@@ -107,16 +114,21 @@ class Lexicon:
         for the automaton (a field without one has no act, so events are not looked for).
 
         en fr es pt: the stem, or what it shares with the entry as written when the stemmer
-        rewrote its end ("happy" → "happi": "happ"); ar: the stem (it already matches as a
-        prefix); ru: the first three letters of every form of the lemma in pymorphy3's
-        dictionary ("бить" → "бил", "бье" …).
+        rewrote its end ("happy" → "happi": "happ"), and in en and fr the irregular forms
+        that lemmatise to an act ("meurent" → "mourir", "slew" → "slay"); ar: the stem (it
+        already matches as a prefix); ru: the first three letters of every form of the lemma
+        in pymorphy3's dictionary ("бить" → "бил", "бье" …).
         """
         keys = self._act_keys.get(lang, set())
         if lang == "ar":
             return frozenset(keys)
         if lang == "ru":
             return frozenset(f[:_MIN_TRIGGER] for key in keys for f in russian_lexeme(key))
-        return frozenset(self._act_written.get(lang, {}).get(k, k) for k in keys)
+        stems = frozenset(self._act_written.get(lang, {}).get(k, k) for k in keys)
+        irregular = {
+            fold(w) for w in irregular_forms(lang) if w.islower() and keys & set(word_keys(w, lang))
+        }
+        return stems | {w for w in irregular if not w.startswith(tuple(stems))}
 
     def starts_act(self, word: str, lang: str) -> bool:
         """Whether `word` (as written) can be the first word of an act entry."""

@@ -127,6 +127,12 @@ def common_word(word: str) -> bool:
     return word not in capitalised and word.lower() in lower
 
 
+def irregular_forms(lang: str) -> dict[str, str]:
+    """Word → lemma, for the words of a lemmatised language whose stem is not their lemma's
+    ("meurent" → "mourir", "fled" → "flee"); empty for the other languages."""
+    return _irregular(lang) if lang in LEMMATISED else {}
+
+
 def capitalised_word(word: str) -> bool:
     """A word English writes with a capital: a name ("Joe", "Donald") or a place."""
     return word in _english_vocabulary()[1]
