@@ -125,9 +125,7 @@ class Lexicon:
         if lang == "ru":
             return frozenset(f[:_MIN_TRIGGER] for key in keys for f in russian_lexeme(key))
         stems = frozenset(self._act_written.get(lang, {}).get(k, k) for k in keys)
-        irregular = {
-            fold(w) for w in irregular_forms(lang) if w.islower() and keys & set(word_keys(w, lang))
-        }
+        irregular = {fold(w) for w in irregular_forms(lang, keys)}
         return stems | {w for w in irregular if not w.startswith(tuple(stems))}
 
     def starts_act(self, word: str, lang: str) -> bool:

