@@ -14,8 +14,8 @@ from babel import Locale
 
 from bot.matching.demonyms import STEM_LANGUAGES, inflect
 from bot.matching.geodata import geo_data
-from bot.matching.normalize import fold
 from bot.matching.russian import lemma_phrase
+from bot.matching.terms import french_elisions
 
 LANGUAGES = ("en", "fr", "es", "ar", "pt", "ru")
 # CLDR locales whose country names each language's news also uses: European Portuguese
@@ -111,17 +111,14 @@ def _local_names(alpha3: str, local: str) -> tuple[str, ...]:
     return (head,)
 
 
-_VOWELS = frozenset("aeiouyh")
-
-
 def _elided(names: list[CountryName]) -> list[CountryName]:
     """French elision written without its apostrophe, as some feeds print it: "lIran",
     "dIsraël", "dIraniens" (with the apostrophe, "l'Iran" already matches)."""
     return [
-        CountryName(text=article + n.text, lang="fr", prefix=n.prefix, demonym=n.demonym)
+        CountryName(text=elided, lang="fr", prefix=n.prefix, demonym=n.demonym)
         for n in names
-        if n.lang == "fr" and not n.acronym and fold(n.text)[:1] in _VOWELS
-        for article in ("l", "d")
+        if n.lang == "fr" and not n.acronym
+        for elided in french_elisions(n.text)
     ]
 
 

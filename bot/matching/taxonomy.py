@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from bot.matching.errors import TaxonomyError
 from bot.matching.normalize import fold
 from bot.matching.settings import IndicatorDef, IndicatorsSettings, TermDef
-from bot.matching.terms import Term, split_wildcards
+from bot.matching.terms import Term, french_elisions, split_wildcards
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,15 +133,17 @@ def indicator_terms(
         shared_exclude = tuple(fold(e) for e in indicator.exclude)
         for term in indicator.terms:
             near = term.near if term.near is not None else indicator.near
-            head, tail = split_wildcards(term.text)
-            yield Term(
-                kind="indicator",
-                keys=(indicator.code,),
-                text=term.text,
-                lang=term.lang,
-                prefix=head.endswith("*"),
-                tail=tail,
-                exclude=shared_exclude + tuple(fold(e) for e in term.exclude),
-                window=term.window or exclusion_window,
-                near=near if near is not None else proximity_words,
-            )
+            elided = french_elisions(term.text) if term.lang == "fr" else ()
+            for text in (term.text, *elided):  # "lexode": a feed that dropped the apostrophe
+                head, tail = split_wildcards(text)
+                yield Term(
+                    kind="indicator",
+                    keys=(indicator.code,),
+                    text=text,
+                    lang=term.lang,
+                    prefix=head.endswith("*"),
+                    tail=tail,
+                    exclude=shared_exclude + tuple(fold(e) for e in term.exclude),
+                    window=term.window or exclusion_window,
+                    near=near if near is not None else proximity_words,
+                )

@@ -94,3 +94,12 @@ def patterns(text: str) -> frozenset[str]:
     """The folded spellings under which `text` is looked up ("Guinea-Bissau" → 2 spellings)."""
     spelled = _spellings(fold(text).rstrip("*"))
     return frozenset(v for s in spelled for v in _arabic_spellings(s) if v.strip())
+
+
+_ELIDING = frozenset("aeiouyh")
+
+
+def french_elisions(text: str) -> tuple[str, ...]:
+    """A French phrase glued to an elided article by a feed that dropped the apostrophe:
+    "lexode", "dIsraël" for "l'exode", "d'Israël" (none if it does not open with a vowel)."""
+    return ("l" + text, "d" + text) if fold(text)[:1] in _ELIDING else ()
