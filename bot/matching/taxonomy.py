@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from bot.matching.errors import TaxonomyError
 from bot.matching.normalize import fold
 from bot.matching.settings import IndicatorDef, IndicatorsSettings, TermDef
-from bot.matching.terms import Term, french_elisions, split_wildcards
+from bot.matching.terms import Term, french_elisions, romance_plural, split_wildcards
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,8 +133,12 @@ def indicator_terms(
         shared_exclude = tuple(fold(e) for e in indicator.exclude)
         for term in indicator.terms:
             near = term.near if term.near is not None else indicator.near
-            elided = french_elisions(term.text) if term.lang == "fr" else ()
-            for text in (term.text, *elided):  # "lexode": a feed that dropped the apostrophe
+            # its plural ("operaciones terrestres"), and French glued to an elided article by
+            # a feed that dropped the apostrophe ("lexode")
+            texts = [term.text] + [p for p in [romance_plural(term.text, term.lang)] if p]
+            if term.lang == "fr":
+                texts += [e for t in texts for e in french_elisions(t)]
+            for text in texts:
                 head, tail = split_wildcards(text)
                 yield Term(
                     kind="indicator",

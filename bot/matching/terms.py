@@ -103,3 +103,49 @@ def french_elisions(text: str) -> tuple[str, ...]:
     """A French phrase glued to an elided article by a feed that dropped the apostrophe:
     "lexode", "dIsraël" for "l'exode", "d'Israël" (none if it does not open with a vowel)."""
     return ("l" + text, "d" + text) if fold(text)[:1] in _ELIDING else ()
+
+
+_ARTICLES = frozenset("el la le les los las o os as un une una um uma".split())
+# words after which a Romance phrase's complement begins: only the words before it agree in
+# number ("violaciones del alto el fuego", "états d'urgence")
+_COMPLEMENT = (
+    frozenset(
+        "de del des du da do das dos à a au aux al en por pour par contra contre sur sobre com con "
+        "para entre".split()
+    )
+    | _ARTICLES
+)
+_PLURAL_ENDINGS = {
+    "es": (("z", "ces"), ("", "")),
+    "pt": (("ao", "oes"), ("al", "ais"), ("el", "eis"), ("il", "is"), ("ol", "ois"), ("m", "ns")),
+    "fr": (("al", "aux"), ("eu", "eux"), ("au", "aux")),
+}
+
+
+def romance_plural(text: str, lang: str) -> str | None:
+    """The plural of a French, Spanish or Portuguese noun phrase (folded), its head and the
+    adjectives that agree with it ("operación terrestre" → "operaciones terrestres", "lei
+    marcial" → "leis marciais", "conflit armé" → "conflits armes"); None when it has none of
+    its own (one word, a wildcard, an elision, or the same text)."""
+    words = fold(text).split()
+    if lang not in _PLURAL_ENDINGS or len(words) < 2 or "*" in text or words[1] in _ARTICLES:
+        return None  # (an article after the first word: a verb and its object)
+    out = []
+    for i, word in enumerate(words):
+        if word in _COMPLEMENT or "'" in word:
+            out += words[i:]
+            break
+        out.append(_plural(word, lang) if len(word) > 2 else word)
+    plural = " ".join(out)
+    return plural if plural != " ".join(words) else None
+
+
+def _plural(word: str, lang: str) -> str:
+    if (word[-1] in "sxz" and lang != "es") or word.endswith("s"):
+        return word
+    for ending, replacement in _PLURAL_ENDINGS[lang]:
+        if ending and word.endswith(ending):
+            return word[: -len(ending)] + replacement
+    if lang == "fr" or word[-1] in "aeiou":
+        return word + "s"
+    return word + ("es" if lang == "es" or word[-1] in "rz" else "s")

@@ -152,3 +152,38 @@ def test_every_shipped_term_matches_its_own_text() -> None:
 )
 def test_every_word_of_a_phrase_may_continue(title: str, lang: str, code: str) -> None:
     assert code in build_matcher(SUDAN).match_text(title=title, language=lang).indicators
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "plural"),
+    [
+        ("operación terrestre", "es", "operaciones terrestres"),
+        ("violación del alto el fuego", "es", "violaciones del alto el fuego"),  # its complement
+        ("toman el control", "es", None),  # a verb and its object: nothing agrees
+        ("operação militar", "pt", "operacoes militares"),
+        ("lei marcial", "pt", "leis marciais"),
+        ("guerra civil", "pt", "guerras civis"),
+        ("loi martiale", "fr", "lois martiales"),
+        ("état d'urgence", "fr", "etats d'urgence"),
+        ("ataques aéreos", "es", None),  # already plural
+        ("massacr*", "fr", None),
+        ("armed conflict", "en", None),
+    ],
+)
+def test_romance_plural(text: str, lang: str, plural: str | None) -> None:
+    from bot.matching.terms import romance_plural
+
+    assert romance_plural(text, lang) == plural
+
+
+@pytest.mark.parametrize(
+    ("title", "lang", "code"),
+    [
+        ("Israel lanza operaciones terrestres limitadas en Gaza", "es", "RF1"),
+        ("Sudão: exército anuncia operações militares em Cartum", "pt", "RF1"),
+        ("Les lois martiales se multiplient au Sahel", "fr", "RF1"),
+    ],
+)
+def test_plural_of_a_phrase_matches(title: str, lang: str, code: str) -> None:
+    matcher = build_matcher([SituationSpec(slug="x", name="X", countries=("SDN",))])
+    assert code in matcher.match_text(title=title, language=lang).indicators
