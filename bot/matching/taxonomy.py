@@ -14,7 +14,13 @@ from pydantic import ValidationError
 from bot.matching.errors import TaxonomyError
 from bot.matching.normalize import fold
 from bot.matching.settings import IndicatorDef, IndicatorsSettings, TermDef
-from bot.matching.terms import Term, french_elisions, romance_plural, split_wildcards
+from bot.matching.terms import (
+    Term,
+    arabic_accusative,
+    french_elisions,
+    romance_plural,
+    split_wildcards,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,9 +139,11 @@ def indicator_terms(
         shared_exclude = tuple(fold(e) for e in indicator.exclude)
         for term in indicator.terms:
             near = term.near if term.near is not None else indicator.near
-            # its plural ("operaciones terrestres"), and French glued to an elided article by
-            # a feed that dropped the apostrophe ("lexode")
-            texts = [term.text] + [p for p in [romance_plural(term.text, term.lang)] if p]
+            # its plural ("operaciones terrestres"), its Arabic accusative ("نزوحا"), and French
+            # glued to an elided article by a feed that dropped the apostrophe ("lexode")
+            texts = [term.text] + [
+                p for p in [romance_plural(term.text, term.lang), arabic_accusative(term.text)] if p
+            ]
             if term.lang == "fr":
                 texts += [e for t in texts for e in french_elisions(t)]
             for text in texts:

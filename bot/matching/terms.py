@@ -149,3 +149,22 @@ def _plural(word: str, lang: str) -> str:
     if lang == "fr" or word[-1] in "aeiou":
         return word + "s"
     return word + ("es" if lang == "es" or word[-1] in "rz" else "s")
+
+
+_NO_TANWEEN_ALIF = ("ه", "ة", "ا", "ى", "ء", "ين", "ون", "ات")
+
+
+def arabic_accusative(text: str) -> str | None:
+    """An Arabic phrase in the indefinite accusative, as a sentence's object or after a number
+    ("يسبب نزوحا جماعيا", "تهجيرا قسريا"): an alif after each word that takes one, not after a
+    definite word, a feminine or sound plural ending, or a final alif or hamza (None when no
+    word takes one)."""
+    if "*" in text or not _is_arabic(text):
+        return None
+    words = fold(text).split()
+    out = [w if _no_alif(w) else w + "ا" for w in words]
+    return " ".join(out) if out != words else None
+
+
+def _no_alif(word: str) -> bool:
+    return word.startswith(_ARABIC_ARTICLE) or word.endswith(_NO_TANWEEN_ALIF) or len(word) < 3

@@ -187,3 +187,26 @@ def test_romance_plural(text: str, lang: str, plural: str | None) -> None:
 def test_plural_of_a_phrase_matches(title: str, lang: str, code: str) -> None:
     matcher = build_matcher([SituationSpec(slug="x", name="X", countries=("SDN",))])
     assert code in matcher.match_text(title=title, language=lang).indicators
+
+
+@pytest.mark.parametrize(
+    ("text", "accusative"),
+    [
+        ("نزوح", "نزوحا"),
+        ("تهجير قسري", "تهجيرا قسريا"),
+        ("حرب أهلية", "حربا اهليه"),  # a feminine ending takes no alif
+        ("النزوح", None),  # nor a definite word
+        ("نازحين", None),  # nor a sound plural
+        ("displacement", None),
+    ],
+)
+def test_arabic_accusative(text: str, accusative: str | None) -> None:
+    from bot.matching.terms import arabic_accusative
+
+    assert arabic_accusative(text) == accusative
+
+
+def test_arabic_accusative_matches() -> None:
+    matcher = build_matcher([SituationSpec(slug="x", name="X", countries=("SDN",))])
+    result = matcher.match_text(title="الحرب تسبب نزوحا جماعيا في السودان", language="ar")
+    assert "EE4" in result.indicators
