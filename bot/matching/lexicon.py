@@ -90,6 +90,7 @@ class Lexicon:
         self._ignore: dict[str, frozenset[str]] = {}
         self._act_keys: dict[str, set[str]] = defaultdict(set)  # first keys of act entries
         self._act_written: dict[str, dict[str, str]] = defaultdict(dict)  # key → its prefix
+        self._triggers: dict[str, frozenset[str]] = {}  # `act_triggers`, made once a language
         for lang, entry in entries:
             self._index[lang][entry.keys[0]].append(entry)
             if entry.role == "act":
@@ -119,6 +120,11 @@ class Lexicon:
         already matches as a prefix); ru: the first three letters of every form of the lemma
         in pymorphy3's dictionary ("бить" → "бил", "бье" …).
         """
+        if (known := self._triggers.get(lang)) is None:
+            known = self._triggers[lang] = self._make_triggers(lang)
+        return known
+
+    def _make_triggers(self, lang: str) -> frozenset[str]:
         keys = self._act_keys.get(lang, set())
         if lang == "ar":
             return frozenset(keys)
