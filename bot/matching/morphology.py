@@ -108,7 +108,7 @@ def _irregular(lang: str) -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
-def _english_vocabulary() -> tuple[Any, Any]:
+def english_vocabulary() -> tuple[Any, Any]:
     """simplemma's English word forms, as two compact DAWGs (~3 MB, built in ~0.3 s on first
     use): those English writes in lower case, and those it writes with a capital (names,
     places, acronyms: "Michael", "Smith", "Lebanon")."""
@@ -124,7 +124,7 @@ def common_word(word: str) -> bool:
     """A capitalised word that English writes only in lower case ("Health", "Save", "Steps"):
     in a headline it is no part of a personal name. A name, or a word that is also one
     ("Michael", "Smith"), or a word English does not know ("Peterson"), is not common."""
-    lower, capitalised = _english_vocabulary()
+    lower, capitalised = english_vocabulary()
     return word not in capitalised and word.lower() in lower
 
 
@@ -140,7 +140,7 @@ def irregular_forms(lang: str, keys: AbstractSet[str]) -> set[str]:
 
 def capitalised_word(word: str) -> bool:
     """A word English writes with a capital: a name ("Joe", "Donald") or a place."""
-    return word in _english_vocabulary()[1]
+    return word in english_vocabulary()[1]
 
 
 def _lemmatizer(lang: str) -> Callable[[str], str]:

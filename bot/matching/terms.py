@@ -116,7 +116,7 @@ _COMPLEMENT = (
     | _ARTICLES
 )
 _PLURAL_ENDINGS = {
-    "es": (("z", "ces"), ("", "")),
+    "es": (("z", "ces"),),
     "pt": (("ao", "oes"), ("al", "ais"), ("el", "eis"), ("il", "is"), ("ol", "ois"), ("m", "ns")),
     "fr": (("al", "aux"), ("eu", "eux"), ("au", "aux")),
 }
@@ -144,7 +144,7 @@ def _plural(word: str, lang: str) -> str:
     if (word[-1] in "sxz" and lang != "es") or word.endswith("s"):
         return word
     for ending, replacement in _PLURAL_ENDINGS[lang]:
-        if ending and word.endswith(ending):
+        if word.endswith(ending):
             return word[: -len(ending)] + replacement
     if lang == "fr" or word[-1] in "aeiou":
         return word + "s"
