@@ -37,10 +37,15 @@ def _english(base: str) -> tuple[str, ...]:
 
 
 STEM_LANGUAGES = frozenset({"ru", "ar"})
+# the endings of an Arabic nisba adjective ("تركي" → "تركية", "تركيين", "تركيا"): a stem that
+# took any ending would also be the start of other words ("تركيز" focus, "تركيب" structure)
+_ARABIC_NISBA = ("", "ة", "ا", "ين", "ون", "ان", "تين", "تان", "ات")
 
 
 def inflect(lang: str, base: str) -> tuple[tuple[str, bool], ...]:
     """Forms of one demonym base as (form, is_prefix) pairs; prefixes match any ending."""
+    if lang == "ar" and base.endswith("ي"):
+        return tuple((base + ending, False) for ending in _ARABIC_NISBA)
     if lang in STEM_LANGUAGES:
         return ((base, True),)
     if lang == "en":

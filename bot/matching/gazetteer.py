@@ -198,13 +198,18 @@ def actor_terms(countries: Iterable[str]) -> Iterator[Term]:
         for lang, names in actor.names.items():
             for name in names:
                 acronym = name.isupper() and len(name) <= _MAX_ACRONYM
+                # written with a capital: so must the text be ("Hamas"; "premios Óscar": its
+                # capitalised word); written in lower case, it is a common noun ("talibans")
+                cased = not acronym and needs_capital(name)
                 yield Term(
                     kind="actor",
                     keys=actor.countries,
                     text=name,
                     lang=lang,
                     acronym=acronym,
-                    capital=not acronym and needs_capital(name),
+                    capital=cased and name[:1].isupper(),
+                    named=cased and not name[:1].isupper() and name != name.lower(),
+                    at_home=actor.at_home,
                 )
 
 

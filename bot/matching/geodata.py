@@ -29,12 +29,14 @@ class Veto:
 
 @dataclass(frozen=True, kw_only=True)
 class Actor:
-    """An armed group or a leader tied to `countries` (data/actors.toml); weaker than a place."""
+    """An armed group, a leader or an institution tied to `countries` (data/actors.toml);
+    weaker than a place unless `at_home`: what it does happens in its own country."""
 
     kind: str
     countries: tuple[str, ...]
     names: LanguageNames
     source: str
+    at_home: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,8 +90,8 @@ def geo_data() -> GeoData:
             Veto(
                 term=v["term"],
                 window=v["window"],
-                words=frozenset(v["words"]),
-                unless=frozenset(v["unless"]),
+                words=frozenset(p for w in v["words"] for p in patterns(w)),
+                unless=frozenset(p for w in v["unless"] for p in patterns(w)),
             )
             for v in geo["veto"]
         ),
@@ -104,6 +106,7 @@ def geo_data() -> GeoData:
                 countries=tuple(a["countries"]),
                 names=_by_language(a["names"]),
                 source=a["source"],
+                at_home=a.get("at_home", False),
             )
             for a in read_data("actors.toml")["actor"]
         ),

@@ -250,10 +250,14 @@ class Matcher:
     def _geo_evidence(
         self, fields: Sequence[_Field], tags: Sequence[str], *, read_twice: bool = False
     ) -> list[Evidence]:
-        """Evidence for each named place; an armed group or a leader only when the item names
-        no place at all (weaker evidence: "Trump threatens Iran" is about Iran)."""
+        """Evidence for each named place, and for each actor whose acts happen at home (a
+        non-state armed group, a legislature, a party: "Israel strikes Hezbollah" is also about
+        Lebanon); any other actor (a leader, a government acting abroad) only when the item
+        names neither (weaker evidence: "Trump threatens Iran" is about Iran)."""
         banned = _banned(fields)
-        named = bool(tags) or any(h.term.kind in _PLACE_KINDS for f in fields for h in f.geo)
+        named = bool(tags) or any(
+            h.term.kind in _PLACE_KINDS or h.term.at_home for f in fields for h in f.geo
+        )
         shared = _shared(fields)
         by_country = self.by_country
         found = []
@@ -261,7 +265,7 @@ class Matcher:
             for hit in field.geo:
                 term = hit.term
                 kind = term.kind
-                if named and kind == "actor":
+                if named and kind == "actor" and not term.at_home:
                     continue
                 if not shared and kind in _RESOLVED_KINDS and len(term.keys) == 1:
                     slugs: Sequence[str] = by_country.get(term.keys[0], ())  # (`_slugs`, quick)
@@ -459,11 +463,11 @@ def _strength(events: Sequence[Event]) -> tuple[int, int, int]:
 def _article_on_name(hit: Hit, folded: str) -> bool:
     """An Arabic country name read after the article is another word ("المالي" is "the
     financial", not Mali). Names that take the article spell it ("السودان"); towns do take it
-    ("الخرطوم" for "خرطوم"), and so do demonyms ("الإيراني"), which are stems."""
+    ("الخرطوم" for "خرطوم"), and so do demonyms ("الإيراني")."""
     return (
         hit.start > 0
         and hit.term.kind == "country"
-        and not hit.term.prefix
+        and not (hit.term.prefix or hit.term.demonym)
         and "\u0620" <= folded[hit.start] <= "\u064a"
         and arabic_article_before(folded, hit.start)
     )

@@ -152,8 +152,8 @@ def case_ok(hit: Hit, text: Normalized) -> bool:
         first = original[text.origin(hit.start)]
         return first.isupper() or is_capitalised(original, text.origin(hit.start))
     start, end = text.span(hit.start, hit.end)
-    if term.acronym:
-        return is_acronym(original[start:end])
+    if term.acronym:  # (and no currency: "US$6bn")
+        return is_acronym(original[start:end]) and not original.startswith("$", end)
     if term.capital:
         return is_capitalised(original, start) and not borrows_initial(original, start)
     return _name_word_capitalised(term.text, original, start, end)

@@ -146,6 +146,7 @@ def _shape(term: Term) -> tuple[object, ...]:
         term.named,
         term.demonym,
         term.person_risk,
+        term.at_home,
         term.exclude,
         term.window,
         term.near,

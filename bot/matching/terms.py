@@ -35,6 +35,7 @@ class Term:
     named: bool = False  # its last capitalised word must be capitalised (country names)
     demonym: bool = False  # a people's name ("Syrians"): may be the victims of an event
     person_risk: bool = False  # also a personal name ("Chad", "Jordan")
+    at_home: bool = False  # an actor whose acts happen in its own country (a place's weight)
     exclude: tuple[str, ...] = ()  # folded phrases that cancel the term nearby
     window: int = 0  # words either side searched for `exclude`
     near: int = 0  # must be within this many words of a situation mention (0: anywhere)
@@ -58,6 +59,7 @@ def split_wildcards(text: str) -> tuple[str, re.Pattern[str] | None]:
 
 
 _ARABIC_ARTICLE = "ال"
+_DOTTED = re.compile(r"(?:\w\.){2,}")  # "u.s.", "c.a.r."
 
 
 _ARABIC = re.compile("[\u0600-\u06ff]")
@@ -78,6 +80,8 @@ def _spellings(folded: str) -> set[str]:
     out |= {s.replace("'", "") for s in out if "'" in s}
     if folded.startswith("the "):
         out.add(folded[4:])
+    # … and its abbreviations' full stops: "U . S .", "U . A . E ."
+    out |= {" . ".join(s[:-1].split(".")) + " ." for s in out if _DOTTED.fullmatch(s)}
     return out
 
 

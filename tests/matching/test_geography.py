@@ -158,6 +158,54 @@ def test_actors_are_weaker_than_places(world: Matcher) -> None:
     assert with_place.situations == ("IRN",)
 
 
+@pytest.mark.parametrize(
+    ("title", "lang", "expected"),
+    [
+        # an actor at home (a non-state armed group, a legislature, a party) places the item
+        # beside the places it names; a leader or a government acting abroad does not
+        ("Senate Democrats ramp up pressure for hearings on war with Iran", "en", {"IRN", "USA"}),
+        ("Israel strikes Hezbollah positions", "en", {"ISR", "LBN"}),
+        ("Hamas urges Iran to stop targeting neighbouring countries", "en", {"IRN", "PSE"}),
+        ("Trump threatens Iran", "en", {"IRN"}),
+        ("Pentagon says Iran fired missiles", "en", {"IRN"}),
+        ("نتنياهو : حزب الله سيدفع ثمنا باهظا", "ar", {"LBN"}),
+        ("Javier Bardem calls for peace in Gaza at the Oscars", "en", {"PSE", "USA"}),
+        # other parties of that name are not the United States'
+        ("Liberal Democrats call for Iran sanctions", "en", {"IRN"}),
+        ("Sweden Democrats leader visits Israel", "en", {"ISR", "SWE"}),
+        ("Oscar Isaac joins the cast", "en", set()),
+        # names the data writes in lower case are common nouns, found in lower case
+        ("les talibans ont attaqué une école", "fr", {"AFG"}),
+        ("los hutíes atacan un barco", "es", {"YEM"}),
+        ("хуситы атаковали судно", "ru", {"YEM"}),
+    ],
+)
+def test_actors_at_home(world: Matcher, title: str, lang: str, expected: set[str]) -> None:
+    assert set(world.match_text(title=title, language=lang).situations) == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "lang", "expected"),
+    [
+        # wire text spaces abbreviations' full stops
+        ("Trumpists plotted to deploy military on U . S . soil", "en", {"USA"}),
+        ("Gulf states closer to U . S ., says U . A . E . official", "en", {"ARE", "USA"}),
+        ("Daily brief about U . S .- Israeli strikes on Iran", "en", {"IRN", "ISR", "USA"}),
+        ("The U.K. sends jets", "en", {"GBR"}),
+        ("Statement by the DPRK Foreign Ministry", "en", {"PRK"}),
+        # a currency is no country
+        ("India plans US$6 . 2b fund to shield its economy", "en", {"IND"}),
+        # an Arabic demonym takes a nisba ending, not any ending ("تركيز" is focus, not Turkish)
+        ("تركيز على تقليص القدرات العسكرية", "ar", set()),
+        ("وزير الخارجية التركي", "ar", {"TUR"}),
+        ("القوات الإسرائيلية تقتحم", "ar", {"ISR"}),
+        ("مقتل 3 إسرائيليين", "ar", {"ISR"}),
+    ],
+)
+def test_spellings(world: Matcher, title: str, lang: str, expected: set[str]) -> None:
+    assert set(world.match_text(title=title, language=lang).situations) == expected
+
+
 def test_every_actor_names_its_source() -> None:
     from bot.matching.geodata import geo_data
 
