@@ -71,8 +71,11 @@ def borrows_initial(original: str, start: int) -> bool:
 
 
 def is_acronym(matched: str) -> bool:
+    """In capitals; a longer one may have one small letter ("oPt"), a two-letter one none
+    ("Us" in a title-case headline is the pronoun)."""
     letters = [ch for ch in matched if ch.isalpha()]
-    return bool(letters) and sum(ch.isupper() for ch in letters) >= len(letters) - 1
+    small = 1 if len(letters) > 2 else 0
+    return bool(letters) and sum(ch.isupper() for ch in letters) >= len(letters) - small
 
 
 def is_title_case(original: str) -> bool:

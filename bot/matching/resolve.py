@@ -20,6 +20,7 @@ from bot.matching.context import (
     names_a_person,
     vetoed,
 )
+from bot.matching.geodata import geo_data
 from bot.matching.normalize import Normalized, hyphen_joins
 from bot.matching.scan import Hit
 
@@ -152,11 +153,20 @@ def case_ok(hit: Hit, text: Normalized) -> bool:
         first = original[text.origin(hit.start)]
         return first.isupper() or is_capitalised(original, text.origin(hit.start))
     start, end = text.span(hit.start, hit.end)
-    if term.acronym:  # (and no currency: "US$6bn")
-        return is_acronym(original[start:end]) and not original.startswith("$", end)
+    if term.acronym:  # in capitals, or as the data writes it ("oPt"); no currency ("US$6bn")
+        written = original[start:end]
+        return (is_acronym(written) or written in _mixed_case_acronyms()) and not (
+            original.startswith("$", end)
+        )
     if term.capital:
         return is_capitalised(original, start) and not borrows_initial(original, start)
     return _name_word_capitalised(term.text, original, start, end)
+
+
+@lru_cache(maxsize=1)
+def _mixed_case_acronyms() -> frozenset[str]:
+    """Abbreviations that data/geo.toml writes with small letters ("oPt")."""
+    return frozenset(a for names in geo_data().acronyms.values() for a in names if not a.isupper())
 
 
 def _name_word_capitalised(name: str, original: str, start: int, end: int) -> bool:
