@@ -763,8 +763,8 @@ _WEAPON_REACH = 3  # tokens from "fires" to what it fires ("fires ballistic miss
 
 
 def _armed_qualifier(ctx: _Context, cue: Hit) -> bool:
-    """A disaster word qualified by a people or an armed force is their fire, not a blaze:
-    "killed by Israeli fire", "army fire", "tués par des tirs de l'armée" ("fire" in English);
+    """A disaster word qualified by a people, an armed force or a weapon is their fire, not a
+    blaze: "killed by Israeli fire", "army fire", "tank fire", "tués par des tirs de l'armée";
     so is a country's or an armed group's "fire" followed by a weapon: "Iran fires ballistic
     missiles at Israel", "Houthis fire missiles"."""
     if not cue.first:
@@ -781,8 +781,13 @@ def _armed_qualifier(ctx: _Context, cue: Hit) -> bool:
         )
     ):
         return True  # a country or an armed group that fires a weapon
-    return any(p.people and before.start <= p.start < before.end + 1 for p in ctx.places) or any(
-        h.role == "perpetrator" and h.last == cue.first - 1 for h in ctx.hits
+    return (
+        any(p.people and before.start <= p.start < before.end + 1 for p in ctx.places)
+        or any(h.role == "perpetrator" and h.last == cue.first - 1 for h in ctx.hits)
+        or (
+            ctx.tokens[cue.first].text.lower() in _FIRING  # "tank fire", not "helicopter crash"
+            and any(h.name == "weapon" and h.last == cue.first - 1 for h in ctx.by_role["cue"])
+        )
     )
 
 

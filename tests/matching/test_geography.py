@@ -174,6 +174,10 @@ def test_actors_are_weaker_than_places(world: Matcher) -> None:
         ("Liberal Democrats call for Iran sanctions", "en", {"IRN"}),
         ("Sweden Democrats leader visits Israel", "en", {"ISR", "SWE"}),
         ("Oscar Isaac joins the cast", "en", set()),
+        # a UN or AU mission serves in its country
+        ("اليونيفيل : سهّلنا نقل عشرات المدنيين إلى برّ الأمان", "ar", {"LBN"}),
+        ("UNMISS protects civilians in Bor", "en", {"SSD"}),
+        ("Israeli tanks fire at UNIFIL positions", "en", {"ISR", "LBN"}),
         # names the data writes in lower case are common nouns, found in lower case
         ("les talibans ont attaqué une école", "fr", {"AFG"}),
         ("los hutíes atacan un barco", "es", {"YEM"}),
