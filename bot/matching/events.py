@@ -772,7 +772,7 @@ def _armed_qualifier(ctx: _Context, cue: Hit) -> bool:
     before = ctx.tokens[cue.first - 1]
     if (
         ctx.tokens[cue.first].text.lower() in _FIRING
-        and any(before.start <= p.start < before.end + 1 for p in ctx.places)
+        and any(p.start < before.end + 1 and before.start < p.end for p in ctx.places)
         and any(
             h.role == "act"
             and event_lexicon().acts[h.name].kind == "attack"
