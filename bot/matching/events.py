@@ -198,8 +198,8 @@ class _Context:
             for h in self.by_role.get(role, ())
             if h.name in names
             and (self.segments[h.first] == seg or (self.short and self._same_headline(hit, h)))
-            and not _overlaps(h, hit)
-        ]
+            and not (hit.first <= h.first and h.last <= hit.last)  # (a cue may hold the act:
+        ]  # "genocide case"; not be one of its words)
 
     def _same_headline(self, act: Hit, cue: Hit) -> bool:
         """Not across a " | " that appends a section or an outlet ("… | News, Sports, Jobs")."""
@@ -643,6 +643,8 @@ def _grade(
         and (not armed or _died_in_disaster(ctx, act))
         and (kind not in _HARM_KINDS or not _violent(ctx, act))
     )  # "fires rage after strikes kill 12": the strikes killed
+    if kind == "atrocity" and _accused(ctx, act):
+        return "risk"  # "accused Israel of genocide": a claim, not a report of one
     if kind == "atrocity" or kind in {"sexual", "torture"}:
         return "violation"
     if kind == "lethal":
@@ -747,6 +749,18 @@ def _disaster_before(ctx: _Context, act: Hit) -> bool:
         and not any(h.role == "act" and cue.last < h.first < act.first for h in ctx.hits)
         and not _armed_qualifier(ctx, cue)
         for cue in ctx.by_role.get("cue", ())
+    )
+
+
+_ACCUSATION_REACH = 6  # tokens from "accused" to the atrocity it names ("accused X of genocide")
+
+
+def _accused(ctx: _Context, act: Hit) -> bool:
+    """An atrocity named as an accusation just before it: "a candidate who accused Israel of
+    genocide", "accuse la Russie de génocide" (a complaint, a risk factor: not a report)."""
+    return any(
+        h.name == "accusation" and h.last < act.first <= h.last + _ACCUSATION_REACH
+        for h in ctx.near(act, "cue", before=_ACCUSATION_REACH, after=0)
     )
 
 
