@@ -89,8 +89,11 @@ def _fits(hit: Hit, taken: Sequence[Hit]) -> bool:
     return fits
 
 
-_SEPARATOR = re.compile(r" (?:\||-|/|::) ")  # in folded text, where every dash is "-"
-_WEB_ADDRESS = re.compile(r"\w\.(?:com|org|net|info|news|co|tv)\b")
+# in folded text, where every dash is "-" and "»" is '"' ("… » Gazeta.kg новости Бишкека")
+_SEPARATOR = re.compile(r' (?:\||-|/|::|") ')
+# a site's address, as wire text spaces it too ("JewishPress . com", "Dagpravda . ru")
+_DOMAINS = "com|org|net|info|news|co|tv|ru|kg|kz|ua|by|uk|in|pk|ng|za|au|ca|fr|es|de|it|br|ar|mx"
+_WEB_ADDRESS = re.compile(rf"\w ?\. ?(?:{_DOMAINS})\b")
 _OUTLET_WORDS = 8
 
 

@@ -135,6 +135,10 @@ def test_places(world: Matcher, title: str, lang: str, expected: set[str]) -> No
         ("Каким будет финал военной кампании в Иране", "ru", {"IRN"}),  # a campaign, not Campania
         ("Туристы из Кампании вернулись домой", "ru", {"ITA"}),
         ("Rally against anti - Israel bias - Jewish News", "en", {"ISR"}),
+        # an outlet after "»", or a site address spaced as wire text spaces it
+        ("Атака на Иран » Gazeta . kg новости Кыргызстана и Бишкека сегодня", "ru", {"IRN"}),
+        ("Strike in Lebanon - Kabul Daily . com", "en", {"LBN"}),
+        ("Marcha por el Día de Al Quds en Madrid", "es", {"ESP"}),  # an observance
         # an observance named after Jerusalem is not Israel; institutions place like actors
         ("Police ban Al Quds Day march in Toronto", "en", {"CAN"}),
         ("الآلاف يحتشدون في طهران للمشاركة في مسيرة يوم القدس", "ar", {"IRN"}),
