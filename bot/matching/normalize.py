@@ -154,12 +154,22 @@ def fold(text: str) -> str:
     return normalize(text).text.strip()
 
 
+# Words that begin a place's hyphenated name: what follows is no place of its own ("Рамат-Гане"
+# is Ramat Gan, not Ghana; "Нью-Джерси" is no Jersey)
+NAME_PREFIXES = frozenset(
+    {"tel", "ramat", "kiryat", "beit", "kfar", "rishon", "petah", "rosh"}
+    | {"тель", "рамат", "кирьят", "бейт", "кфар", "ришон", "петах", "рош", "бат", "беэр"}
+    | {"нью", "сан", "санкт", "лос", "лас"}
+)
+
+
 # Words that a spaced hyphen joins to the word after them, as some aggregators space every
 # hyphen ("Pierre al - Rai", "anti - Israel", "Абу - Даби", "Нью - Йорк"): nothing ends there.
 HYPHEN_JOINED = frozenset(
     {"al", "el", "ad", "ar", "as", "an", "ash", "az", "bin", "ibn", "abu", "ould"}
     | {"anti", "pro", "non", "ex", "co"}
     | {"аль", "эль", "ибн", "бен", "абу", "нью", "сан", "санкт"}
+    | NAME_PREFIXES
 )
 
 

@@ -21,7 +21,7 @@ from bot.matching.context import (
     vetoed,
 )
 from bot.matching.geodata import geo_data
-from bot.matching.normalize import Normalized, hyphen_joins
+from bot.matching.normalize import NAME_PREFIXES, Normalized, hyphen_joins
 from bot.matching.scan import Hit
 
 _WORD = re.compile(r"\w+")
@@ -236,6 +236,8 @@ def context_ok(
         original = text.original
         if names_a_person(original, start, end):
             return False
+        if _name_tail(original, start):
+            return False
         if term.kind == "place" and end - start <= _SHORT and acronym_clash(original, start, end):
             return False
         if term.person_risk and id(hit) not in near and looks_like_person(original, start, end):
@@ -252,6 +254,18 @@ def context_ok(
     if veto is None:
         return True
     return not vetoed(veto, words.window(text.text, hit.start, hit.end, veto.window))
+
+
+_BEFORE_HYPHEN = re.compile(r"(\w+) ?- ?$")
+
+
+def _name_tail(original: str, start: int) -> bool:
+    """A name right after the hyphen of a place's first word ("Рамат-Гане", "Рамат - Гане"):
+    the tail of that place's name, no place of its own."""
+    if start < 3 or "-" not in original[start - 3 : start]:
+        return False  # quick: no hyphen right before
+    before = _BEFORE_HYPHEN.search(original, max(0, start - 12), start)
+    return before is not None and before.group(1).lower() in NAME_PREFIXES
 
 
 def excluded(hit: Hit, *, text: str, words: Words) -> bool:
