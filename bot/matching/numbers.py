@@ -60,7 +60,8 @@ _MULTIPLIERS = {
     )
     for w in words.split()
 }
-# folded words after a number that make it an amount (keys as morphology gives them, stems)
+# folded words after a number that make it an amount, or a count of things and not of people
+# (keys as morphology gives them, stems)
 _UNITS = frozenset(
     [
         "percent",
@@ -102,6 +103,34 @@ _UNITS = frozenset(
         "vote",
         "voix",
         "voto",
+        # things counted that are no people ("kills 10,000 jobs", "300 trees")
+        "job",
+        "emploi",
+        "emple",
+        "empreg",
+        "puest",
+        "program",
+        "programm",
+        "project",
+        "projet",
+        "proyect",
+        "flight",
+        "vuel",
+        "tree",
+        "arbre",
+        "arbol",
+        "arvor",
+        "bird",
+        "oiseau",
+        "aves",
+        "anim",
+        "animal",
+        "cattl",
+        "cow",
+        "sheep",
+        "goat",
+        "dog",
+        "livestock",
     ]
 )
 
