@@ -292,7 +292,12 @@ def _detect(
     return _strongest_per_span(found)
 
 
-_NOT_NOW = frozenset({"commemoration", "fiction", "sport", "legal"})
+_NOT_NOW = frozenset({"commemoration", "fiction", "sport", "legislation"})
+_COURT = frozenset({"legal"})
+# acts whose court case or complaint is evidence of a record of violations (RF2), not a report
+_COURT_KINDS = frozenset(
+    {"lethal", "death", "atrocity", "sexual", "torture", "abduction", "disappearance", "expulsion"}
+)
 _LABELS = frozenset({"label"})
 _MANNER_CUES = frozenset({"disaster", "market", "war"})
 
@@ -447,6 +452,24 @@ def _named(classes: set[str]) -> set[str]:
     return classes
 
 
+def _court_case(ctx: _Context, act: Hit, act_id: str, kind: str, *, field: str) -> Event | None:
+    """A killing, an atrocity, a rape … in a court case or complaint ("ICC prosecutor opens
+    probe into Darfur killings", "trial opens over the massacre"): not a report of violence
+    now, but evidence of a record of serious violations (RF2)."""
+    if kind not in _COURT_KINDS:
+        return None
+    return Event(
+        act=act_id,
+        kind=kind,
+        grade="risk",
+        codes=("RF2",),
+        field=field,
+        start=ctx.tokens[act.first].start,
+        end=ctx.tokens[act.last].end,
+        phrase=ctx.words(act.first, act.last),
+    )
+
+
 def _between_act(act: Hit, number: Number, victim: Hit) -> bool:
     return number.last < act.first <= victim.first
 
@@ -455,6 +478,8 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
     if _cancelled(ctx, act):
         return None
     spec = lexicon.acts[act.name]
+    if ctx.in_context(act, "cue", _COURT):
+        return _court_case(ctx, act, spec.id, spec.kind, field=field)
     foiled = _foiled(ctx, act, whole_clause=spec.kind == "attack")
     if foiled and spec.kind != "attack":
         return None  # "police foil a kidnapping": nothing happened
