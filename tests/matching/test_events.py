@@ -59,6 +59,8 @@ def test_golden_event(world: Matcher, case: dict[str, Any]) -> None:
         assert set(case["codes"]) <= set(result.indicators)
     if "indicators" in case:
         assert set(case["indicators"]) <= set(result.indicators)
+    if "absent" in case:  # risk factors this headline must not show
+        assert not set(case["absent"]) & set(result.indicators), result.indicators
     for e in result.events:  # offsets point into the title
         assert 0 <= e.start < e.end <= len(case["title"])
 
