@@ -783,10 +783,8 @@ _ACCUSATION_REACH = 6  # tokens from "accused" to the atrocity it names ("accuse
 def _accused(ctx: _Context, act: Hit) -> bool:
     """An atrocity named as an accusation just before it: "a candidate who accused Israel of
     genocide", "accuse la Russie de génocide" (a complaint, a risk factor: not a report)."""
-    return any(
-        h.name == "accusation" and h.last < act.first <= h.last + _ACCUSATION_REACH
-        for h in ctx.near(act, "cue", before=_ACCUSATION_REACH, after=0)
-    )
+    before = ctx.near(act, "cue", before=_ACCUSATION_REACH, after=0)
+    return any(h.name == "accusation" for h in before)
 
 
 def _cue_names(ctx: _Context, act: Hit) -> set[str]:
@@ -809,8 +807,9 @@ def _armed_qualifier(ctx: _Context, cue: Hit) -> bool:
     if not cue.first:
         return False
     before = ctx.tokens[cue.first - 1]
+    firing = ctx.tokens[cue.first].text.lower() in _FIRING
     if (
-        ctx.tokens[cue.first].text.lower() in _FIRING
+        firing
         and any(p.start < before.end + 1 and before.start < p.end for p in ctx.places)
         and any(
             h.role == "act"
@@ -824,7 +823,7 @@ def _armed_qualifier(ctx: _Context, cue: Hit) -> bool:
         any(p.people and before.start <= p.start < before.end + 1 for p in ctx.places)
         or any(h.role == "perpetrator" and h.last == cue.first - 1 for h in ctx.hits)
         or (
-            ctx.tokens[cue.first].text.lower() in _FIRING  # "tank fire", not "helicopter crash"
+            firing  # "tank fire", not "helicopter crash"
             and any(h.name == "weapon" and h.last == cue.first - 1 for h in ctx.by_role["cue"])
         )
     )

@@ -168,8 +168,8 @@ NAME_PREFIXES = frozenset(
 HYPHEN_JOINED = frozenset(
     {"al", "el", "ad", "ar", "as", "an", "ash", "az", "bin", "ibn", "abu", "ould"}
     | {"anti", "pro", "non", "ex", "co"}
-    | {"аль", "эль", "ибн", "бен", "абу", "нью", "сан", "санкт"}
-    | NAME_PREFIXES
+    | {"аль", "эль", "ибн", "бен", "абу"}
+    | NAME_PREFIXES  # ("нью", "сан", "санкт" …)
 )
 
 
