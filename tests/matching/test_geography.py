@@ -203,6 +203,10 @@ def test_actors_are_weaker_than_places(world: Matcher) -> None:
         ("les talibans ont attaqué une école", "fr", {"AFG"}),
         ("los hutíes atacan un barco", "es", {"YEM"}),
         ("хуситы атаковали судно", "ru", {"YEM"}),
+        ("Naxals kill two villagers", "en", {"IND"}),
+        ("Allied Democratic Forces kill 40 villagers", "en", {"COD"}),
+        ("Abu Sayyaf beheads hostage", "en", {"PHL"}),
+        ("Cártel de Sinaloa ataca a policías", "es", {"MEX"}),
     ],
 )
 def test_actors_at_home(world: Matcher, title: str, lang: str, expected: set[str]) -> None:
@@ -218,6 +222,8 @@ def test_actors_at_home(world: Matcher, title: str, lang: str, expected: set[str
         ("Daily brief about U . S .- Israeli strikes on Iran", "en", {"IRN", "ISR", "USA"}),
         ("The U.K. sends jets", "en", {"GBR"}),
         ("Statement by the DPRK Foreign Ministry", "en", {"PRK"}),
+        ("NZ Labour criticises the war", "en", {"NZL"}),
+        ("Congo Republic to send children to school", "en", {"COG"}),  # Reuters style, not DRC
         # a currency is no country, nor a two-letter pronoun in a title-case headline
         ("India plans US$6 . 2b fund to shield its economy", "en", {"IND"}),
         ("Interview : Cuba is Fundamental to Us", "en", {"CUB"}),
