@@ -22,7 +22,11 @@ _ARABIC_SPOKEN = 1.0  # per cent of a country's people (CLDR), for its towns' Ar
 
 
 def _is_latin(text: str) -> bool:
-    return all(ch.isascii() or "\u00c0" <= ch <= "\u024f" for ch in text)
+    """Latin script, with the extended letters of transliterations ("Ḩā'il", "Huế")."""
+    return all(
+        ch.isascii() or "\u00c0" <= ch <= "\u024f" or "\u1e00" <= ch <= "\u1eff" or ch in "ʻʼ’"
+        for ch in text
+    )
 
 
 def _useful_alternate(name: str, primary: str, *, arabic_ok: bool = True) -> bool:

@@ -61,8 +61,10 @@ class Words:
         return text[self.starts[first] : self.ends[last]]
 
 
-def _rank(hit: Hit) -> tuple[int, int, int]:
-    return hit.start - hit.end, -hit.size, hit.start
+def _rank(hit: Hit) -> tuple[int, int, bool, int]:
+    """Longest first; of one span, the longer literal, then a blocker ("grenade" is no
+    Grenada in English, though French names it so)."""
+    return hit.start - hit.end, -hit.size, hit.term.kind != "block", hit.start
 
 
 _START = operator.itemgetter(0)  # Hit.start
@@ -79,12 +81,13 @@ def _disjoint(in_order: Sequence[Hit]) -> bool:
 
 
 def _fits(hit: Hit, taken: Sequence[Hit]) -> bool:
-    """`hit` overlaps none of `taken`, or has the same span and size as one of them."""
+    """`hit` overlaps none of `taken`, or has the same span and size as one of them that is
+    no blocker."""
     fits = True
     for t in taken:
         if hit.start < t.end and t.start < hit.end:
             if t.start == hit.start and t.end == hit.end and t.size == hit.size:
-                return True  # same span, several terms: keep all (e.g. kinds differ)
+                return t.term.kind != "block"  # same span: keep all terms (kinds differ)
             fits = False
     return fits
 
@@ -132,7 +135,7 @@ def _joins(text: Normalized, start: int, end: int) -> bool:
 
 
 def longest_first(hits: Sequence[Hit]) -> list[Hit]:
-    """Keep the longest of overlapping hits (longer literal pattern breaks ties); in order."""
+    """Keep the longest of overlapping hits (`_rank` breaks ties); in order."""
     if len(hits) < 2:
         return list(hits)
     in_order = sorted(hits, key=_START)
