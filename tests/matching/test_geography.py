@@ -92,6 +92,11 @@ def test_places(world: Matcher, title: str, lang: str, expected: set[str]) -> No
         ("Grenade attack kills two in Mogadishu", "en", {"SOM"}),  # French for Grenada
         ("Grenada election results", "en", {"GRD"}),
         ("Indiana governor signs bill", "en", {"USA"}),  # not the Portuguese "indiana"
+        ("Province Orientale: the continuing scourge of the LRA", "en", {"COD"}),
+        ("African leaders call for immediate ceasefire in Zaire", "en", {"COD"}),  # not Angola's
+        ("Press conference by Foreign Minister of Federal Republic of Yugoslavia", "en", {"SRB"}),
+        ("Mary Robinson says the conference could be crucial", "en", set()),  # Mary, Turkmenistan
+        ("Duma speaker for referendum on Chechen constitution", "en", set()),  # Douma, Syria
         # a country that is also a given name: its capitalised neighbour is a common word
         # (that English writes in lower case), not a name
         ("India Health Ministry issues a heatwave alert", "en", {"IND"}),
