@@ -796,6 +796,9 @@ def _cue_names(ctx: _Context, act: Hit) -> set[str]:
 
 
 _FIRING = frozenset({"fire", "fires", "fired", "firing"})
+# disaster words that a people before them makes their gunfire ("Israeli fire"; French "le feu
+# israélien" reads the other way round)
+_FIRE_WORDS = _FIRING | frozenset({"blaze", "feu", "feux", "fuego", "fogo"})
 _WEAPON_REACH = 3  # tokens from "fires" to what it fires ("fires ballistic missiles")
 
 
@@ -820,7 +823,11 @@ def _armed_qualifier(ctx: _Context, cue: Hit) -> bool:
     ):
         return True  # a country or an armed group that fires a weapon
     return (
-        any(p.people and before.start <= p.start < before.end + 1 for p in ctx.places)
+        (  # a people's fire is their gunfire; their flood or famine a natural one ("Somali
+            # flood-hit families")
+            ctx.tokens[cue.first].text.lower() in _FIRE_WORDS
+            and any(p.people and before.start <= p.start < before.end + 1 for p in ctx.places)
+        )
         or any(h.role == "perpetrator" and h.last == cue.first - 1 for h in ctx.hits)
         or (
             firing  # "tank fire", not "helicopter crash"
