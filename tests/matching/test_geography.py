@@ -221,6 +221,7 @@ def test_actors_are_weaker_than_places(world: Matcher) -> None:
         ("los hutíes atacan un barco", "es", {"YEM"}),
         ("хуситы атаковали судно", "ru", {"YEM"}),
         ("Naxals kill two villagers", "en", {"IND"}),
+        ("SAF strikes kill 40 in Raja County, says SPLA", "en", {"SSD"}),
         ("Allied Democratic Forces kill 40 villagers", "en", {"COD"}),
         ("Abu Sayyaf beheads hostage", "en", {"PHL"}),
         ("Cártel de Sinaloa ataca a policías", "es", {"MEX"}),
