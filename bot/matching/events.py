@@ -726,7 +726,7 @@ def _violent(ctx: _Context, act: Hit) -> bool:
     lexicon_acts = event_lexicon().acts
     return any(
         h.role == "act"
-        and h is not act
+        and not _overlaps(h, act)  # (another act: not the same word read twice)
         and ctx.segments[h.first] in segs
         and lexicon_acts[h.name].kind in _VIOLENT_KINDS
         for h in ctx.hits
@@ -757,7 +757,8 @@ def _died_in_disaster(ctx: _Context, act: Hit) -> bool:
         ):
             return True
         if cue.last < act.first <= cue.last + _MANNER_REACH and not any(
-            h.role == "act" and h is not act and ctx.segments[h.first] == seg for h in ctx.hits
+            h.role == "act" and not _overlaps(h, act) and ctx.segments[h.first] == seg
+            for h in ctx.hits
         ):
             return True
     return False
