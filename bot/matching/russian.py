@@ -33,7 +33,7 @@ def place_lemma(word: str) -> str:
     places = [p for p in parses if "Geox" in p.tag]
     if places:
         return str(places[0].normal_form)
-    nouns = sorted({p.normal_form for p in parses if p.tag.POS == _NOUN}, key=len)
+    nouns = sorted({p.normal_form for p in parses if p.tag.POS == _NOUN}, key=lambda n: (len(n), n))
     if nouns:
         return str(nouns[0])
     return str(parses[0].normal_form) if parses else word.lower()

@@ -3,6 +3,11 @@ guards (dependent territories, regnal names, the Arabic article, common words)."
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import pycountry
 import pytest
 
@@ -271,3 +276,30 @@ def test_every_actor_names_its_source() -> None:
     for actor in actors:
         assert actor.source.startswith("https://"), actor
         assert actor.countries and all(pycountry.countries.get(alpha_3=c) for c in actor.countries)
+
+
+_DETERMINISM_PROBE = """
+import json, sys
+from bot.matching import SituationSpec, build_matcher
+matcher = build_matcher([SituationSpec(slug=c, name=c, countries=(c,)) for c in ("SDN", "LBN")])
+titles = json.loads(sys.argv[1])
+print(json.dumps([sorted(matcher.match_text(title=t, language="ru").situations) for t in titles]))
+"""
+
+
+def test_matching_does_not_depend_on_the_hash_seed() -> None:
+    """Several instances must read a headline alike: a tie between two lemmas of equal length
+    ("Эль" → "эль" or "эля") was once broken by set order, which the hash seed changes."""
+    titles = ["Резня в Эль-Фашере: погибли 50 человек", "Удары по Бейруту", "Бои в Хартуме"]
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        done = subprocess.run(
+            [sys.executable, "-c", _DETERMINISM_PROBE, json.dumps(titles)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        outputs.add(done.stdout)
+    assert len(outputs) == 1, outputs
+    assert json.loads(outputs.pop()) == [["SDN"], ["LBN"], ["SDN"]]
