@@ -75,6 +75,8 @@ def world() -> Matcher:
         ("Clashes in Nagorno-Karabakh", "en", {"AZE"}),
         ("Indian troops kill 3 in Kashmir", "en", {"IND"}),  # (Kashmir alone: both)
         ("Sinai Becomes Prison for African Migrants", "en", {"EGY"}),
+        ("Fighting in Lower Shabelle", "en", {"SOM"}),  # ISO: Shabeellaha Hoose
+        ("Floods in Hiraan", "en", {"SOM"}),
         ("Mount Sinai Hospital in New York", "en", {"USA"}),
         ("Manifestation au Caire", "fr", {"EGY"}),
     ],
