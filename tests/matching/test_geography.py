@@ -77,6 +77,11 @@ def world() -> Matcher:
         ("Sinai Becomes Prison for African Migrants", "en", {"EGY"}),
         ("Fighting in Lower Shabelle", "en", {"SOM"}),  # ISO: Shabeellaha Hoose
         ("Floods in Hiraan", "en", {"SOM"}),
+        ("Fighting in Raqqa", "en", {"SYR"}),  # GeoNames: "Ar Raqqah"
+        ("Attack in Nineveh", "en", {"IRQ"}),
+        ("Fallujah siege", "en", {"IRQ"}),
+        ("Frappes sur Hodeïda", "fr", {"YEM"}),
+        ("Mediation holds meeting with Dr. Ghazi Salahuddin in Doha", "en", {"QAT"}),
         ("Mount Sinai Hospital in New York", "en", {"USA"}),
         ("Manifestation au Caire", "fr", {"EGY"}),
     ],
