@@ -36,6 +36,7 @@ _DIRECTIONS = frozenset(
         "north northern south southern east eastern west western central upper lower middle "
         "nord sud est ouest centre centrale haut haute bas basse moyen "
         "norte sur sul este oeste centro alto bajo baixo "
+        "oriental occidental orientale occidentale ocidental setentrional meridional "
         "северный южный восточный западный центральный верхний нижний "
         "северное южное восточное западное центральное северная южная восточная западная "
         "شمال جنوب شرق غرب وسط الشمال الجنوب الشرق الغرب الشماليه الجنوبيه الشرقيه الغربيه "
@@ -109,7 +110,7 @@ def _regions(names: dict[str, set[str]]) -> dict[str, set[str]]:
 _GENERIC = _DIRECTIONS | frozenset(
     fold(w)
     for w in (
-        "region regions province state states territory district capital "
+        "region regions province state states territory district capital area zone zona "
         "центр север юг восток запад столица столичный "
         "الاوسط الخليج الساحل البحريه العاصمه الداخليه الحدود المركزيه الشماليه الجنوبيه "
         "الشرقيه الغربيه شماليه جنوبيه شرقيه غربيه شمالي جنوبي شرقي غربي الشمالي الجنوبي "
