@@ -23,7 +23,7 @@ death from a natural disaster or an accident, and (for uncharacterised deaths) a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from itertools import pairwise
 from typing import Any, Literal
@@ -320,7 +320,8 @@ def _cancelled(ctx: _Context, act: Hit) -> bool:
     if ctx.in_context(act, "cue", _NOT_NOW):
         return True
     exceptions = ctx.near(act, "unless", before=_WINDOW, after=_WINDOW)
-    return any(h.name == act.name for h in exceptions)  # "workers strike" is no attack
+    # "workers strike" is no attack; "gunmen attack UNICEF workers" is
+    return any(h.name == act.name and not _of_agency(ctx, h) for h in exceptions)
 
 
 def _foiled(ctx: _Context, act: Hit, *, whole_clause: bool) -> bool:
@@ -368,8 +369,9 @@ def _same_clause(ctx: _Context, act: Hit, hit: Hit) -> bool:
 
 
 def _inside_cue(ctx: _Context, hit: Hit) -> bool:
-    """A victim or target word that is part of a cue phrase ("market" in "market bets")."""
-    return any(_overlaps(h, hit) for h in ctx.by_role.get("cue", ()))
+    """A victim or target word that is part of a cue phrase ("market" in "market bets"; not
+    of a qualifier: "UN staff" are victims)."""
+    return any(_overlaps(h, hit) and h.name not in _QUALIFIERS for h in ctx.by_role.get("cue", ()))
 
 
 def _negated(ctx: _Context, hit: Hit) -> bool:
@@ -483,7 +485,7 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
     foiled = _foiled(ctx, act, whole_clause=spec.kind == "attack")
     if foiled and spec.kind != "attack":
         return None  # "police foil a kidnapping": nothing happened
-    nearby = ctx.near(act, "victim", before=_WINDOW, after=_WINDOW)
+    nearby = [_qualified(ctx, v) for v in ctx.near(act, "victim", before=_WINDOW, after=_WINDOW)]
     subjects = [v for v in nearby if _subject(ctx, act, spec.kind, v)]
     victims = [
         v
@@ -608,7 +610,53 @@ def _subject(ctx: _Context, act: Hit, kind: str, victim: Hit) -> bool:
     word = ctx.tokens[act.first].text.lower()
     plural = noun.endswith("s") or noun in _IRREGULAR_PLURALS
     bare = not word.endswith(("s", "ed", "en", "ing")) and word not in _PARTICIPLES
-    return plural and bare
+    return (plural and bare) or _counted_object(ctx, act)
+
+
+_OBJECT_REACH = 2  # tokens from a count after the act to the noun it counts
+
+
+def _counted_object(ctx: _Context, act: Hit) -> bool:
+    """The act, in any tense, takes a counted object right after it: "AMISOM soldiers killed
+    12 militants" (the soldiers did it; "soldiers killed in an ambush" is the passive)."""
+    end = ctx.tokens[act.last].end
+    counts = [
+        n
+        for n in ctx.numbers
+        if n.first == act.last + 1 and not ctx.text[end : ctx.tokens[n.first].start].strip()
+    ]
+    return any(
+        h.first - n.last in range(1, _OBJECT_REACH + 1)
+        for n in counts
+        for h in ctx.by_role.get("victim", ())
+    )
+
+
+_STAFF_REACH = 3  # tokens between staff and the aid organisation that qualifies them
+_AGENCY = frozenset({"agency"})
+_PEACEKEEPING = frozenset({"peacekeeping"})
+_QUALIFIERS = _AGENCY | _PEACEKEEPING
+
+
+def _of_agency(ctx: _Context, hit: Hit) -> bool:
+    """An aid organisation within a few words: "WFP-contracted driver", "driver for NGO"."""
+    near = ctx.near(hit, "cue", before=_STAFF_REACH, after=_STAFF_REACH)
+    return any(h.name in _AGENCY for h in near)
+
+
+def _qualified(ctx: _Context, victim: Hit) -> Hit:
+    """The victim as its qualifier makes it: staff of an aid organisation are aid workers
+    ("WFP-contracted driver", "driver for local NGO"), other staff are people; troops of a
+    peacekeeping body right before them are peacekeepers ("AU troops", "AMISOM soldiers")."""
+    if victim.name == "staff":
+        name = "aid" if _of_agency(ctx, victim) else "people"
+    elif victim.name == "military" and any(
+        h.name in _PEACEKEEPING and h.last == victim.first - 1 for h in ctx.by_role.get("cue", ())
+    ):
+        name = "aid"
+    else:
+        return victim
+    return Hit(victim.first, victim.last, replace(victim.entry, name=name))
 
 
 def _qualifies_perpetrator(ctx: _Context, victim: Hit) -> bool:
