@@ -303,25 +303,33 @@ _MANNER_CUES = frozenset({"disaster", "market", "war"})
 
 
 def _cancelled(ctx: _Context, act: Hit) -> bool:
-    """Negated, hedged, or in a context that is not a report of violence now."""
+    """Negated, denied, or in a context that is not a report of violence now."""
     # one look at the cues around the act: a negation up to _NEGATION_REACH tokens before
-    # it, a denial or hedge up to _HEDGE_REACH before, a hedge_after up to _HEDGE_AFTER after
-    for h in ctx.near(act, "cue", before=_HEDGE_REACH, after=_HEDGE_AFTER):
-        name = h.name
+    # it, a denial up to _HEDGE_REACH before
+    for h in ctx.near(act, "cue", before=_HEDGE_REACH, after=0):
         if h.last < act.first:
-            if name == "negation" and h.first >= act.first - _NEGATION_REACH:
+            if h.name == "negation" and h.first >= act.first - _NEGATION_REACH:
                 return True
-            if name == "denial" and _reaches(ctx, h, act):
+            if h.name == "denial" and _reaches(ctx, h, act):
                 return True
-            if name == "hedge" and _reaches(ctx, h, act) and not _perfect(ctx, h, act):
-                return True
-        elif name == "hedge_after" and h.first > act.last:
-            return True
     if ctx.in_context(act, "cue", _NOT_NOW):
         return True
     exceptions = ctx.near(act, "unless", before=_WINDOW, after=_WINDOW)
     # "workers strike" is no attack; "gunmen attack UNICEF workers" is
     return any(h.name == act.name and not _of_agency(ctx, h) for h in exceptions)
+
+
+def _hedged(ctx: _Context, act: Hit) -> bool:
+    """Threatened, feared or possible, not done: a hedge up to _HEDGE_REACH tokens before the
+    act ("could kill", "vows more attacks"), a hedge_after up to _HEDGE_AFTER after it ("strike
+    threat")."""
+    for h in ctx.near(act, "cue", before=_HEDGE_REACH, after=_HEDGE_AFTER):
+        if h.last < act.first:
+            if h.name == "hedge" and _reaches(ctx, h, act) and not _perfect(ctx, h, act):
+                return True
+        elif h.name == "hedge_after" and h.first > act.last:
+            return True
+    return False
 
 
 def _foiled(ctx: _Context, act: Hit, *, whole_clause: bool) -> bool:
@@ -480,6 +488,9 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
     if _cancelled(ctx, act):
         return None
     spec = lexicon.acts[act.name]
+    hedged = _hedged(ctx, act)
+    if hedged and spec.kind != "attack":
+        return None  # "could kill thousands", "warns of genocide": a risk, not an event
     if ctx.in_context(act, "cue", _COURT):
         return _court_case(ctx, act, spec.id, spec.kind, field=field)
     foiled = _foiled(ctx, act, whole_clause=spec.kind == "attack")
@@ -532,15 +543,18 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         labelled=bool(labels),
         counted=max(counts.values(), default=0),
     )
-    if grade is None:
-        return None
-    if foiled:  # "drones intercepted over Kyiv": armed conflict, not a violation
+    if grade is None or (hedged and "market" in _cue_names(ctx, act)):
+        return None  # (hedged: "Iran warns oil could hit $200")
+    if foiled or hedged:
+        # "drones intercepted over Kyiv", "Iran vows more attacks on Gulf states": armed
+        # conflict (RF1), not a violation
         grade = "risk"
     count = max(
         (n for c, n in counts.items() if c not in COMBATANTS and not _consequence(c, spec.kind)),
         default=None,
     )
-    codes = _codes(spec.codes, grade, classes, target_classes, spec.kind)
+    # a threat names no victim yet ("leader vows to keep up attacks": no official attacked)
+    codes = ("RF1",) if hedged else _codes(spec.codes, grade, classes, target_classes, spec.kind)
     named_classes = _named(classes)
     first = min([act.first] + [h.first for h in (*victims, *targets)])
     last = max([act.last] + [h.last for h in (*victims, *targets)])
