@@ -17,6 +17,7 @@ from bot.matching.settings import IndicatorDef, IndicatorsSettings, TermDef
 from bot.matching.terms import (
     Term,
     arabic_accusative,
+    english_plural,
     french_elisions,
     romance_plural,
     split_wildcards,
@@ -139,11 +140,15 @@ def indicator_terms(
         shared_exclude = tuple(fold(e) for e in indicator.exclude)
         for term in indicator.terms:
             near = term.near if term.near is not None else indicator.near
-            # its plural ("operaciones terrestres"), its Arabic accusative ("نزوحا"), and French
-            # glued to an elided article by a feed that dropped the apostrophe ("lexode")
-            texts = [term.text] + [
-                p for p in [romance_plural(term.text, term.lang), arabic_accusative(term.text)] if p
+            # its plural ("operaciones terrestres", "ground operations"), its Arabic accusative
+            # ("نزوحا"), and French glued to an elided article by a feed that dropped the
+            # apostrophe ("lexode")
+            plurals = [
+                romance_plural(term.text, term.lang),
+                english_plural(term.text, term.lang),
+                arabic_accusative(term.text),
             ]
+            texts = [term.text] + [p for p in plurals if p]
             if term.lang == "fr":
                 texts += [e for t in texts for e in french_elisions(t)]
             for text in texts:

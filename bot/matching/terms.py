@@ -155,6 +155,25 @@ def _plural(word: str, lang: str) -> str:
     return word + ("es" if lang == "es" or word[-1] in "rz" else "s")
 
 
+def english_plural(text: str, lang: str) -> str | None:
+    """The plural of an English noun phrase of two words or more (folded): its last word
+    ("ground operation" → "ground operations", "militia attack" → "militia attacks"); None for
+    one word, a wildcard, or a last word already plural."""
+    words = fold(text).split()
+    if lang != "en" or len(words) < 2 or "*" in text:
+        return None
+    last = words[-1]
+    if len(last) < 3 or not last.isalpha() or last.endswith("s"):
+        return None
+    if last.endswith(("x", "z", "ch", "sh")):
+        plural = last + "es"
+    elif last.endswith("y") and last[-2] not in "aeiou":
+        plural = last[:-1] + "ies"
+    else:
+        plural = last + "s"
+    return " ".join([*words[:-1], plural])
+
+
 _NO_TANWEEN_ALIF = ("ه", "ة", "ا", "ى", "ء", "ين", "ون", "ات")
 
 

@@ -183,8 +183,28 @@ def test_romance_plural(text: str, lang: str, plural: str | None) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "lang", "plural"),
+    [
+        ("ground operation", "en", "ground operations"),
+        ("ceasefire violation", "en", "ceasefire violations"),
+        ("mass grave", "en", "mass graves"),
+        ("food supply", "en", "food supplies"),
+        ("tax", "en", None),  # one word: listed with its forms where it needs them
+        ("armed clashes", "en", None),  # already plural
+        ("incursion*", "en", None),
+        ("opération terrestre", "fr", None),  # romance_plural's
+    ],
+)
+def test_english_plural(text: str, lang: str, plural: str | None) -> None:
+    from bot.matching.terms import english_plural
+
+    assert english_plural(text, lang) == plural
+
+
+@pytest.mark.parametrize(
     ("title", "lang", "code"),
     [
+        ("Israel begins limited ground operations in southern Lebanon", "en", "RF1"),
         ("Israel lanza operaciones terrestres limitadas en Gaza", "es", "RF1"),
         ("Sudão: exército anuncia operações militares em Cartum", "pt", "RF1"),
         ("Les lois martiales se multiplient au Sahel", "fr", "RF1"),
