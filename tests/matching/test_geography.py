@@ -109,6 +109,12 @@ def test_places(world: Matcher, title: str, lang: str, expected: set[str]) -> No
         ("Desfile del Día de San Patricio en Nueva York", "es", {"USA"}),  # not MLI's San
         ("Los hutíes atacan un barco en el Mar Rojo", "es", {"YEM"}),  # not SDN, EGY
         ("Protesta en la Capital Federal", "es", set()),  # not Nigeria's territory
+        # a subdivision yields its name to one of a country ten times as populous
+        ("Is James Fishback the William F. Buckley of Florida?", "en", {"USA"}),  # not Uruguay
+        ("Republican field set for Montana congressional district", "en", {"USA"}),  # Bulgaria
+        ("Killings in Plateau State", "en", {"NGA"}),  # not Benin's Plateau department
+        ("Floods hit Plateau department in Benin", "en", {"BEN"}),
+        ("Floods in Punjab", "en", {"IND", "PAK"}),  # neither outnumbers the other
         # "Oriental" and "Area" are no region's core name (Ghana's, Sierra Leone's)
         ("DR Congo: displaced people in Orientale province", "en", {"COD"}),  # not 7 countries
         ("Somalia: Area affected by tropical storm", "en", {"SOM"}),
