@@ -109,6 +109,11 @@ def test_places(world: Matcher, title: str, lang: str, expected: set[str]) -> No
         ("Desfile del Día de San Patricio en Nueva York", "es", {"USA"}),  # not MLI's San
         ("Los hutíes atacan un barco en el Mar Rojo", "es", {"YEM"}),  # not SDN, EGY
         ("Protesta en la Capital Federal", "es", set()),  # not Nigeria's territory
+        # Arabic subdivision names that are everyday words count only with "ولاية", "محافظة"
+        ("حكومة الوحدة الوطنية تعقد اجتماعا", "ar", set()),  # "national unity", not Unity State
+        ("اعتقال أفراد العصابة بعد سرقة", "ar", set()),  # "the gang", not Assaba (Mauritania)
+        ("الظاهرة تثير قلق العلماء", "ar", set()),  # "the phenomenon", not Ad Dhahirah (Oman)
+        ("مقتل 5 في ولاية البحيرات", "ar", {"SSD"}),  # Lakes State
         # a subdivision yields its name to one of a country ten times as populous
         ("Is James Fishback the William F. Buckley of Florida?", "en", {"USA"}),  # not Uruguay
         ("Republican field set for Montana congressional district", "en", {"USA"}),  # Bulgaria
