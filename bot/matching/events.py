@@ -754,8 +754,8 @@ def _grade(
             return None if natural else "violation"
         return "risk" if (combatants or people) and not natural else None
     if kind == "attack":
-        if "disaster" in cue and not armed and _disaster_before(ctx, act):
-            return None  # the disaster struck: "floods hit villages", "cyclone hits camps"
+        if "disaster" in cue and not armed and _struck_by_disaster(ctx, act):
+            return None  # the disaster struck: "floods hit villages", "hit by floods"
         if civilian or targets or labelled or (armed and people):
             return "violation"
         return "risk" if (armed or combatants or _placed(ctx, act)) else None
@@ -824,6 +824,14 @@ def _died_in_disaster(ctx: _Context, act: Hit) -> bool:
         ):
             return True
     return False
+
+
+def _struck_by_disaster(ctx: _Context, act: Hit) -> bool:
+    """The disaster did it: just before the act ("floods hit villages") or its agent ("region
+    hit by floods")."""
+    return _disaster_before(ctx, act) or any(
+        cue.name == "disaster" and _agent(ctx, act, cue) for cue in ctx.by_role.get("cue", ())
+    )
 
 
 def _disaster_before(ctx: _Context, act: Hit) -> bool:

@@ -109,6 +109,10 @@ def test_places(world: Matcher, title: str, lang: str, expected: set[str]) -> No
         ("Desfile del Día de San Patricio en Nueva York", "es", {"USA"}),  # not MLI's San
         ("Los hutíes atacan un barco en el Mar Rojo", "es", {"YEM"}),  # not SDN, EGY
         ("Protesta en la Capital Federal", "es", set()),  # not Nigeria's territory
+        # English words that subdivisions are named count only with their word for what they are
+        ("Apple Store Opens In Downtown Mall", "en", set()),  # not Store, Slovenia
+        ("Investors Pool Money Into New Fund", "en", set()),  # not Pool, Congo
+        ("Savannah Region Hit By Floods", "en", {"GHA"}),
         # Arabic subdivision names that are everyday words count only with "ولاية", "محافظة"
         ("حكومة الوحدة الوطنية تعقد اجتماعا", "ar", set()),  # "national unity", not Unity State
         ("اعتقال أفراد العصابة بعد سرقة", "ar", set()),  # "the gang", not Assaba (Mauritania)
