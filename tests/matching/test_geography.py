@@ -30,6 +30,8 @@ def world() -> Matcher:
         ("Clashes in South Kordofan", "en", {"SDN"}),
         ("Aid blocked in Tigray", "en", {"ETH"}),  # ISO "Tigrai", English catalogue "Tigray"
         ("Amhara militia clashes with the army", "en", {"ETH"}),
+        ("Fighting in Afar region displaces thousands", "en", {"ETH"}),
+        ("Watching From Afar As Markets Slide", "en", set()),  # the word
         ("Rakhine: villages burned", "en", {"MMR"}),
         ("Fighting in Kachin State", "en", {"MMR"}),
         ("Attack in Borno", "en", {"NGA"}),
