@@ -89,6 +89,7 @@ COUNTED_ACTS = frozenset(
     }
 )
 _BOUNDARY = frozenset("|•;:!?")
+_OUTLET_WORDS = 4  # words after a title's last spaced dash that may name its outlet
 _DASHES = frozenset("-–—")
 
 
@@ -202,10 +203,27 @@ class _Context:
         ]  # "genocide case"; not be one of its words)
 
     def _same_headline(self, act: Hit, cue: Hit) -> bool:
-        """Not across a " | " that appends a section or an outlet ("… | News, Sports, Jobs")."""
+        """Not across a " | " that appends a section or an outlet ("… | News, Sports, Jobs"),
+        nor across the dash before an outlet's name that ends the title ("… – كتابات": a
+        news site called "Writings", no book)."""
         low, high = sorted((act.last, cue.first))
         start, end = self.tokens[low].end, self.tokens[high].start
-        return "|" not in self.text[start:end]
+        if "|" in self.text[start:end]:
+            return False
+        tail = self.outlet_tail
+        return tail is None or (act.first < tail) == (cue.first < tail)
+
+    @cached_property
+    def outlet_tail(self) -> int | None:
+        """The first token of a title's last few words after a spaced dash (" – Kitabat",
+        " - 710am KURV"): an outlet's name, by the shape of the title, unless an act is among
+        them ("… amid US - Israel strikes on Iran")."""
+        for i in range(len(self.tokens) - 1, max(0, len(self.tokens) - _OUTLET_WORDS) - 1, -1):
+            gap = self.text[self.tokens[i - 1].end : self.tokens[i].start] if i else ""
+            if gap.strip() in _DASHES and gap.startswith(" ") and gap.endswith(" ") and gap.strip():
+                acts = self.by_role.get("act", ())
+                return None if any(h.last >= i for h in acts) else i
+        return None
 
 
 def _overlaps(a: Hit, b: Hit) -> bool:
