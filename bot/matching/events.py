@@ -395,9 +395,8 @@ def _same_clause(ctx: _Context, act: Hit, hit: Hit) -> bool:
 
 
 def _inside_cue(ctx: _Context, hit: Hit) -> bool:
-    """A victim or target word that is part of a cue phrase ("market" in "market bets"; not
-    of a qualifier: "UN staff" are victims)."""
-    return any(_overlaps(h, hit) and h.name not in _QUALIFIERS for h in ctx.by_role.get("cue", ()))
+    """A victim or target word that is part of a cue phrase ("market" in "market bets")."""
+    return any(_overlaps(h, hit) for h in ctx.by_role.get("cue", ()))
 
 
 def _negated(ctx: _Context, hit: Hit) -> bool:
@@ -665,15 +664,12 @@ def _counted_object(ctx: _Context, act: Hit) -> bool:
 
 
 _STAFF_REACH = 3  # tokens between staff and the aid organisation that qualifies them
-_AGENCY = frozenset({"agency"})
-_PEACEKEEPING = frozenset({"peacekeeping"})
-_QUALIFIERS = _AGENCY | _PEACEKEEPING
 
 
 def _of_agency(ctx: _Context, hit: Hit) -> bool:
     """An aid organisation within a few words: "WFP-contracted driver", "driver for NGO"."""
-    near = ctx.near(hit, "cue", before=_STAFF_REACH, after=_STAFF_REACH)
-    return any(h.name in _AGENCY for h in near)
+    near = ctx.near(hit, "qualifier", before=_STAFF_REACH, after=_STAFF_REACH)
+    return any(h.name == "agency" for h in near)
 
 
 def _qualified(ctx: _Context, victim: Hit) -> Hit:
@@ -683,7 +679,8 @@ def _qualified(ctx: _Context, victim: Hit) -> Hit:
     if victim.name == "staff":
         name = "aid" if _of_agency(ctx, victim) else "people"
     elif victim.name == "military" and any(
-        h.name in _PEACEKEEPING and h.last == victim.first - 1 for h in ctx.by_role.get("cue", ())
+        h.name == "peacekeeping" and h.last == victim.first - 1
+        for h in ctx.by_role.get("qualifier", ())
     ):
         name = "aid"
     else:

@@ -119,14 +119,20 @@ def _country_populations() -> dict[str, int]:
     return {str(c["iso3"]): int(c["population"] or 0) for c in countries}
 
 
+def _bearers(names: Iterable[tuple[str, Iterable[str]]]) -> dict[str, frozenset[str]]:
+    """Folded name → the countries that bear it, from (alpha-3, names) pairs."""
+    out: dict[str, set[str]] = {}
+    for alpha3, spelled in names:
+        for name in spelled:
+            out.setdefault(fold(name), set()).add(alpha3)
+    return {name: frozenset(codes) for name, codes in out.items()}
+
+
 @lru_cache(maxsize=1)
 def _subdivision_bearers() -> dict[str, frozenset[str]]:
-    """Folded subdivision name → the countries with a subdivision of that name."""
-    out: dict[str, set[str]] = {}
-    for alpha3, names in subdivision_names().items():
-        for name in names:
-            out.setdefault(fold(name), set()).add(alpha3)
-    return {name: frozenset(codes) for name, codes in out.items() if len(codes) > 1}
+    """Folded subdivision name → the countries with a subdivision of that name (two or more)."""
+    shared = _bearers(subdivision_names().items()).items()
+    return {name: codes for name, codes in shared if len(codes) > 1}
 
 
 def _outnumbered(alpha3: str, key: str) -> bool:
@@ -161,11 +167,7 @@ def _regions(alpha3: str, min_population: int) -> list[str]:
 @lru_cache(maxsize=8)
 def _region_countries(min_population: int) -> dict[str, frozenset[str]]:
     """Folded name → the countries with a (kept) subdivision of that name."""
-    out: dict[str, set[str]] = {}
-    for alpha3 in subdivision_names():
-        for name in _regions(alpha3, min_population):
-            out.setdefault(fold(name), set()).add(alpha3)
-    return {name: frozenset(codes) for name, codes in out.items()}
+    return _bearers((alpha3, _regions(alpha3, min_population)) for alpha3 in subdivision_names())
 
 
 def _dwarfed(alpha3: str, name: str, min_population: int) -> bool:

@@ -28,7 +28,17 @@ from bot.matching.morphology import (
 )
 from bot.matching.normalize import fold
 
-ROLES = ("act", "label", "victim", "target", "perpetrator", "quantity", "cue", "unless")
+ROLES = (
+    "act",
+    "label",
+    "victim",
+    "qualifier",
+    "target",
+    "perpetrator",
+    "quantity",
+    "cue",
+    "unless",
+)
 _MIN_ARABIC_PREFIX = 2
 _MIN_TRIGGER = 3
 # What may follow an Arabic stem inside one word: feminine, dual, plural, nisba and pronoun
@@ -320,6 +330,7 @@ def event_lexicon() -> Lexicon:
     entries += _entries("label", "label", data["labels"])
     for role, section in (
         ("victim", "victims"),
+        ("qualifier", "qualifiers"),
         ("target", "targets"),
         ("perpetrator", "perpetrators"),
     ):

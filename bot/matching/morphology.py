@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pickle
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -141,6 +141,29 @@ def irregular_forms(lang: str, keys: AbstractSet[str]) -> set[str]:
 def capitalised_word(word: str) -> bool:
     """A word English writes with a capital: a name ("Joe", "Donald") or a place."""
     return word in english_vocabulary()[1]
+
+
+def dictionary_words(languages: Iterable[str]) -> set[str]:
+    """Every word simplemma's dictionaries hold in `languages`, in lower case (some 200 MB:
+    for the tools that write the data files, not for matching)."""
+    from simplemma.strategies.dictionaries import DefaultDictionaryFactory
+
+    factory = DefaultDictionaryFactory(cache_max_size=0)
+    out: set[str] = set()
+    for lang in languages:
+        out |= {w.lower() for w in factory.get_dictionary(lang)}
+    return out
+
+
+def word_or_name(name: str, vocabulary: AbstractSet[str]) -> bool:
+    """`name` is a word of `vocabulary` (`dictionary_words`), in any case, or a name English
+    writes with a capital, also without its accents ("Léo" is "Leo")."""
+    folded = fold(name)
+    return (
+        bool({name.lower(), folded} & vocabulary)
+        or capitalised_word(name)
+        or capitalised_word(" ".join(w.capitalize() for w in folded.split()))
+    )
 
 
 def _lemmatizer(lang: str) -> Callable[[str], str]:

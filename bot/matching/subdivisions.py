@@ -53,7 +53,7 @@ _ADMIN_WORDS = re.compile(
 )
 
 
-def _locale_names() -> dict[str, set[str]]:
+def locale_names() -> dict[str, set[str]]:
     """ISO subdivision name → its translations in Latin or Cyrillic script."""
     out: dict[str, set[str]] = defaultdict(set)
     catalogs = []
@@ -135,7 +135,7 @@ def _cldr_names() -> dict[str, tuple[str, ...]]:
 @lru_cache(maxsize=1)
 def subdivision_names() -> dict[str, tuple[str, ...]]:
     """Alpha-3 code → names of its subdivisions and of the regions they share a name with."""
-    translations = _locale_names()
+    translations = locale_names()
     cldr = _cldr_names()
     names: dict[str, set[str]] = defaultdict(set)
     for sub in pycountry.subdivisions:
