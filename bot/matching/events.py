@@ -456,9 +456,13 @@ def _article(ctx: _Context, number: Number) -> bool:
 
 def _next_to(ctx: _Context, act: Hit, number: Number) -> bool:
     """ "kills 12", "killing at least 12", "12 killed": nothing that has a role in between, nor
-    a comma after the act ("7 killed, 21 wounded": the 21 are the wounded)."""
+    a comma or an "and" after the act ("7 killed, 21 wounded", "one killed and six wounded":
+    the 21 and the six are the wounded)."""
     if act.last < number.first <= act.last + 3:
         if "," in ctx.text[ctx.tokens[act.last].end : ctx.tokens[number.first].start]:
+            return False
+        joins = _JOINS.get(ctx.lang, frozenset())
+        if any(ctx.tokens[i].text.lower() in joins for i in range(act.last + 1, number.first)):
             return False
         low, high = act.last + 1, number.first - 1
     elif number.last < act.first <= number.last + 2:
@@ -707,8 +711,27 @@ def _combatant_toll(ctx: _Context, victims: list[Hit]) -> bool:
     fighters = [v for v in victims if v.name in COMBATANTS]
     return bool(people) and all(
         _is_act_word(ctx, v)
-        and any(-_TOLL_REACH <= v.first - f.last <= _TOLL_REACH for f in fighters)
+        and any(
+            -_TOLL_REACH <= v.first - f.last <= _TOLL_REACH or _joined_toll(ctx, f, v)
+            for f in fighters
+        )
         for v in people
+    )
+
+
+def _joined_toll(ctx: _Context, fighter: Hit, toll: Hit) -> bool:
+    """A toll joined by "and" to a combatant's: "two soldiers killed and three wounded", "um
+    soldado morreu e seis ficaram feridos" (the wounded are soldiers too), with no other victim
+    or target between them but the combatants' own toll."""
+    if not 0 < toll.first - fighter.last <= _JOINED_REACH:
+        return False
+    joins = _JOINS.get(ctx.lang, frozenset())
+    between = range(fighter.last + 1, toll.first)
+    return any(ctx.tokens[i].text.lower() in joins for i in between) and not any(
+        h.role in ("victim", "target")
+        and fighter.last < h.first < toll.first
+        and not _is_act_word(ctx, h)  # "un soldado muerto y cinco heridos"
+        for h in ctx.hits
     )
 
 
@@ -817,6 +840,14 @@ def _colon_joined(ctx: _Context, seg: int) -> set[int]:
 
 _QUALIFIED_REACH = 2  # tokens from a demonym to the noun it qualifies ("Iranian security chief")
 _TOLL_REACH = 3  # tokens between a combatant noun and the word reporting its death
+_JOINED_REACH = 6  # tokens from a combatant noun to a toll joined to its own by "and"
+_JOINS = {
+    "en": frozenset({"and"}),
+    "fr": frozenset({"et"}),
+    "es": frozenset({"y", "e"}),
+    "pt": frozenset({"e"}),
+    "ru": frozenset({"и"}),
+}
 _MANNER_REACH = 6  # tokens from a death to the disaster that caused it ("killed in a crash")
 
 
