@@ -389,9 +389,24 @@ def _agent(ctx: _Context, act: Hit, hit: Hit) -> bool:
 
 def _same_clause(ctx: _Context, act: Hit, hit: Hit) -> bool:
     """No clause word ("as", "amid", "while" …) between the act and a victim or target:
-    "strikes kill soldiers, as shelters overflow" did not strike the shelters."""
+    "strikes kill soldiers, as shelters overflow" did not strike the shelters; nor a comma
+    closing the clause such a word opens before the act ("after the bombing, the UN withdrew
+    its staff")."""
     low, high = (act.last, hit.first) if act.last < hit.first else (hit.last, act.first)
-    return not any(h.name == "clause" and low < h.first < high for h in ctx.by_role.get("cue", ()))
+    clauses = [h for h in ctx.by_role.get("cue", ()) if h.name == "clause"]
+    if any(low < h.first < high for h in clauses):
+        return False
+    # "After bomb, UN withdraws personnel": a clause the act opens with ends at its comma
+    return not (
+        act.last < hit.first
+        and "," in ctx.text[ctx.tokens[act.last].end : ctx.tokens[hit.first].start]
+        and any(
+            h.last < act.first
+            and ctx.segments[h.first] == ctx.segments[act.first]
+            and "," not in ctx.text[ctx.tokens[h.last].end : ctx.tokens[act.first].start]
+            for h in clauses
+        )
+    )
 
 
 def _inside_cue(ctx: _Context, hit: Hit) -> bool:
@@ -671,16 +686,23 @@ _STAFF_REACH = 3  # tokens between staff and the aid organisation that qualifies
 
 
 def _of_agency(ctx: _Context, hit: Hit) -> bool:
-    """An aid organisation within a few words: "WFP-contracted driver", "driver for NGO"."""
+    """An aid organisation or a peacekeeping body within a few words: "WFP-contracted driver",
+    "driver for NGO", "AU monitors", "OSCE observers"."""
     near = ctx.near(hit, "qualifier", before=_STAFF_REACH, after=_STAFF_REACH)
-    return any(h.name == "agency" for h in near)
+    return any(h.name in ("agency", "peacekeeping") for h in near)
 
 
 def _qualified(ctx: _Context, victim: Hit) -> Hit:
-    """The victim as its qualifier makes it: staff of an aid organisation are aid workers
-    ("WFP-contracted driver", "driver for local NGO"), other staff are people; troops of a
+    """The victim as its qualifier makes it: staff of an aid organisation or a peacekeeping
+    body are protected ("WFP-contracted driver", "driver for local NGO", "UN personnel"), staff
+    of an armed force combatants ("security personnel"), other staff people; troops of a
     peacekeeping body right before them are peacekeepers ("AU troops", "AMISOM soldiers")."""
-    if victim.name == "staff":
+    if victim.name == "staff" and any(
+        h.name == "armed" and (h.last == victim.first - 1 or h.first == victim.last + 1)
+        for h in ctx.by_role.get("qualifier", ())
+    ):
+        name = "military"  # "security personnel", "personnel militaire"
+    elif victim.name == "staff":
         name = "aid" if _of_agency(ctx, victim) else "people"
     elif victim.name == "military" and any(
         h.name == "peacekeeping" and h.last == victim.first - 1
