@@ -435,7 +435,9 @@ def _counts(ctx: _Context, act: Hit, kind: str, victims: Sequence[Hit]) -> dict[
             ),
             None,
         )
-        if victim is not None and not _between_act(act, number, victim):
+        if victim is not None and not _between_act(act, number, victim) and not _acted_between(
+            ctx, number, victim
+        ):
             out[victim.name] = max(out.get(victim.name, 0), number.value)
         elif (
             kind in COUNTED_ACTS and _next_to(ctx, act, number) and not _article(ctx, number)
@@ -518,6 +520,17 @@ def _court_case(ctx: _Context, act: Hit, act_id: str, kind: str, *, field: str) 
 
 def _between_act(act: Hit, number: Number, victim: Hit) -> bool:
     return number.last < act.first <= victim.first
+
+
+def _acted_between(ctx: _Context, number: Number, victim: Hit) -> bool:
+    """An act or a "by" between a number and the victim noun after it: the number counts what
+    was done to others ("thousands displaced by attacks on foreigners", "five killed in attack
+    on villagers": not a thousand foreigners, five villagers)."""
+    between = [*ctx.by_role.get("act", ()), *ctx.by_role.get("cue", ())]
+    return any(
+        (h.role == "act" or h.name == "agent") and number.last < h.first and h.last < victim.first
+        for h in between
+    )
 
 
 def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | None:
@@ -833,7 +846,7 @@ def _grade(
         return "violation" if _placed(ctx, act, towns_only=True) and "market" not in cue else None
     if kind == "obstruction":
         return "violation" if "aid" in targets and "market" not in cue else None
-    if kind in {"looting", "arson"}:
+    if kind in {"looting", "arson", "violence"}:
         return "violation" if civilian or targets else None
     return None
 
