@@ -275,6 +275,9 @@ def read_numbers(tokens: Sequence[Token], source: str, lang: str) -> list[Number
         token = tokens[i]
         text = token.text
         value = _digit_value(text) if text.isdigit() else None
+        if value is not None and len(text) > 1 and text[0] == "0":
+            i += 1  # "010605", "007": a code or a date, not a count
+            continue
         if value is not None:
             value, last = _groups_joined(tokens, source, i, value)
             value, last = _scaled(tokens, last, value)

@@ -46,6 +46,7 @@ def test_counts(text: str, lang: str, expected: list[int]) -> None:
         ("since 2024", "en"),
         ("for 3 days", "en"),
         ("150 000 € d'aide", "fr"),
+        ("Case SDN 010605 urgent appeal", "en"),  # a leading zero: a code, not a count
     ],
 )
 def test_amounts_measures_and_years_are_not_counts(text: str, lang: str) -> None:
