@@ -334,7 +334,17 @@ def _cancelled(ctx: _Context, act: Hit) -> bool:
         return True
     exceptions = ctx.near(act, "unless", before=_WINDOW, after=_WINDOW)
     # "workers strike" is no attack; "gunmen attack UNICEF workers" is
-    return any(h.name == act.name and not _of_agency(ctx, h) for h in exceptions)
+    return any(h.name == act.name and not _agency_staff(ctx, h) for h in exceptions)
+
+
+def _agency_staff(ctx: _Context, hit: Hit) -> bool:
+    """An exception word that names staff of an aid organisation ("UNICEF workers") or is part
+    of a body's name ("union" in "African Union")."""
+    if any(_overlaps(q, hit) for q in ctx.by_role.get("qualifier", ())):
+        return True
+    return any(v.first == hit.first for v in ctx.by_role.get("victim", ())) and _of_agency(
+        ctx, hit
+    )
 
 
 def _hedged(ctx: _Context, act: Hit) -> bool:
@@ -856,7 +866,8 @@ _VIOLENT_KINDS = frozenset({"attack", "lethal", "atrocity"})
 
 def _violent(ctx: _Context, act: Hit) -> bool:
     """Another act in the segment says the harm was done by someone ("strike … 12 dead"), or
-    in the part a colon joins it to ("Israel struck a beach: at least 7 people killed")."""
+    in the part a colon joins it to ("Israel struck a beach: at least 7 people killed"); not
+    an act a disaster did ("floods kill nine")."""
     segs = {ctx.segments[act.first]} | _colon_joined(ctx, ctx.segments[act.first])
     lexicon_acts = event_lexicon().acts
     return any(
@@ -864,7 +875,16 @@ def _violent(ctx: _Context, act: Hit) -> bool:
         and not _overlaps(h, act)  # (another act: not the same word read twice)
         and ctx.segments[h.first] in segs
         and lexicon_acts[h.name].kind in _VIOLENT_KINDS
+        and not _disaster_does(ctx, h)  # "floods kill nine, death toll climbs to 89"
         for h in ctx.hits
+    )
+
+
+def _disaster_does(ctx: _Context, act: Hit) -> bool:
+    """A disaster is the act's subject, right before it: "floods kill", "meningitis kills"
+    (not "fires rage after strikes kill 12")."""
+    return any(
+        cue.name == "disaster" and cue.last == act.first - 1 for cue in ctx.by_role.get("cue", ())
     )
 
 
