@@ -301,6 +301,8 @@ def _detect(
     hits = lexicon.find(tokens, lang)
     if not any(h.role == "act" for h in hits):
         return []
+    if not text.isupper():  # "CAR" is the Central African Republic, not a car
+        hits = [h for h in hits if not _acronym_target(tokens, h)]
     ctx = _Context(text, tokens, hits, lang, _segments(text, tokens), places)
     found = []
     for act in (h for h in hits if h.role == "act"):
@@ -308,6 +310,12 @@ def _detect(
         if event is not None:
             found.append(event)
     return _strongest_per_span(found)
+
+
+def _acronym_target(tokens: Sequence[Token], hit: Hit) -> bool:
+    """A one-word target written in capitals in a title that is not: an acronym ("CAR")."""
+    word = tokens[hit.first].text
+    return hit.role == "target" and hit.first == hit.last and len(word) > 1 and word.isupper()
 
 
 _NOT_NOW = frozenset({"commemoration", "fiction", "sport", "legislation"})
