@@ -675,7 +675,7 @@ def _consequence(victim_class: str, kind: str) -> bool:
 
 # Acts whose English subject does them to someone else (not "civilians die", "children starve")
 _TRANSITIVE = frozenset({"attack", "lethal", "arson", "looting", "abduction", "injury", "torture"})
-_PARTICIPLES = frozenset({"hit", "shot", "struck", "slain", "burnt", "cut", "beaten"})
+_PARTICIPLES = frozenset({"hit", "shot", "struck", "slain", "burnt", "cut", "beaten", "held", "taken"})
 
 
 _IRREGULAR_PLURALS = frozenset({"men", "women", "children", "people"})
@@ -727,7 +727,8 @@ def _qualified(ctx: _Context, victim: Hit) -> Hit:
     """The victim as its qualifier makes it: staff of an aid organisation or a peacekeeping
     body are protected ("WFP-contracted driver", "driver for local NGO", "UN personnel"), staff
     of an armed force combatants ("security personnel"), other staff people; troops of a
-    peacekeeping body right before them are peacekeepers ("AU troops", "AMISOM soldiers")."""
+    peacekeeping body right before them are peacekeepers ("AU troops", "AMISOM soldiers"), the
+    crew or guards of an aid organisation aid workers ("Red Cross pilot", "WFP guard")."""
     if victim.name == "staff" and any(
         h.name == "armed" and (h.last == victim.first - 1 or h.first == victim.last + 1)
         for h in ctx.by_role.get("qualifier", ())
@@ -736,10 +737,10 @@ def _qualified(ctx: _Context, victim: Hit) -> Hit:
     elif victim.name == "staff":
         name = "aid" if _of_agency(ctx, victim) else "people"
     elif victim.name == "military" and any(
-        h.name == "peacekeeping" and h.last == victim.first - 1
+        h.name in ("peacekeeping", "agency") and h.last == victim.first - 1
         for h in ctx.by_role.get("qualifier", ())
     ):
-        name = "aid"
+        name = "aid"  # "AU soldiers", "Red Cross pilot"
     else:
         return victim
     return Hit(victim.first, victim.last, replace(victim.entry, name=name))
