@@ -350,9 +350,7 @@ def _agency_staff(ctx: _Context, hit: Hit) -> bool:
     of a body's name ("union" in "African Union")."""
     if any(_overlaps(q, hit) for q in ctx.by_role.get("qualifier", ())):
         return True
-    return any(v.first == hit.first for v in ctx.by_role.get("victim", ())) and _of_agency(
-        ctx, hit
-    )
+    return any(v.first == hit.first for v in ctx.by_role.get("victim", ())) and _of_agency(ctx, hit)
 
 
 def _hedged(ctx: _Context, act: Hit) -> bool:
@@ -453,8 +451,10 @@ def _counts(ctx: _Context, act: Hit, kind: str, victims: Sequence[Hit]) -> dict[
             ),
             None,
         )
-        if victim is not None and not _between_act(act, number, victim) and not _acted_between(
-            ctx, number, victim
+        if (
+            victim is not None
+            and not _between_act(act, number, victim)
+            and not _acted_between(ctx, number, victim)
         ):
             out[victim.name] = max(out.get(victim.name, 0), number.value)
         elif (
@@ -675,7 +675,9 @@ def _consequence(victim_class: str, kind: str) -> bool:
 
 # Acts whose English subject does them to someone else (not "civilians die", "children starve")
 _TRANSITIVE = frozenset({"attack", "lethal", "arson", "looting", "abduction", "injury", "torture"})
-_PARTICIPLES = frozenset({"hit", "shot", "struck", "slain", "burnt", "cut", "beaten", "held", "taken"})
+_PARTICIPLES = frozenset(
+    {"hit", "shot", "struck", "slain", "burnt", "cut", "beaten", "held", "taken"}
+)
 
 
 _IRREGULAR_PLURALS = frozenset({"men", "women", "children", "people"})
@@ -718,7 +720,7 @@ _STAFF_REACH = 3  # tokens between staff and the aid organisation that qualifies
 
 def _of_agency(ctx: _Context, hit: Hit) -> bool:
     """An aid organisation or a peacekeeping body within a few words: "WFP-contracted driver",
-    "driver for NGO", "AU monitors", "OSCE observers"."""
+    "driver for NGO", "AU personnel", "OSCE staff"."""
     near = ctx.near(hit, "qualifier", before=_STAFF_REACH, after=_STAFF_REACH)
     return any(h.name in ("agency", "peacekeeping") for h in near)
 
