@@ -220,7 +220,7 @@ class _Context:
         them ("… amid US - Israel strikes on Iran")."""
         for i in range(len(self.tokens) - 1, max(0, len(self.tokens) - _OUTLET_WORDS) - 1, -1):
             gap = self.text[self.tokens[i - 1].end : self.tokens[i].start] if i else ""
-            if gap.strip() in _DASHES and gap.startswith(" ") and gap.endswith(" ") and gap.strip():
+            if gap.strip() in _DASHES and gap.startswith(" ") and gap.endswith(" "):
                 acts = self.by_role.get("act", ())
                 return None if any(h.last >= i for h in acts) else i
         return None
@@ -496,8 +496,7 @@ def _next_to(ctx: _Context, act: Hit, number: Number) -> bool:
     if act.last < number.first <= act.last + 3:
         if "," in ctx.text[ctx.tokens[act.last].end : ctx.tokens[number.first].start]:
             return False
-        joins = _JOINS.get(ctx.lang, frozenset())
-        if any(ctx.tokens[i].text.lower() in joins for i in range(act.last + 1, number.first)):
+        if _joined_between(ctx, act.last, number.first):
             return False
         low, high = act.last + 1, number.first - 1
     elif number.last < act.first <= number.last + 2:
@@ -544,10 +543,11 @@ def _acted_between(ctx: _Context, number: Number, victim: Hit) -> bool:
     """An act or a "by" between a number and the victim noun after it: the number counts what
     was done to others ("thousands displaced by attacks on foreigners", "five killed in attack
     on villagers": not a thousand foreigners, five villagers)."""
-    between = [*ctx.by_role.get("act", ()), *ctx.by_role.get("cue", ())]
     return any(
-        (h.role == "act" or h.name == "agent") and number.last < h.first and h.last < victim.first
-        for h in between
+        (h.role == "act" or (h.role == "cue" and h.name == "agent"))
+        and number.last < h.first
+        and h.last < victim.first
+        for h in ctx.hits
     )
 
 
@@ -731,21 +731,23 @@ def _qualified(ctx: _Context, victim: Hit) -> Hit:
     of an armed force combatants ("security personnel"), other staff people; troops of a
     peacekeeping body right before them are peacekeepers ("AU troops", "AMISOM soldiers"), the
     crew or guards of an aid organisation aid workers ("Red Cross pilot", "WFP guard")."""
-    if victim.name == "staff" and any(
-        h.name == "armed" and (h.last == victim.first - 1 or h.first == victim.last + 1)
-        for h in ctx.by_role.get("qualifier", ())
-    ):
+    if victim.name == "staff" and _beside(ctx, victim, {"armed"}, after=True):
         name = "military"  # "security personnel", "personnel militaire"
     elif victim.name == "staff":
         name = "aid" if _of_agency(ctx, victim) else "people"
-    elif victim.name == "military" and any(
-        h.name in ("peacekeeping", "agency") and h.last == victim.first - 1
-        for h in ctx.by_role.get("qualifier", ())
-    ):
+    elif victim.name == "military" and _beside(ctx, victim, {"peacekeeping", "agency"}):
         name = "aid"  # "AU soldiers", "Red Cross pilot"
     else:
         return victim
     return Hit(victim.first, victim.last, replace(victim.entry, name=name))
+
+
+def _beside(ctx: _Context, victim: Hit, names: set[str], *, after: bool = False) -> bool:
+    """A qualifier of one of `names` right before the victim (or right after it)."""
+    return any(
+        h.name in names and (h.last == victim.first - 1 or (after and h.first == victim.last + 1))
+        for h in ctx.by_role.get("qualifier", ())
+    )
 
 
 def _qualifies_perpetrator(ctx: _Context, victim: Hit) -> bool:
@@ -781,14 +783,18 @@ def _joined_toll(ctx: _Context, fighter: Hit, toll: Hit) -> bool:
     or target between them but the combatants' own toll."""
     if not 0 < toll.first - fighter.last <= _JOINED_REACH:
         return False
-    joins = _JOINS.get(ctx.lang, frozenset())
-    between = range(fighter.last + 1, toll.first)
-    return any(ctx.tokens[i].text.lower() in joins for i in between) and not any(
+    return _joined_between(ctx, fighter.last, toll.first) and not any(
         h.role in ("victim", "target")
         and fighter.last < h.first < toll.first
         and not _is_act_word(ctx, h)  # "un soldado muerto y cinco heridos"
         for h in ctx.hits
     )
+
+
+def _joined_between(ctx: _Context, low: int, high: int) -> bool:
+    """An "and" among the tokens strictly between `low` and `high`."""
+    joins = _JOINS.get(ctx.lang, frozenset())
+    return any(ctx.tokens[i].text.lower() in joins for i in range(low + 1, high))
 
 
 def _is_act_word(ctx: _Context, hit: Hit) -> bool:
@@ -886,16 +892,8 @@ def _violent(ctx: _Context, act: Hit) -> bool:
         and not _overlaps(h, act)  # (another act: not the same word read twice)
         and ctx.segments[h.first] in segs
         and lexicon_acts[h.name].kind in _VIOLENT_KINDS
-        and not _disaster_does(ctx, h)  # "floods kill nine, death toll climbs to 89"
+        and not _disaster_before(ctx, h, reach=1)  # "floods kill nine, death toll climbs to 89"
         for h in ctx.hits
-    )
-
-
-def _disaster_does(ctx: _Context, act: Hit) -> bool:
-    """A disaster is the act's subject, right before it: "floods kill", "meningitis kills"
-    (not "fires rage after strikes kill 12")."""
-    return any(
-        cue.name == "disaster" and cue.last == act.first - 1 for cue in ctx.by_role.get("cue", ())
     )
 
 
@@ -907,6 +905,8 @@ def _colon_joined(ctx: _Context, seg: int) -> set[int]:
 _QUALIFIED_REACH = 2  # tokens from a demonym to the noun it qualifies ("Iranian security chief")
 _TOLL_REACH = 3  # tokens between a combatant noun and the word reporting its death
 _JOINED_REACH = 6  # tokens from a combatant noun to a toll joined to its own by "and"
+# "and" joining two clauses; numbers.py's `_CONNECTORS` join number words ("treinta y dos"),
+# which Russian writes without one and Spanish never with "e" (its "and" before "i-")
 _JOINS = {
     "en": frozenset({"and"}),
     "fr": frozenset({"et"}),
@@ -946,14 +946,16 @@ def _struck_by_disaster(ctx: _Context, act: Hit) -> bool:
     )
 
 
-def _disaster_before(ctx: _Context, act: Hit) -> bool:
-    """A disaster just before the act, no other act between, is what struck: "floods hit",
-    "earthquake strikes" (a fire after it is its effect: "drone attack sparks fire")."""
+def _disaster_before(ctx: _Context, act: Hit, *, reach: int = _MANNER_REACH) -> bool:
+    """A disaster just before the act (within `reach` tokens), no other act between, is what
+    struck: "floods hit", "earthquake strikes" (a fire after it is its effect: "drone attack
+    sparks fire"); with a reach of one, the act's subject: "floods kill", "meningitis kills"
+    (not "fires rage after strikes kill 12")."""
     seg = ctx.segments[act.first]
     return any(
         cue.name == "disaster"
         and ctx.segments[cue.first] == seg
-        and cue.last < act.first <= cue.last + _MANNER_REACH
+        and cue.last < act.first <= cue.last + reach
         and not any(h.role == "act" and cue.last < h.first < act.first for h in ctx.hits)
         and not _armed_qualifier(ctx, cue)
         for cue in ctx.by_role.get("cue", ())
