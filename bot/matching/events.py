@@ -22,7 +22,7 @@ death from a natural disaster or an accident, and (for uncharacterised deaths) a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from itertools import pairwise
@@ -303,6 +303,7 @@ def _detect(
         return []
     if not text.isupper():  # "CAR" is the Central African Republic, not a car
         hits = [h for h in hits if not _acronym_target(tokens, h)]
+    hits = _owned_premises(tokens, hits)
     ctx = _Context(text, tokens, hits, lang, _segments(text, tokens), places)
     found = []
     for act in (h for h in hits if h.role == "act"):
@@ -316,6 +317,42 @@ def _acronym_target(tokens: Sequence[Token], hit: Hit) -> bool:
     """A one-word target written in capitals in a title that is not: an acronym ("CAR")."""
     word = tokens[hit.first].text
     return hit.role == "target" and hit.first == hit.last and len(word) > 1 and word.isupper()
+
+
+_OWNERS = frozenset({"agency", "peacekeeping"})
+_OWNER_BEFORE = 2  # tokens from an owner to its premises ("UN offices", "AU Force Headquarters")
+_OWNER_AFTER = 3  # … from premises to the owner after "of" ("bureaux de l'ONU")
+_OF = frozenset({"of", "de", "del", "des", "du", "da", "do", "das", "dos"})
+_NAMES_A_BODY = frozenset({"for", "on", "pour", "para", "sur"})  # "UN Office for the Coordination…"
+
+
+def _owned_premises(tokens: Sequence[Token], hits: list[Hit]) -> list[Hit]:
+    """A base, an office, a vehicle … is a protected target (aid) when an aid organisation or
+    a peacekeeping mission owns it: named right before it ("UN offices", "AMIS team site",
+    "African Union Force Headquarters") or right after it ("офис ООН"), or after "of" ("base of
+    UNAMID", "bureaux de l'ONU"). Anyone else's ("army base", "UN-backed government
+    headquarters") is no target, nor a body named for its office ("UN Office for …")."""
+    if not any(h.role == "target" and h.name == "premises" for h in hits):
+        return hits
+    owners = [h for h in hits if h.role == "qualifier" and h.name in _OWNERS]
+
+    def owned(h: Hit) -> bool:
+        after = h.last + 1
+        if after < len(tokens) and tokens[after].text.lower() in _NAMES_A_BODY:
+            return False
+        linked = after < len(tokens) and tokens[after].text.lower() in _OF
+        return any(
+            0 < h.first - o.last <= _OWNER_BEFORE
+            or o.first == after
+            or (linked and after < o.first <= h.last + _OWNER_AFTER)
+            for o in owners
+        )
+
+    return [
+        Hit(h.first, h.last, replace(h.entry, name="aid")) if h.name == "premises" else h
+        for h in hits
+        if not (h.role == "target" and h.name == "premises") or owned(h)
+    ]
 
 
 _NOT_NOW = frozenset({"commemoration", "fiction", "sport", "legislation"})
@@ -563,7 +600,11 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
     foiled = _foiled(ctx, act, whole_clause=spec.kind == "attack")
     if foiled and spec.kind != "attack":
         return None  # "police foil a kidnapping": nothing happened
-    nearby = [_qualified(ctx, v) for v in ctx.near(act, "victim", before=_WINDOW, after=_WINDOW)]
+    nearby = [
+        q
+        for v in ctx.near(act, "victim", before=_WINDOW, after=_WINDOW)
+        if (q := _qualified(ctx, v, spec.kind)) is not None
+    ]
     subjects = [v for v in nearby if _subject(ctx, act, spec.kind, v)]
     victims = [
         v
@@ -725,29 +766,44 @@ def _of_agency(ctx: _Context, hit: Hit) -> bool:
     return any(h.name in ("agency", "peacekeeping") for h in near)
 
 
-def _qualified(ctx: _Context, victim: Hit) -> Hit:
+def _qualified(ctx: _Context, victim: Hit, kind: str) -> Hit | None:
     """The victim as its qualifier makes it: staff of an aid organisation or a peacekeeping
     body are protected ("WFP-contracted driver", "driver for local NGO", "UN personnel"), staff
     of an armed force combatants ("security personnel"), other staff people; troops of a
     peacekeeping body right before them are peacekeepers ("AU troops", "AMISOM soldiers"), the
-    crew or guards of an aid organisation aid workers ("Red Cross pilot", "WFP guard")."""
-    if victim.name == "staff" and _beside(ctx, victim, {"armed"}, after=True):
+    crew or guards of an aid organisation aid workers ("Red Cross pilot", "WFP guard"); a team
+    is aid workers when an aid organisation or a mission qualifies it, and no victim otherwise
+    nor of a toll (`kind` injury or death: "MSF teams treating wounded")."""
+    if victim.name == "team":
+        if kind in _TOLL_KINDS or not _of_agency(ctx, victim):
+            return None
+        return Hit(victim.first, victim.last, replace(victim.entry, name="aid"))
+    if victim.name in ("staff", "military") and _beside(ctx, victim, _OWNERS, through="armed"):
+        name = "aid"  # "AU soldiers", "Red Cross pilot", "UN security officer"
+    elif victim.name == "staff" and _beside(ctx, victim, {"armed"}, after=True):
         name = "military"  # "security personnel", "personnel militaire"
     elif victim.name == "staff":
         name = "aid" if _of_agency(ctx, victim) else "people"
-    elif victim.name == "military" and _beside(ctx, victim, {"peacekeeping", "agency"}):
-        name = "aid"  # "AU soldiers", "Red Cross pilot"
     else:
         return victim
     return Hit(victim.first, victim.last, replace(victim.entry, name=name))
 
 
-def _beside(ctx: _Context, victim: Hit, names: set[str], *, after: bool = False) -> bool:
-    """A qualifier of one of `names` right before the victim (or right after it)."""
-    return any(
-        h.name in names and (h.last == victim.first - 1 or (after and h.first == victim.last + 1))
-        for h in ctx.by_role.get("qualifier", ())
-    )
+def _beside(
+    ctx: _Context, victim: Hit, names: Set[str], *, after: bool = False, through: str = ""
+) -> bool:
+    """A qualifier of one of `names` right before the victim (or right after it), or before
+    qualifiers of the kind `through` that are ("UN security officer": a UN officer)."""
+    qualifiers = ctx.by_role.get("qualifier", ())
+    edge = victim.first
+    while True:
+        if any(h.name in names and h.last == edge - 1 for h in qualifiers):
+            return True
+        step = [h.first for h in qualifiers if h.name == through and h.last == edge - 1]
+        if not step:
+            break
+        edge = min(step)
+    return after and any(h.name in names and h.first == victim.last + 1 for h in qualifiers)
 
 
 def _qualifies_perpetrator(ctx: _Context, victim: Hit) -> bool:
