@@ -614,12 +614,14 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         and not _agent(ctx, act, v)
         and _same_clause(ctx, act, v)
         and not _qualifies_perpetrator(ctx, v)
+        and not _speaker(ctx, v)
         and v not in subjects
     ]
     targets = [
         t
         for t in ctx.near(act, "target", before=_WINDOW, after=_WINDOW)
         if not _inside_cue(ctx, t)
+        and not _speaker(ctx, t)
         and _same_clause(ctx, act, t)
         and not (t.name in _CARE and (spec.kind in _TOLL_KINDS or _taken_to(ctx, t)))
         and not any(_overlaps(t, v) for v in subjects)  # "villagers attack": no village hit
@@ -811,6 +813,18 @@ def _qualifies_perpetrator(ctx: _Context, victim: Hit) -> bool:
     militia claims strikes", "Hindu mob lynches Muslim man" (the man is the victim)."""
     return victim.name == "identity" and any(
         h.role == "perpetrator" and h.first == victim.last + 1 for h in ctx.hits
+    )
+
+
+def _speaker(ctx: _Context, victim: Hit) -> bool:
+    """A noun right before a verb of saying says what happened, it is not a victim: "UN
+    official says three civilians killed", "… killed, UN staff say"."""
+    end = ctx.tokens[victim.last].end
+    return any(
+        h.name == "speech"
+        and h.first == victim.last + 1
+        and not ctx.text[end : ctx.tokens[h.first].start].strip()  # (", says UN": UN speaks)
+        for h in ctx.by_role.get("cue", ())
     )
 
 
