@@ -28,6 +28,7 @@ from functools import cached_property, lru_cache
 from itertools import pairwise
 from typing import Any, Literal
 
+from bot.matching.context import is_title_case
 from bot.matching.lexicon import Hit, Lexicon, event_lexicon
 from bot.matching.morphology import Token, tokenize
 from bot.matching.normalize import hyphen_joins
@@ -926,6 +927,8 @@ def _grade(
     if kind == "attack":
         if "disaster" in cue and not armed and _struck_by_disaster(ctx, act):
             return None  # the disaster struck: "floods hit villages", "hit by floods"
+        if _hit_by_hardship(ctx, act):
+            return None  # "schools hit by teacher shortage", "familles frappées par la crise"
         if civilian or targets or labelled or (armed and people):
             return "violation"
         return "risk" if (armed or combatants or _placed(ctx, act)) else None
@@ -1013,6 +1016,62 @@ def _struck_by_disaster(ctx: _Context, act: Hit) -> bool:
     hit by floods")."""
     return _disaster_before(ctx, act) or any(
         cue.name == "disaster" and _agent(ctx, act, cue) for cue in ctx.by_role.get("cue", ())
+    )
+
+
+_HIT_WORDS = frozenset({"hit", "strike", "struck", "frappe", "frapper", "atingir"})  # (entries)
+_WHERE = frozenset(
+    {
+        "in",
+        "at",
+        "near",
+        "across",
+        "à",
+        "au",
+        "aux",
+        "dans",
+        "près",
+        "en",
+        "em",
+        "no",
+        "na",
+        "cerca",
+    }
+)
+
+
+def _hit_by_hardship(ctx: _Context, act: Hit) -> bool:
+    """ "Schools hit by teacher shortage", "families hit by the economic crisis", "familles
+    frappées par la crise": a verb of hitting whose agent after "by" is no act, weapon, armed
+    actor, name or number reports hardship, not an attack ("hit by shelling", "hit by a
+    missile", "hit by stray bullets", "hit by Israeli fire", "hit by Hezbollah" stand). In a
+    title-case headline, where a name cannot be told from a word, the attack stands."""
+    if act.entry.text not in _HIT_WORDS or is_title_case(ctx.text):
+        return False
+    cues = ctx.by_role.get("cue", ())
+    by = next((h for h in cues if h.name == "agent" and h.first == act.last + 1), None)
+    if by is None:
+        return False
+    seg = ctx.segments[by.first]
+    span: list[int] = []
+    for i in range(by.last + 1, min(by.last + _AGENT_REACH, len(ctx.tokens) - 1) + 1):
+        if ctx.segments[i] != seg or ctx.tokens[i].text.lower() in _WHERE:
+            break  # the agent ends where its place begins ("hit by conflict in Ituri")
+        span.append(i)
+    if not span:
+        return False
+    if any(
+        h.first in span
+        and (
+            h.role in ("act", "perpetrator")
+            or (h.role == "victim" and h.name in COMBATANTS)
+            or (h.role == "cue" and h.name in {"weapon", "disaster"})
+        )
+        for h in ctx.hits
+    ):
+        return False
+    return not any(
+        ctx.tokens[i].text[:1].isupper() or ctx.tokens[i].text[:1].isdigit() for i in span
     )
 
 
