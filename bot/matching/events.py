@@ -809,6 +809,20 @@ def _beside(
     return after and any(h.name in names and h.first == victim.last + 1 for h in qualifiers)
 
 
+def _expels_witnesses(ctx: _Context, act: Hit) -> bool:
+    """An expulsion of those who watch: an aid organisation or the UN named within a few words
+    of the act ("Sudan expels aid agencies", "expelled NGOs", "UN official expelled"; not "…,
+    UN warns"), or aid workers or journalists among its victims."""
+    victims = ctx.near(act, "victim", before=_WINDOW, after=_WINDOW)
+    if any(h.name in _POPULATION_NAMED for h in victims):
+        return False  # "expels aid workers and 500 families": people are expelled
+    near = ctx.near(act, "qualifier", before=_STAFF_REACH, after=_STAFF_REACH)
+    return any(h.name == "agency" for h in near) or any(h.name in ("aid", "press") for h in victims)
+
+
+_POPULATION_NAMED = POPULATION - {"people"}
+
+
 def _qualifies_perpetrator(ctx: _Context, victim: Hit) -> bool:
     """An identity word right before an armed actor names the actor, not a victim: "Shiite
     militia claims strikes", "Hindu mob lynches Muslim man" (the man is the victim)."""
@@ -935,6 +949,10 @@ def _grade(
     if kind in {"abduction", "disappearance"}:
         return "violation" if civilian or people else None
     if kind == "expulsion":  # of a population; expelling journalists or diplomats is not
+        # expelling aid agencies, their staff, UN officials or journalists: a country sealed
+        # off and its NGOs and press restricted (EE1/EE2), not an expulsion of people
+        if _expels_witnesses(ctx, act):
+            return "risk"
         return "violation" if displaced_people or labelled else None
     if kind == "detention":
         if counted >= MASS_DETENTION:  # the people detained, not any number nearby
@@ -1193,6 +1211,8 @@ def _codes(
     act_codes: Sequence[str], grade: Grade, classes: set[str], targets: set[str], kind: str
 ) -> tuple[str, ...]:
     class_codes = [c for name in sorted(classes | targets) for c in CLASS_CODES.get(name, ())]
+    if grade == "risk" and kind == "expulsion":
+        return ("EE1", "EE2") if "official" in classes else ("EE2",)
     if grade == "risk" and kind == "detention":
         return tuple(dict.fromkeys(class_codes or act_codes))
     if grade == "risk":
