@@ -280,9 +280,11 @@ def read_numbers(tokens: Sequence[Token], source: str, lang: str) -> list[Number
             continue
         if value is not None:
             value, last = _groups_joined(tokens, source, i, value)
+            grouped = last > i  # "2,000", "2 000": a year is never written so
             value, last = _scaled(tokens, last, value)
             amount = _money_or_measure(tokens, source, i, last)
-            if value not in _YEARS and 0 < value <= MAX_VALUE and not amount:
+            year = value in _YEARS and not grouped
+            if not year and 0 < value <= MAX_VALUE and not amount:
                 numbers.append(Number(i, last, value))
             i = last + 1
             continue

@@ -17,6 +17,8 @@ def _values(text: str, lang: str) -> list[int]:
     [
         ("12 killed", "en", [12]),
         ("1,200 displaced", "en", [1200]),
+        ("over 2,000 activists detained", "en", [2000]),  # grouped: no year, though in range
+        ("2 000 déplacés", "fr", [2000]),
         ("100 , 000 displaced", "en", [100_000]),  # GDELT's spacing
         ("816.000 desplazados", "es", [816_000]),
         ("2 million displaced", "en", [2_000_000]),
