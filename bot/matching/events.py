@@ -304,7 +304,7 @@ def _detect(
         return []
     if not text.isupper():  # "CAR" is the Central African Republic, not a car
         hits = [h for h in hits if not _acronym_target(tokens, h)]
-    hits = _owned_premises(tokens, hits)
+    hits = [h for h in _owned_premises(tokens, hits) if not _hit_idiom(tokens, h)]
     ctx = _Context(text, tokens, hits, lang, _segments(text, tokens), places)
     found = []
     for act in (h for h in hits if h.role == "act"):
@@ -318,6 +318,19 @@ def _acronym_target(tokens: Sequence[Token], hit: Hit) -> bool:
     """A one-word target written in capitals in a title that is not: an acronym ("CAR")."""
     word = tokens[hit.first].text
     return hit.role == "target" and hit.first == hit.last and len(word) > 1 and word.isupper()
+
+
+_DEGREES = frozenset({"hardest", "worst", "hard", "badly", "severely"})
+
+
+def _hit_idiom(tokens: Sequence[Token], hit: Hit) -> bool:
+    """ "Children hit hardest", "worst-hit areas", "hard hit": "hit" with a degree beside it
+    says who suffers most, not who was attacked (an attack named beside it still counts:
+    "town worst hit by shelling")."""
+    if hit.role != "act" or hit.entry.text != "hit":
+        return False
+    beside = [tokens[i].text.lower() for i in (hit.first - 1, hit.last + 1) if 0 <= i < len(tokens)]
+    return any(word in _DEGREES for word in beside)
 
 
 _OWNERS = frozenset({"agency", "peacekeeping"})
