@@ -46,6 +46,26 @@ def lemma_phrase(name: str) -> str:
     )
 
 
+_OBLIQUE_ENDINGS = ("а", "у", "е", "ом")  # genitive, dative, prepositional, instrumental
+_VOWEL_OR_SOFT = frozenset("аеёиоуыэюяйь")
+
+
+def oblique_lemmas(name: str) -> set[str]:
+    """The lemma view of a multi-word Cyrillic name in its other cases, where it is not the
+    name's own: pymorphy3 reads "Гане" in "в Рамат-Гане" as Ghana ("гана"), so "Рамат-Ган" is
+    also stored as "рамат-гана". Only names whose last word ends in a consonant, declined as a
+    masculine noun is ("Ган", "Шемеш"); one-word names are read by their lemma alone."""
+    words = [w for w in re.split(r"[\s\-]+", name) if w]
+    last = words[-1] if words else ""
+    if len(words) < 2 or not _CYRILLIC_WORD.fullmatch(last) or last[-1].lower() in _VOWEL_OR_SOFT:
+        return set()
+    joint = "-" if "-" in name else " "
+    head = joint.join(place_lemma(w) if _CYRILLIC_WORD.fullmatch(w) else w for w in words[:-1])
+    own = place_lemma(last)
+    lemmas = {place_lemma(last + ending) for ending in _OBLIQUE_ENDINGS} - {own}
+    return {f"{head}{joint}{lemma}" for lemma in lemmas}
+
+
 def lemma_view(text: str) -> Normalized:
     """`text` with every Cyrillic word replaced by its lemma, folded, mapped to `text`'s
     offsets (each character of a lemma points into the word it replaces)."""

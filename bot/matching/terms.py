@@ -59,7 +59,7 @@ def split_wildcards(text: str) -> tuple[str, re.Pattern[str] | None]:
 
 
 _ARABIC_ARTICLE = "ال"
-_DOTTED = re.compile(r"(?:\w\.){2,}")  # "u.s.", "c.a.r."
+_DOTTED = re.compile(r"(?:\w{1,3}\. ?){2,}")  # "u.s.", "c.a.r.", "ee.uu.", "ee. uu."
 
 
 _ARABIC = re.compile("[\u0600-\u06ff]")
@@ -80,8 +80,10 @@ def _spellings(folded: str) -> set[str]:
     out |= {s.replace("'", "") for s in out if "'" in s}
     if folded.startswith("the "):
         out.add(folded[4:])
-    # … and its abbreviations' full stops: "U . S .", "U . A . E ."
-    out |= {" . ".join(s[:-1].split(".")) + " ." for s in out if _DOTTED.fullmatch(s)}
+    # … and its abbreviations' full stops: "U . S .", "U . A . E .", "EE . UU ."
+    out |= {
+        " . ".join(p.strip() for p in s[:-1].split(".")) + " ." for s in out if _DOTTED.fullmatch(s)
+    }
     return out
 
 
