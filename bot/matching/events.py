@@ -822,6 +822,9 @@ def _beside(
     return after and any(h.name in names and h.first == victim.last + 1 for h in qualifiers)
 
 
+_POPULATION_NAMED = POPULATION - {"people"}
+
+
 def _expels_witnesses(ctx: _Context, act: Hit) -> bool:
     """An expulsion of those who watch: an aid organisation or the UN named within a few words
     of the act ("Sudan expels aid agencies", "expelled NGOs", "UN official expelled"; not "…,
@@ -831,9 +834,6 @@ def _expels_witnesses(ctx: _Context, act: Hit) -> bool:
         return False  # "expels aid workers and 500 families": people are expelled
     near = ctx.near(act, "qualifier", before=_STAFF_REACH, after=_STAFF_REACH)
     return any(h.name == "agency" for h in near) or any(h.name in ("aid", "press") for h in victims)
-
-
-_POPULATION_NAMED = POPULATION - {"people"}
 
 
 def _qualifies_perpetrator(ctx: _Context, victim: Hit) -> bool:
@@ -961,7 +961,7 @@ def _grade(
         return "risk" if (armed or combatants or _placed(ctx, act)) else None
     if kind in {"abduction", "disappearance"}:
         return "violation" if civilian or people else None
-    if kind == "expulsion":  # of a population; expelling journalists or diplomats is not
+    if kind == "expulsion":  # of a population; expelling diplomats is not
         # expelling aid agencies, their staff, UN officials or journalists: a country sealed
         # off and its NGOs and press restricted (EE1/EE2), not an expulsion of people
         if _expels_witnesses(ctx, act):
