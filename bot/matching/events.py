@@ -1077,11 +1077,11 @@ def _hit_by_hardship(ctx: _Context, act: Hit) -> bool:
     actor, name or number reports hardship, not an attack ("hit by shelling", "hit by a
     missile", "hit by stray bullets", "hit by Israeli fire", "hit by Hezbollah" stand). In a
     title-case headline, where a name cannot be told from a word, the attack stands."""
-    if act.entry.text not in _HIT_WORDS or is_title_case(ctx.text):
+    if act.entry.text not in _HIT_WORDS:
         return False
     cues = ctx.by_role.get("cue", ())
     by = next((h for h in cues if h.name == "agent" and h.first == act.last + 1), None)
-    if by is None:
+    if by is None or is_title_case(ctx.text):
         return False
     seg = ctx.segments[by.first]
     span: list[int] = []

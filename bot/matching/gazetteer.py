@@ -19,7 +19,7 @@ from bot.matching.places import (
     places_by_country,
     populations,
 )
-from bot.matching.russian import has_cyrillic, oblique_lemmas
+from bot.matching.russian import oblique_lemmas
 from bot.matching.settings import SituationSpec
 from bot.matching.subdivisions import subdivision_names
 from bot.matching.terms import Term, patterns
@@ -197,7 +197,7 @@ def place_terms(countries: Iterable[str], *, min_population: int) -> Iterator[Te
                 continue
             capital = needs_capital(name)
             yield Term(kind="place", keys=(alpha3,), text=name, lang="", capital=capital)
-            for variant in oblique_lemmas(name) if has_cyrillic(name) else ():
+            for variant in oblique_lemmas(name):
                 yield Term(kind="place", keys=(alpha3,), text=variant, lang="", capital=capital)
         own = [n for n in subdivision_names().get(alpha3, ()) if not _outnumbered(alpha3, fold(n))]
         for name in _worded_regions(own, reserved, regions):

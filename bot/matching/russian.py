@@ -17,6 +17,7 @@ from bot.matching.morphology import russian_parses
 from bot.matching.normalize import Normalized, normalize
 
 _CYRILLIC_WORD = re.compile(r"[\u0400-\u04ff]+")
+_SEPARATORS = re.compile(r"[\s\-]+")
 _NOUN = "NOUN"
 
 
@@ -42,7 +43,7 @@ def place_lemma(word: str) -> str:
 def lemma_phrase(name: str) -> str:
     """A multi-word name as the lemma view would read it."""
     return " ".join(
-        place_lemma(w) if _CYRILLIC_WORD.fullmatch(w) else w for w in re.split(r"[\s\-]+", name)
+        place_lemma(w) if _CYRILLIC_WORD.fullmatch(w) else w for w in _SEPARATORS.split(name)
     )
 
 
@@ -55,14 +56,17 @@ def oblique_lemmas(name: str) -> set[str]:
     name's own: pymorphy3 reads "Гане" in "в Рамат-Гане" as Ghana ("гана"), so "Рамат-Ган" is
     also stored as "рамат-гана". Only names whose last word ends in a consonant, declined as a
     masculine noun is ("Ган", "Шемеш"); one-word names are read by their lemma alone."""
-    words = [w for w in re.split(r"[\s\-]+", name) if w]
+    if not has_cyrillic(name):
+        return set()
+    words = [w for w in _SEPARATORS.split(name) if w]
     last = words[-1] if words else ""
     if len(words) < 2 or not _CYRILLIC_WORD.fullmatch(last) or last[-1].lower() in _VOWEL_OR_SOFT:
         return set()
+    lemmas = {place_lemma(last + ending) for ending in _OBLIQUE_ENDINGS} - {place_lemma(last)}
+    if not lemmas:  # (most names: their head words need no parsing then)
+        return set()
     joint = "-" if "-" in name else " "
     head = joint.join(place_lemma(w) if _CYRILLIC_WORD.fullmatch(w) else w for w in words[:-1])
-    own = place_lemma(last)
-    lemmas = {place_lemma(last + ending) for ending in _OBLIQUE_ENDINGS} - {own}
     return {f"{head}{joint}{lemma}" for lemma in lemmas}
 
 
