@@ -477,8 +477,9 @@ def _same_clause(ctx: _Context, act: Hit, hit: Hit) -> bool:
 
 
 def _inside_cue(ctx: _Context, hit: Hit) -> bool:
-    """A victim or target word that is part of a cue phrase ("market" in "market bets")."""
-    return any(_overlaps(h, hit) for h in ctx.by_role.get("cue", ()))
+    """A victim or target word that is part of a cue phrase ("market" in "market bets"); a
+    vehicle is still a target ("strike hits a car")."""
+    return any(_overlaps(h, hit) for h in ctx.by_role.get("cue", ()) if h.name != "vehicle")
 
 
 def _negated(ctx: _Context, hit: Hit) -> bool:
@@ -606,6 +607,8 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
     if _cancelled(ctx, act):
         return None
     spec = lexicon.acts[act.name]
+    if _collision(ctx, act) or (spec.kind in _HARM_KINDS and _collided(ctx, act)):
+        return None  # "truck hits school bus, killing 3 children": a road accident
     hedged = _hedged(ctx, act)
     if hedged and spec.kind != "attack":
         return None  # "could kill thousands", "warns of genocide": a risk, not an event
@@ -997,6 +1000,87 @@ def _violent(ctx: _Context, act: Hit) -> bool:
         and ctx.segments[h.first] in segs
         and lexicon_acts[h.name].kind in _VIOLENT_KINDS
         and not _disaster_before(ctx, h, reach=1)  # "floods kill nine, death toll climbs to 89"
+        and not _collision(ctx, h)  # "truck hits bus, killing 3": a crash killed
+        for h in ctx.hits
+    )
+
+
+# entries of acts whose subject a vehicle can be: what a vehicle does when it crashes
+_COLLIDING = frozenset(
+    {
+        "hit",
+        "struck",
+        "ram",
+        "kill",
+        "injure",
+        "frapper",
+        "percuter",
+        "foncer",
+        "tuer",
+        "blesser",
+        "embestir",
+        "embiste",
+        "embisten",
+        "matar",
+        "herir",
+        "atingir",
+        "ferir",
+    }
+)
+
+
+# a past participle after a vehicle ("trucks killed", "camions frappés") is passive: what the
+# vehicle suffered, or its people did
+_PARTICIPLE_ENDINGS = (
+    "ed",
+    "é",
+    "és",
+    "ée",
+    "ées",
+    "ado",
+    "ados",
+    "ada",
+    "adas",
+    "ido",
+    "idos",
+    "ida",
+    "idas",
+)
+
+
+def _collision(ctx: _Context, act: Hit) -> bool:
+    """A road or rail vehicle right before a verb of impact, killing or wounding is its
+    subject: a collision, not an attack ("truck hits school bus", "train kills five at level
+    crossing", "un camion percute un car scolaire"). Not when armed men are named near it, when
+    the vehicle was hit ("car hit by a drone"), nor when what it hit is no vehicle ("a truck
+    rammed a synagogue"): then it may be the weapon."""
+    if act.entry.text not in _COLLIDING:
+        return False
+    if ctx.tokens[act.first].text.lower().endswith(_PARTICIPLE_ENDINGS):
+        return False  # "drivers of WFP trucks killed": the passive names the victims
+    cues = ctx.by_role.get("cue", ())
+    vehicles = [h for h in cues if h.name == "vehicle"]
+    if not any(h.last == act.first - 1 for h in vehicles):
+        return False
+    if any(h.name == "agent" and h.first == act.last + 1 for h in cues):
+        return False
+    if ctx.near(act, "perpetrator", before=_WINDOW, after=_WINDOW):
+        return False
+    return all(
+        any(_overlaps(t, v) for v in vehicles)
+        for t in ctx.near(act, "target", before=_WINDOW, after=_WINDOW)
+    )
+
+
+def _collided(ctx: _Context, act: Hit) -> bool:
+    """A death or wound that a collision before it in its part of the headline explains, no
+    other act of violence there: "truck hits school bus, killing 3 children"."""
+    seg = ctx.segments[act.first]
+    return not _violent(ctx, act) and any(
+        h.role == "act"
+        and h.last < act.first
+        and ctx.segments[h.first] == seg
+        and _collision(ctx, h)
         for h in ctx.hits
     )
 
