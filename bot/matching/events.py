@@ -609,6 +609,8 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
     spec = lexicon.acts[act.name]
     if _collision(ctx, act) or (spec.kind in _HARM_KINDS and _collided(ctx, act)):
         return None  # "truck hits school bus, killing 3 children": a road accident
+    if spec.kind == "arson" and _a_fire(ctx, act):
+        return None  # "Incendie dans un immeuble : 5 morts": a fire, not arson
     hedged = _hedged(ctx, act)
     if hedged and spec.kind != "attack":
         return None  # "could kill thousands", "warns of genocide": a risk, not an event
@@ -1003,6 +1005,14 @@ def _violent(ctx: _Context, act: Hit) -> bool:
         and not _collision(ctx, h)  # "truck hits bus, killing 3": a crash killed
         for h in ctx.hits
     )
+
+
+def _a_fire(ctx: _Context, act: Hit) -> bool:
+    """The noun "incendie", "incendio", "incêndio" (a disaster cue as well as the arson act its
+    verb shares a stem with) is a fire, whatever started it, unless an armed actor is named."""
+    return any(
+        h.name == "disaster" and _overlaps(h, act) for h in ctx.by_role.get("cue", ())
+    ) and not ctx.near(act, "perpetrator", before=_WINDOW, after=_WINDOW)
 
 
 # entries of acts whose subject a vehicle can be: what a vehicle does when it crashes
