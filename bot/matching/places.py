@@ -42,8 +42,20 @@ def _useful_alternate(name: str, primary: str, *, arabic_ok: bool = True) -> boo
     if len(name) < shortest or any(ch.isdigit() or ch in ",،" for ch in name):
         return False
     if is_latin(name):  # not an English word: "Drug" (Durg), "Soul" (Seoul), "Lion" (Lyon)
-        return name[0] == primary[0] and not name.isupper() and not common_word(name)
+        return _same_initial(name, primary) and not name.isupper() and not common_word(name)
     return any("\u0600" <= ch <= "\u06ff" or "\u0400" <= ch <= "\u04ff" for ch in name)
+
+
+# Transliterations that change a name's initial: Spanish writes "Kh" as J ("Jartum", "Jan
+# Yunis", "Járkov", "Jersón"), German, Czech and Polish as Ch ("Charkiw", "Chartum").
+_INITIALS = {"Kh": ("J", "Ch")}
+
+
+def _same_initial(name: str, primary: str) -> bool:
+    return name[0] == primary[0] or any(
+        primary.startswith(initial) and name.startswith(others)
+        for initial, others in _INITIALS.items()
+    )
 
 
 @lru_cache(maxsize=1)

@@ -80,6 +80,9 @@ def world() -> Matcher:
         ("Bombardean un hospital en Jartum", "es", {"SDN"}),
         ("Hospital bombardeado em Cartum", "pt", {"SDN"}),
         ("Ataque en Yamena", "es", {"TCD"}),
+        # GeoNames' alternate names whose initial is a transliteration of "Kh"
+        ("Bombardeo en Járkov deja cuatro muertos", "es", {"UKR"}),
+        ("Drohnenangriff auf Charkiw", "en", {"UKR"}),
         # regions of conflict that ISO 3166-2 spells otherwise or does not list
         ("Chechen Republic: Amnesty International condemns public execution", "en", {"RUS"}),
         ("Shelling in Donbas", "en", {"UKR"}),
