@@ -944,7 +944,9 @@ def _grade(
             return "violation"
         if people:
             return None if "market" in cue else "violation"
-        return "risk" if combatants else None
+        # "Killings reported in South Darfur": killings in a place, their victims unnamed
+        killings = _killing_noun(ctx, act) and _placed(ctx, act)
+        return "risk" if combatants or killings else None
     if kind == "death":  # deaths are an event where the text shows they were inflicted
         at_war = civilian and "war" in cue  # "civilian deaths rise in the war"
         if natural or not (armed or labelled or at_war or _violent(ctx, act)):
@@ -1005,6 +1007,37 @@ def _violent(ctx: _Context, act: Hit) -> bool:
         and not _collision(ctx, h)  # "truck hits bus, killing 3": a crash killed
         for h in ctx.hits
     )
+
+
+# nouns of killing, which name people killed without naming them ("killings reported in
+# Darfur"), unlike a verb that may kill anything ("automation kills 10,000 jobs")
+_KILLING_NOUNS = frozenset(
+    {
+        "killing",
+        "killings",
+        "murder",
+        "murders",
+        "assassination",
+        "assassinations",
+        "meurtre",
+        "meurtres",
+        "assassinat",
+        "assassinats",
+        "tuerie",
+        "tueries",
+        "asesinato",
+        "asesinatos",
+        "matanza",
+        "matanzas",
+        "assassinato",
+        "assassinatos",
+    }
+)
+
+
+def _killing_noun(ctx: _Context, act: Hit) -> bool:
+    word = ctx.tokens[act.first].text.lower()
+    return word in _KILLING_NOUNS or (ctx.lang == "ru" and word.startswith("убийств"))
 
 
 def _a_fire(ctx: _Context, act: Hit) -> bool:
