@@ -611,6 +611,10 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         return None  # "truck hits school bus, killing 3 children": a road accident
     if spec.kind == "arson" and _a_fire(ctx, act):
         return None  # "Incendie dans un immeuble : 5 morts": a fire, not arson
+    if _labour_strike(ctx, act):
+        return None  # "Teachers' strike cripples school system"
+    if _blasts_over(ctx, act):
+        return None  # "US blasts Sudan over peacekeeper harassment": criticism
     hedged = _hedged(ctx, act)
     if hedged and spec.kind != "attack":
         return None  # "could kill thousands", "warns of genocide": a risk, not an event
@@ -1038,6 +1042,36 @@ _KILLING_NOUNS = frozenset(
 def _killing_noun(ctx: _Context, act: Hit) -> bool:
     word = ctx.tokens[act.first].text.lower()
     return word in _KILLING_NOUNS or (ctx.lang == "ru" and word.startswith("убийств"))
+
+
+_BLASTS = frozenset({"blast", "blasts", "blasted"})
+_REASONS = frozenset({"over", "for"})
+
+
+def _blasts_over(ctx: _Context, act: Hit) -> bool:
+    """ "US blasts Sudan over peacekeeper harassment", "UN chief blasts Israel for strikes":
+    a verb of criticism with a place as its object and a reason after it."""
+    if ctx.tokens[act.first].text.lower() not in _BLASTS or act.last + 1 >= len(ctx.tokens):
+        return False
+    after = ctx.tokens[act.last + 1].start
+    seg = ctx.segments[act.first]
+    return any(p.start == after for p in ctx.places) and any(
+        t.text.lower() in _REASONS and ctx.segments[i] == seg
+        for i, t in enumerate(ctx.tokens[act.last + 2 :], start=act.last + 2)
+    )
+
+
+_WORKING = frozenset({"civilian", "health", "press"})  # victims who may go on strike
+
+
+def _labour_strike(ctx: _Context, act: Hit) -> bool:
+    """ "Strike" right after the people who strike: "teachers' strike", "doctors strike over
+    pay", "grève des enseignants" reads the other way round and its word is no act."""
+    if ctx.tokens[act.first].text.lower() not in {"strike", "strikes"}:
+        return False
+    return any(
+        v.last == act.first - 1 and v.name in _WORKING for v in ctx.by_role.get("victim", ())
+    )
 
 
 def _a_fire(ctx: _Context, act: Hit) -> bool:
