@@ -370,6 +370,7 @@ def _owned_premises(tokens: Sequence[Token], hits: list[Hit]) -> list[Hit]:
 
 
 _NOT_NOW = frozenset({"commemoration", "fiction", "sport", "legislation"})
+_DOCUMENTS = frozenset({"document"})
 _COURT = frozenset({"legal"})
 # acts whose court case or complaint is evidence of a record of violations (RF2), not a report
 _COURT_KINDS = frozenset(
@@ -615,6 +616,8 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         return None  # "Teachers' strike cripples school system"
     if _blasts_over(ctx, act):
         return None  # "US blasts Sudan over peacekeeper harassment": criticism
+    if _starving_people(ctx, act):
+        return None  # "Starving children flee to camps": hunger, not a siege
     hedged = _hedged(ctx, act)
     if hedged and spec.kind != "attack":
         return None  # "could kill thousands", "warns of genocide": a risk, not an event
@@ -678,9 +681,9 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
     )
     if grade is None or (hedged and "market" in _cue_names(ctx, act)):
         return None  # (hedged: "Iran warns oil could hit $200")
-    if foiled or hedged:
+    if foiled or hedged or ctx.in_context(act, "cue", _DOCUMENTS):
         # "drones intercepted over Kyiv", "Iran vows more attacks on Gulf states": armed
-        # conflict (RF1), not a violation
+        # conflict (RF1), not a violation; nor is a map or a fact sheet of attacks a report
         grade = "risk"
     count = max(
         (n for c, n in counts.items() if c not in COMBATANTS and not _consequence(c, spec.kind)),
@@ -1059,6 +1062,26 @@ def _blasts_over(ctx: _Context, act: Hit) -> bool:
         t.text.lower() in _REASONS and ctx.segments[i] == seg
         for i, t in enumerate(ctx.tokens[act.last + 2 :], start=act.last + 2)
     )
+
+
+# words before "starving" that make it an adjective: "food for starving families", "millions
+# of starving people", "help the starving"
+_BEFORE_ADJECTIVE = frozenset(
+    {"to", "for", "of", "the", "and", "or", "feed", "feeding", "help", "helping", "save", "saving"}
+    | {"with", "among", "many", "more", "most", "million", "millions", "thousands", "hundreds"}
+)
+
+
+def _starving_people(ctx: _Context, act: Hit) -> bool:
+    """ "Starving children flee to camps", "food for starving Somalis": people who starve,
+    not someone starving them ("militias starving civilians", "government starving its own
+    people")."""
+    if ctx.tokens[act.first].text.lower() != "starving":
+        return False
+    if act.first == 0:
+        return True
+    before = ctx.tokens[act.first - 1].text.lower()
+    return before in _BEFORE_ADJECTIVE or before[:1].isdigit()
 
 
 _WORKING = frozenset({"civilian", "health", "press"})  # victims who may go on strike
