@@ -681,7 +681,7 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
     )
     if grade is None or (hedged and "market" in _cue_names(ctx, act)):
         return None  # (hedged: "Iran warns oil could hit $200")
-    if foiled or hedged or ctx.in_context(act, "cue", _DOCUMENTS):
+    if foiled or hedged or ctx.in_context(act, "cue", _DOCUMENTS) or _debris(ctx, act, spec.kind):
         # "drones intercepted over Kyiv", "Iran vows more attacks on Gulf states": armed
         # conflict (RF1), not a violation; nor is a map or a fact sheet of attacks a report
         grade = "risk"
@@ -1070,6 +1070,17 @@ _BEFORE_ADJECTIVE = frozenset(
     {"to", "for", "of", "the", "and", "or", "feed", "feeding", "help", "helping", "save", "saving"}
     | {"with", "among", "many", "more", "most", "million", "millions", "thousands", "hundreds"}
 )
+
+
+_DEBRIS_REACH = 2  # tokens between a weapon and its debris ("debris of a missile")
+
+
+def _debris(ctx: _Context, act: Hit, kind: str) -> bool:
+    """An attack word with debris beside it names what fell, not an attack on what it fell
+    near: "Missile debris falls near the Church of the Holy Sepulchre"."""
+    return kind == "attack" and any(
+        h.name == "debris" for h in ctx.near(act, "cue", before=_DEBRIS_REACH, after=_DEBRIS_REACH)
+    )
 
 
 def _starving_people(ctx: _Context, act: Hit) -> bool:
