@@ -464,14 +464,16 @@ def _same_clause(ctx: _Context, act: Hit, hit: Hit) -> bool:
     clauses = [h for h in ctx.by_role.get("cue", ()) if h.name == "clause"]
     if any(low < h.first < high for h in clauses):
         return False
-    # "After bomb, UN withdraws personnel": a clause the act opens with ends at its comma
+    # "After bomb, UN withdraws personnel": a clause the act opens with ends at its comma;
+    # "As aid stalls in Haiti, can attack drones end gang violence?": so does a clause that
+    # holds the victim or target before the act
+    first, second = (act, hit) if act.last < hit.first else (hit, act)
     return not (
-        act.last < hit.first
-        and "," in ctx.text[ctx.tokens[act.last].end : ctx.tokens[hit.first].start]
+        "," in ctx.text[ctx.tokens[first.last].end : ctx.tokens[second.first].start]
         and any(
-            h.last < act.first
-            and ctx.segments[h.first] == ctx.segments[act.first]
-            and "," not in ctx.text[ctx.tokens[h.last].end : ctx.tokens[act.first].start]
+            h.last < first.first
+            and ctx.segments[h.first] == ctx.segments[first.first]
+            and "," not in ctx.text[ctx.tokens[h.last].end : ctx.tokens[first.first].start]
             for h in clauses
         )
     )
