@@ -1066,14 +1066,6 @@ def _blasts_over(ctx: _Context, act: Hit) -> bool:
     )
 
 
-# words before "starving" that make it an adjective: "food for starving families", "millions
-# of starving people", "help the starving"
-_BEFORE_ADJECTIVE = frozenset(
-    {"to", "for", "of", "the", "and", "or", "feed", "feeding", "help", "helping", "save", "saving"}
-    | {"with", "among", "many", "more", "most", "million", "millions", "thousands", "hundreds"}
-)
-
-
 _DEBRIS_REACH = 2  # tokens between a weapon and its debris ("debris of a missile")
 
 
@@ -1083,6 +1075,14 @@ def _debris(ctx: _Context, act: Hit, kind: str) -> bool:
     return kind == "attack" and any(
         h.name == "debris" for h in ctx.near(act, "cue", before=_DEBRIS_REACH, after=_DEBRIS_REACH)
     )
+
+
+# words before "starving" that make it an adjective: "food for starving families", "millions
+# of starving people", "help the starving"
+_BEFORE_ADJECTIVE = frozenset(
+    {"to", "for", "of", "the", "and", "or", "feed", "feeding", "help", "helping", "save", "saving"}
+    | {"with", "among", "many", "more", "most", "million", "millions", "thousands", "hundreds"}
+)
 
 
 def _starving_people(ctx: _Context, act: Hit) -> bool:

@@ -47,7 +47,7 @@ def _useful_alternate(name: str, primary: str, *, arabic_ok: bool = True) -> boo
 
 
 # Transliterations that change a name's initial: Spanish writes "Kh" as J ("Jartum", "Jan
-# Yunis", "Járkov", "Jersón"), German, Czech and Polish as Ch ("Charkiw", "Chartum").
+# Yunis", "Járkov"), German, Czech and Polish as Ch ("Charkiw", "Chartum").
 _INITIALS = {"Kh": ("J", "Ch")}
 
 
