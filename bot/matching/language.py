@@ -19,6 +19,9 @@ _PERSIAN_LETTERS = frozenset("پچژگکی")  # Arabic writes ك and ي, Persian
 _URDU_LETTERS = frozenset("ٹڈڑںےھ")
 _UKRAINIAN_LETTERS = frozenset("іїєґ")
 _RUSSIAN_LETTERS = frozenset("ыэ")  # in Russian, not in Bulgarian, Macedonian or Serbian
+# CLD2 calls a short Russian headline without ы or э Serbian, Macedonian or Bulgarian ("Атаки
+# Израиля на Ливан 10 марта подробности": sr); that needs a letter Russian does not write
+_OWN_LETTERS = {"sr": frozenset("ђјљњћџ"), "mk": frozenset("ѓјљњќѕџ"), "bg": frozenset("ъ")}
 _MIN_LETTERS = 20  # shorter text ("Trump threatens Iran") is too little to tell
 _MIN_COMMON_WORDS = 3
 _BLOCKS = (
@@ -104,7 +107,11 @@ def detect_language(text: str) -> str | None:
             return "uk"
         if present & _RUSSIAN_LETTERS:
             return "ru"
-    if script in {"latin", "cyrillic"}:
+    if script == "cyrillic":
+        found = _cld2(text)
+        own = _OWN_LETTERS.get(found or "")
+        return None if own is not None and not own & set(letters.lower()) else found
+    if script == "latin":
         return _cld2(text)
     return None if script == "other" else script
 

@@ -18,10 +18,18 @@ from bot.matching.language import detect_language, item_language
         ("Боевики убили двадцать мирных жителей на севере страны во вторник", "ru"),
         ("کشته شدن ده‌ها غیرنظامی در حمله هوایی به شهر", "fa"),  # Persian letters
         ("Η κυβέρνηση ανακοίνωσε νέα μέτρα για την οικονομία", "el"),
+        ("Напади Израела на Либан: детаљи о нападима и жртвама", "sr"),  # ђ ј љ њ ћ џ
+        ("Атаките на Израел срещу Ливан продължават във вторник", "bg"),  # ъ
     ],
 )
 def test_detects(text: str, expected: str) -> None:
     assert detect_language(text) == expected
+
+
+def test_no_south_slavic_language_without_its_own_letters() -> None:
+    # CLD2 is sure this short Russian headline (no ы, no э) is Serbian: unknown, so every
+    # language's terms apply, rather than none
+    assert detect_language("Атаки Израиля на Ливан 10 марта подробности") is None
 
 
 def test_names_do_not_decide_the_language() -> None:
