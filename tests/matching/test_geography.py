@@ -80,6 +80,12 @@ def world() -> Matcher:
         ("Bombardean un hospital en Jartum", "es", {"SDN"}),
         ("Hospital bombardeado em Cartum", "pt", {"SDN"}),
         ("Ataque en Yamena", "es", {"TCD"}),
+        # a town and a subdivision elsewhere share a name: the item's other places settle it
+        ("RDC : attaque à Beni, 12 civils tués", "fr", {"COD"}),
+        ("Frappe israélienne sur Saïda, au Liban-Sud", "fr", {"ISR", "LBN"}),
+        ("Attaque à Beni", "fr", {"BOL", "COD"}),  # neither named: both
+        ("Clashes in Tripoli", "en", {"LBY"}),  # a region named after a big city keeps it
+        ("Ontario gas prices rise", "en", {"CAN"}),  # a subdivision far bigger than the town
         # GeoNames' alternate names whose initial is a transliteration of "Kh"
         ("Bombardeo en Járkov deja cuatro muertos", "es", {"UKR"}),
         ("Drohnenangriff auf Charkiw", "en", {"UKR"}),
