@@ -161,6 +161,12 @@ class _Context:
             self.by_role.setdefault(hit.role, []).append(hit)
 
     @cached_property
+    def collisions(self) -> frozenset[Hit]:
+        """The acts a vehicle did in a crash (`_collision`), found once for every act that
+        asks whether a collision explains it."""
+        return frozenset(h for h in self.by_role.get("act", ()) if _collision(self, h))
+
+    @cached_property
     def numbers(self) -> list[Number]:
         """Numbers and vague quantities, read when an act needs its count."""
         found = read_numbers(self.tokens, self.text, self.lang) + _quantity_numbers(self.hits)
@@ -610,7 +616,7 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
     if _cancelled(ctx, act):
         return None
     spec = lexicon.acts[act.name]
-    if _collision(ctx, act) or (spec.kind in _HARM_KINDS and _collided(ctx, act)):
+    if act in ctx.collisions or (spec.kind in _HARM_KINDS and _collided(ctx, act)):
         return None  # "truck hits school bus, killing 3 children": a road accident
     if spec.kind == "arson" and _a_fire(ctx, act):
         return None  # "Incendie dans un immeuble : 5 morts": a fire, not arson
@@ -1013,7 +1019,7 @@ def _violent(ctx: _Context, act: Hit) -> bool:
         and ctx.segments[h.first] in segs
         and lexicon_acts[h.name].kind in _VIOLENT_KINDS
         and not _disaster_before(ctx, h, reach=1)  # "floods kill nine, death toll climbs to 89"
-        and not _collision(ctx, h)  # "truck hits bus, killing 3": a crash killed
+        and h not in ctx.collisions  # "truck hits bus, killing 3": a crash killed
         for h in ctx.hits
     )
 
@@ -1193,7 +1199,7 @@ def _collided(ctx: _Context, act: Hit) -> bool:
         h.role == "act"
         and h.last < act.first
         and ctx.segments[h.first] == seg
-        and _collision(ctx, h)
+        and h in ctx.collisions
         for h in ctx.hits
     )
 
