@@ -238,7 +238,8 @@ def _overlaps(a: Hit, b: Hit) -> bool:
 
 
 def _segments(text: str, tokens: Sequence[Token]) -> list[int]:
-    """Segment number of each token: a new one after | ; : ! ? a spaced dash or a full stop.
+    """Segment number of each token: a new one after | ; : ! ? a spaced dash or a full stop
+    (not the stop of an initial: "U.N. compound", "U.S. forces").
 
     A spaced hyphen is a word's own hyphen, spaced out by an aggregator, where a lowercase word
     or a number follows it ("mine - laying", "KC - 135") or a name particle precedes it
@@ -256,7 +257,11 @@ def _segments(text: str, tokens: Sequence[Token]) -> list[int]:
                     and between != stripped
                     and not _hyphen(text, previous, token, stripped)
                 )
-                or (stripped.endswith(".") and between.endswith(" "))
+                or (
+                    stripped.endswith(".")
+                    and between.endswith(" ")
+                    and not (len(previous.text) == 1 and previous.text.isalpha())
+                )
             ):
                 segment += 1
         out.append(segment)
