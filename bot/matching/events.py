@@ -1201,11 +1201,7 @@ def _collided(ctx: _Context, act: Hit) -> bool:
     other act of violence there: "truck hits school bus, killing 3 children"."""
     seg = ctx.segments[act.first]
     return not _violent(ctx, act) and any(
-        h.role == "act"
-        and h.last < act.first
-        and ctx.segments[h.first] == seg
-        and h in ctx.collisions
-        for h in ctx.hits
+        h.last < act.first and ctx.segments[h.first] == seg for h in ctx.collisions
     )
 
 

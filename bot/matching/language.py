@@ -107,10 +107,9 @@ def detect_language(text: str) -> str | None:
             return "uk"
         if present & _RUSSIAN_LETTERS:
             return "ru"
-    if script == "cyrillic":
         found = _cld2(text)
         own = _OWN_LETTERS.get(found or "")
-        return None if own is not None and not own & set(letters.lower()) else found
+        return None if own is not None and not own & present else found
     if script == "latin":
         return _cld2(text)
     return None if script == "other" else script
