@@ -501,6 +501,15 @@ def _negated(ctx: _Context, hit: Hit) -> bool:
     return any(h.name == "negation" and h.last < hit.first for h in before)
 
 
+def _denied_link(ctx: _Context, act: Hit, hit: Hit) -> bool:
+    """A negation between an act and the victim or target after it: "air raid did not touch
+    the population", "the strike did not hit the hospital"."""
+    return any(
+        h.name == "negation" and act.last < h.first and h.last < hit.first
+        for h in ctx.by_role.get("cue", ())
+    )
+
+
 def _counts(ctx: _Context, act: Hit, kind: str, victims: Sequence[Hit]) -> dict[str, int]:
     """Victim class → count: a number before its victim noun, or right next to an act that
     counts people ("kills 12", "12 abducted"; not "a dozen missiles")."""
@@ -649,6 +658,7 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         v
         for v in nearby
         if not _negated(ctx, v)
+        and not _denied_link(ctx, act, v)
         and not _inside_cue(ctx, v)
         and not _agent(ctx, act, v)
         and _same_clause(ctx, act, v)
@@ -660,6 +670,7 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         t
         for t in ctx.near(act, "target", before=_WINDOW, after=_WINDOW)
         if not _inside_cue(ctx, t)
+        and not _denied_link(ctx, act, t)
         and not _speaker(ctx, t)
         and _same_clause(ctx, act, t)
         and not (t.name in _CARE and (spec.kind in _TOLL_KINDS or _taken_to(ctx, t)))
@@ -1082,9 +1093,12 @@ _DEBRIS_REACH = 2  # tokens between a weapon and its debris ("debris of a missil
 
 def _debris(ctx: _Context, act: Hit, kind: str) -> bool:
     """An attack word with debris beside it names what fell, not an attack on what it fell
-    near: "Missile debris falls near the Church of the Holy Sepulchre"."""
+    near: "Missile debris falls near the Church of the Holy Sepulchre", "unexploded shells
+    threaten a hospital" (or inside it: "explosé" of "obus non explosé")."""
     return kind == "attack" and any(
-        h.name == "debris" for h in ctx.near(act, "cue", before=_DEBRIS_REACH, after=_DEBRIS_REACH)
+        h.name == "debris"
+        for h in ctx.near(act, "cue", before=_DEBRIS_REACH, after=_DEBRIS_REACH)
+        + [c for c in ctx.by_role.get("cue", ()) if _overlaps(c, act)]
     )
 
 
