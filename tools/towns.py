@@ -17,7 +17,8 @@ headline cannot mistake for something else:
 - no word of English, French, Spanish or Portuguese, in any case (simplemma's dictionaries:
   "Leer", "Reino", "Plaque", "Mercedes", "Rivera"), and no name English writes with a capital
   ("Martin", Slovakia; "David", Panama; "Douglas", Isle of Man);
-- no name borne by a town ten times bigger in another country.
+- no name borne by a town ten times bigger in another country, nor by one that ranks as high
+  or higher among its own country's towns ("Bor" is South Sudan's 12th town, not Serbia's).
 
 The dictionaries take some 200 MB to load: that is why this is a tool whose output is
 committed, not a step of every matcher build.
@@ -40,7 +41,7 @@ from bot.matching.morphology import dictionary_words, word_or_name
 from bot.matching.normalize import fold
 from bot.matching.places import is_latin
 
-LARGEST = 20  # towns per country
+LARGEST = 30  # towns per country
 MIN_LENGTH = 3
 MIN_ALTERNATE = 5  # letters: short variants ("Kel" for Kelo, "Sada" for Sa'dah) are words somewhere
 CLOSE = 0.8  # how close (difflib ratio, folded) an alternate name must be to the town's name
@@ -73,10 +74,11 @@ def main() -> int:
         elsewhere = {c: n for c, n in sizes[fold(name)].items() if c != alpha3}
         return max(elsewhere.values(), default=0) < DWARFED * population
 
-    out: dict[str, list[str]] = {}
+    ranked: dict[str, list[tuple[str, int]]] = {}  # alpha-3 → (name, the town's rank)
     for alpha3 in sorted(towns):
-        names: list[str] = []
-        for population, name, alternates in sorted(towns[alpha3], reverse=True)[:LARGEST]:
+        names: list[tuple[str, int]] = []
+        largest = sorted(towns[alpha3], reverse=True)[:LARGEST]
+        for rank, (population, name, alternates) in enumerate(largest, start=1):
             if population >= BIG or not usable(name, alpha3, population):
                 continue  # a town whose own name is a word: its spellings are too
             close = [
@@ -87,9 +89,9 @@ def main() -> int:
                 and difflib.SequenceMatcher(None, fold(a), fold(name)).ratio() >= CLOSE
                 and usable(a, alpha3, population)
             ]
-            names += [n for n in dict.fromkeys([name, *sorted(close)]) if n not in names]
-        if names:
-            out[alpha3] = names
+            names += [(n, rank) for n in dict.fromkeys([name, *sorted(close)])]
+        ranked[alpha3] = names
+    out = _prominent(ranked)
     lines = [
         "# Each country's largest towns, whatever their size, under names no headline mistakes",
         "# for a word or a person: written by tools/towns.py (see its docstring for the rules)",
@@ -99,12 +101,32 @@ def main() -> int:
         "dictionaries.",
         "",
     ]
-    for alpha3, names in out.items():
-        quoted = ", ".join('"' + n.replace('"', '\\"') + '"' for n in names)
+    for alpha3, kept in out.items():
+        quoted = ", ".join('"' + n.replace('"', '\\"') + '"' for n in kept)
         lines.append(f"{alpha3} = [{quoted}]")
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"{sum(map(len, out.values()))} names of {len(out)} countries → {OUT}")
     return 0
+
+
+def _prominent(ranked: dict[str, list[tuple[str, int]]]) -> dict[str, list[str]]:
+    """Each country's names, less those another country's list holds as well unless the town
+    ranks higher among its own country's towns ("Bor" is South Sudan's 12th town and a smaller
+    one of Serbia's: South Sudan's; a tie goes to neither)."""
+    best: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for alpha3, names in ranked.items():
+        for name, rank in names:
+            best[fold(name)].append((rank, alpha3))
+    out: dict[str, list[str]] = {}
+    for alpha3, names in ranked.items():
+        kept: list[str] = []
+        for name, rank in names:
+            rivals = [r for r, country in best[fold(name)] if country != alpha3]
+            if name not in kept and all(rank < r for r in rivals):
+                kept.append(name)
+        if kept:
+            out[alpha3] = kept
+    return out
 
 
 if __name__ == "__main__":

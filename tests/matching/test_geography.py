@@ -76,6 +76,10 @@ def world() -> Matcher:
         ("Army raid on Tulkarm camp", "en", {"PSE"}),
         ("Jihadists besiege Djibo", "en", {"BFA"}),
         ("Two people killed in renewed pastoralist clashes in Yirol", "en", {"SSD"}),  # < 15,000
+        ("Five die in second Bentiu air raid", "en", {"SSD"}),  # 21st of South Sudan's towns
+        ("IDPs in Luuq seek humanitarian assistance", "en", {"SOM"}),
+        ("Shelling near Kadugli", "en", {"SDN"}),
+        ("Floods displace several families in Bor", "en", {"SSD"}),  # not Serbia's Bor
         # CLDR's names of capitals and big cities where GeoNames spells them from another initial
         ("Bombardean un hospital en Jartum", "es", {"SDN"}),
         ("Hospital bombardeado em Cartum", "pt", {"SDN"}),
