@@ -182,6 +182,16 @@ class _Context:
             and self.text[self.tokens[i - 1].end : self.tokens[i].start].strip() == ":"
         ]
 
+    @cached_property
+    def document_head(self) -> bool:
+        """The title opens with a document's name alone before a colon or a dash ("Map:
+        Israeli strikes on Gaza schools", "Factbox - …"): all of it charts what happened."""
+        heads = [h for h in self.by_role.get("cue", ()) if h.name in _DOCUMENTS and h.first == 0]
+        return any(
+            h.last + 1 < len(self.tokens) and self.segments[h.last + 1] != self.segments[h.last]
+            for h in heads
+        )
+
     def words(self, first: int, last: int) -> str:
         return self.text[self.tokens[first].start : self.tokens[last].end]
 
@@ -705,7 +715,13 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
     )
     if grade is None or (hedged and "market" in _cue_names(ctx, act)):
         return None  # (hedged: "Iran warns oil could hit $200")
-    if foiled or hedged or ctx.in_context(act, "cue", _DOCUMENTS) or _debris(ctx, act, spec.kind):
+    if (
+        foiled
+        or hedged
+        or ctx.document_head
+        or ctx.in_context(act, "cue", _DOCUMENTS)
+        or _debris(ctx, act, spec.kind)
+    ):
         # "drones intercepted over Kyiv", "Iran vows more attacks on Gulf states": armed
         # conflict (RF1), not a violation; nor is a map or a fact sheet of attacks a report
         grade = "risk"
