@@ -511,11 +511,15 @@ def _negated(ctx: _Context, hit: Hit) -> bool:
     return any(h.name == "negation" and h.last < hit.first for h in before)
 
 
-def _denied_link(ctx: _Context, act: Hit, hit: Hit) -> bool:
-    """A negation between an act and the victim or target after it: "air raid did not touch
-    the population", "the strike did not hit the hospital"."""
+_CUTS = frozenset({"negation", "consequence"})
+
+
+def _cut_link(ctx: _Context, act: Hit, hit: Hit) -> bool:
+    """A negation, or a verb of what the act set off, between an act and the victim or target
+    after it: "air raid did not touch the population", "the strike did not hit the hospital",
+    "Iran strikes prompt reactions on OSU campus", "attacks spark anger among students"."""
     return any(
-        h.name == "negation" and act.last < h.first and h.last < hit.first
+        h.name in _CUTS and act.last < h.first and h.last < hit.first
         for h in ctx.by_role.get("cue", ())
     )
 
@@ -668,7 +672,7 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         v
         for v in nearby
         if not _negated(ctx, v)
-        and not _denied_link(ctx, act, v)
+        and not _cut_link(ctx, act, v)
         and not _inside_cue(ctx, v)
         and not _agent(ctx, act, v)
         and _same_clause(ctx, act, v)
@@ -680,7 +684,7 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         t
         for t in ctx.near(act, "target", before=_WINDOW, after=_WINDOW)
         if not _inside_cue(ctx, t)
-        and not _denied_link(ctx, act, t)
+        and not _cut_link(ctx, act, t)
         and not _speaker(ctx, t)
         and _same_clause(ctx, act, t)
         and not (t.name in _CARE and (spec.kind in _TOLL_KINDS or _taken_to(ctx, t)))
