@@ -678,6 +678,7 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         and _same_clause(ctx, act, v)
         and not _qualifies_perpetrator(ctx, v)
         and not _speaker(ctx, v)
+        and not _planned_subject(ctx, act, v)
         and v not in subjects
     ]
     targets = [
@@ -910,6 +911,18 @@ def _speaker(ctx: _Context, victim: Hit) -> bool:
         and not ctx.text[end : ctx.tokens[h.first].start].strip()  # (", says UN": UN speaks)
         for h in ctx.by_role.get("cue", ())
     )
+
+
+def _planned_subject(ctx: _Context, act: Hit, victim: Hit) -> bool:
+    """An English noun before the act and right before "to" and a verb is the subject of what
+    it will do, in the grammar of headlines, not a victim: "UN team to assess Darfur attack
+    aftermath", "aid workers to leave after attacks" (not "to be …": "UN staff to be
+    evacuated"; nor after the act: "kills 12 civilians to terrorise villagers")."""
+    after = victim.last + 1
+    if ctx.lang != "en" or victim.last > act.first or after + 1 >= len(ctx.tokens):
+        return False
+    word, then = (ctx.tokens[i].text.lower() for i in (after, after + 1))
+    return word == "to" and then != "be" and then.isalpha()
 
 
 def _combatant_toll(ctx: _Context, victims: list[Hit]) -> bool:
