@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/ingest.py --stream ../shared/corpus/headlines-stream/gdelt-2026-03.jsonl
         [--feeds 500] [--items 50] [--situations iran|many] [--database URL] [--no-reader]
-        [--profile FILE]
+        [--profile FILE] [--profile-warm FILE] [--warm-polls N]
 
 The stream's headlines are dealt in order to N loopback feeds × M items (25,000 by default, so
 the 9,753 real headlines recur in two or three feeds each, as wire stories do; each item names
