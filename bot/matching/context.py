@@ -12,10 +12,12 @@ _NAME_SHAPED = r"[A-Z][a-z]+(?:-[A-Z][a-z]+)?"
 # "León XIV", "Louis XVI": a regnal number after a name makes it a person's
 _REGNAL = re.compile(r" (?=[IVXL]{1,6}\b)(?:X{0,3})(?:IX|IV|V?I{0,3})\b")
 _NUMERAL_LETTERS = frozenset("IVXL")
-# "Pope Leo", "King Charles", "Mr Jordan": a title before a name makes it a person's
+# "Pope Leo", "King Charles", "Mr Jordan", "Minister Mackay": a title before a name makes it a
+# person's
 _TITLES = frozenset(
     "Pope Pape Papa King Queen Prince Princess Mr Mrs Ms Dr Sir Lord Lady Rev Father Sheikh "
-    "Emir Sen Gov Rep Saint-Père".split()
+    "Emir Sen Gov Rep Saint-Père Minister President Senator Governor Mayor Ambassador Judge "
+    "Bishop Archbishop Cardinal Imam Colonel Col Captain Capt Commander Chancellor".split()
 )
 _NEXT_NAME = re.compile(rf" ({_NAME_SHAPED})\b(,? (?i:said|says|told|added|wrote|tweeted)\b)?")
 _PREVIOUS_NAME = re.compile(rf"(?<!\w)({_NAME_SHAPED}) $")
