@@ -119,11 +119,13 @@ def _prominent(ranked: dict[str, list[tuple[str, int]]]) -> dict[str, list[str]]
             best[fold(name)].append((rank, alpha3))
     out: dict[str, list[str]] = {}
     for alpha3, names in ranked.items():
-        kept: list[str] = []
-        for name, rank in names:
-            rivals = [r for r, country in best[fold(name)] if country != alpha3]
-            if name not in kept and all(rank < r for r in rivals):
-                kept.append(name)
+        kept = list(
+            dict.fromkeys(
+                name
+                for name, rank in names
+                if all(rank < r for r, country in best[fold(name)] if country != alpha3)
+            )
+        )
         if kept:
             out[alpha3] = kept
     return out

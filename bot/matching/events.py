@@ -1128,10 +1128,14 @@ def _debris(ctx: _Context, act: Hit, kind: str) -> bool:
     """An attack word with debris beside it names what fell, not an attack on what it fell
     near: "Missile debris falls near the Church of the Holy Sepulchre", "unexploded shells
     threaten a hospital" (or inside it: "explosé" of "obus non explosé")."""
-    return kind == "attack" and any(
+    if kind != "attack":
+        return False
+    seg = ctx.segments[act.first]
+    return any(
         h.name == "debris"
-        for h in ctx.near(act, "cue", before=_DEBRIS_REACH, after=_DEBRIS_REACH)
-        + [c for c in ctx.by_role.get("cue", ()) if _overlaps(c, act)]
+        and act.first - _DEBRIS_REACH <= h.first <= act.last + _DEBRIS_REACH
+        and ctx.segments[h.first] == seg
+        for h in ctx.by_role.get("cue", ())
     )
 
 
