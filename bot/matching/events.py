@@ -398,6 +398,7 @@ _COURT_KINDS = frozenset(
     {"lethal", "death", "atrocity", "sexual", "torture", "abduction", "disappearance", "expulsion"}
 )
 _LABELS = frozenset({"label"})
+_RANKS = frozenset({"ranks"})
 _MANNER_CUES = frozenset({"disaster", "market", "war"})
 
 
@@ -698,6 +699,13 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         victims = [v for v in victims if v.name != "people"]
     counts = _counts(ctx, act, spec.kind, victims)
     classes = {v.name for v in victims} | set(counts)
+    enlisted = [p for p in perps if _enlisted(ctx, act, p)]
+    if enlisted and not classes & CIVILIAN_CLASSES:
+        # "two dead in the Malian army": the dead are its members (an army at war: armed
+        # conflict, RF1), and it is not named as who killed them
+        victims = [v for v in victims if v.name != "people"]
+        counts = {("military" if c == "people" else c): n for c, n in counts.items()}
+        classes = (classes - {"people"}) | {"military"}
     named = _people_named(ctx, act) if spec.kind in COUNTED_ACTS else None
     if named is not None and not classes - COMBATANTS:
         classes.add("people")
@@ -757,7 +765,7 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         ),
         targets=tuple(sorted(target_classes)),
         target_words=tuple(dict.fromkeys(ctx.words(t.first, t.last) for t in targets)),
-        perpetrator=_perpetrator(ctx, act, perps, victims),
+        perpetrator=_perpetrator(ctx, act, [p for p in perps if p not in enlisted], victims),
         count=count,
         labels=tuple(ctx.words(h.first, h.last) for h in labels),
         grave=spec.grave,
@@ -923,6 +931,39 @@ def _planned_subject(ctx: _Context, act: Hit, victim: Hit) -> bool:
         return False
     word, then = (ctx.tokens[i].text.lower() for i in (after, after + 1))
     return word == "to" and then != "be" and then.isalpha()
+
+
+def _enlisted(ctx: _Context, act: Hit, force: Hit) -> bool:
+    """A force after the act, right after "in the", "dans l'", "في صفوف" (a demonym may come
+    between: "in the Malian army"), with no act or possessive right after it: the unit whose
+    members the act's toll counts ("two dead in the Malian army"), not the agent ("killed in
+    the army raid", "in the army's offensive")."""
+    if force.first <= act.last:
+        return False
+    ranks = [h for h in ctx.by_role.get("cue", ()) if h.name in _RANKS and h.last < force.first]
+    if not any(
+        all(_demonym_at(ctx, i) for i in range(r.last + 1, force.first))
+        and force.first - r.last <= 1 + _QUALIFIED_REACH
+        for r in ranks
+    ):
+        return False
+    after = force.last + 1
+    while after < len(ctx.tokens) and _demonym_at(ctx, after):
+        after += 1
+    if after < len(ctx.tokens):
+        if ctx.text[ctx.tokens[force.last].end : ctx.tokens[after].start] in _POSSESSIVE:
+            return False
+        if any(h.role == "act" and h.first == after for h in ctx.hits):
+            return False
+    return True
+
+
+_POSSESSIVE = frozenset({"'", "’"})
+
+
+def _demonym_at(ctx: _Context, index: int) -> bool:
+    token = ctx.tokens[index]
+    return any(p.people and p.start <= token.start and token.end <= p.end for p in ctx.places)
 
 
 def _combatant_toll(ctx: _Context, victims: list[Hit]) -> bool:
