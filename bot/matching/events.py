@@ -911,14 +911,28 @@ def _qualifies_perpetrator(ctx: _Context, victim: Hit) -> bool:
 
 def _speaker(ctx: _Context, victim: Hit) -> bool:
     """A noun right before a verb of saying says what happened, it is not a victim: "UN
-    official says three civilians killed", "… killed, UN staff say"."""
+    official says three civilians killed", "… killed, UN staff say"; so do the words after an
+    English title's last comma when "report(s)" ends it ("… bomb Darfur villages, UN monitors
+    report"; not "IDPs report continuing killings", where they report what they suffer)."""
     end = ctx.tokens[victim.last].end
+    if ctx.lang == "en" and ctx.tokens[-1].text.lower() in _REPORT:
+        comma = ctx.text.rfind(",", 0, ctx.tokens[-1].start)
+        if 0 <= comma < ctx.tokens[victim.first].start and victim.last < len(ctx.tokens) - 1:
+            # the few words between the title's last comma and "report", if none is an act
+            part = [i for i, t in enumerate(ctx.tokens) if t.start > comma]
+            return len(part) <= _SPEAKER_WORDS and not any(
+                h.role == "act" and h.first >= part[0] for h in ctx.hits
+            )
     return any(
         h.name == "speech"
         and h.first == victim.last + 1
         and not ctx.text[end : ctx.tokens[h.first].start].strip()  # (", says UN": UN speaks)
         for h in ctx.by_role.get("cue", ())
     )
+
+
+_REPORT = frozenset({"report", "reports"})
+_SPEAKER_WORDS = 5  # "…, UN human rights monitors report"
 
 
 def _planned_subject(ctx: _Context, act: Hit, victim: Hit) -> bool:
