@@ -448,7 +448,68 @@ def _foiled(ctx: _Context, act: Hit, *, whole_clause: bool) -> bool:
     return any(
         h.name == "foiled" and (h.last < act.first or h.first > act.last)
         for h in ctx.near(act, "cue", before=reach, after=reach)
+    ) or (whole_clause and _disposed(ctx, act))
+
+
+def _disposed(ctx: _Context, act: Hit) -> bool:
+    """A weapon disposed of or found, not used (see events.toml [cues.disposal]): a disposal
+    word before it, across at most two articles, numbers, demonyms or perpetrators ("defuse a
+    bomb", "dismantle a terrorist ambush point"), or either
+    word as a participle right after it ("bomb defused", "bomb was found"), then a preposition
+    of place or the end ("… near school", "… in refugee camp"; not "bomb destroyed homes")."""
+    for cue in ctx.near(act, "cue", before=_DISPOSAL_REACH + 1, after=_DISPOSAL_REACH):
+        if cue.name == "disposal" and cue.last < act.first:
+            if all(_modifier(ctx, i) for i in range(cue.last + 1, act.first)):
+                return True
+        elif cue.name in _DISPOSAL and cue.first > act.last and _ordnance(ctx, act):
+            between = [t.text.lower() for t in ctx.tokens[act.last + 1 : cue.first]]
+            if all(w in _AUXILIARIES for w in between) and _placed_after(ctx, cue):
+                return True
+    return False
+
+
+def _modifier(ctx: _Context, index: int) -> bool:
+    """Token `index` is an article or a number word ("a", "une", "two"), a demonym, or names a
+    perpetrator ("a terrorist ambush point")."""
+    if ctx.tokens[index].text.lower() in _ARTICLES.get(ctx.lang, ()) or _demonym_at(ctx, index):
+        return True
+    return any(h.role == "perpetrator" and h.first <= index <= h.last for h in ctx.hits)
+
+
+_ARTICLES = {
+    "en": frozenset({"a", "an", "the", "another", "two", "three", "several"}),
+    "fr": frozenset({"un", "une", "des", "les", "la", "le", "l", "deux", "trois", "plusieurs"}),
+    "es": frozenset({"un", "una", "unos", "unas", "el", "la", "los", "las", "dos", "tres"}),
+    "pt": frozenset({"um", "uma", "uns", "umas", "o", "a", "os", "as", "dois", "duas", "três"}),
+}
+
+
+def _ordnance(ctx: _Context, act: Hit) -> bool:
+    """The act's last word names a weapon ("bomb", "obus"), not an attack ("air raid")."""
+    return any(
+        h.name == "ordnance" and h.last == act.last and h.first >= act.first
+        for h in ctx.by_role.get("cue", ())
     )
+
+
+_DISPOSAL = frozenset({"disposal", "discovery"})
+_DISPOSAL_REACH = 2
+_AUXILIARIES = frozenset({"was", "were", "is", "are", "been", "being", "a", "été", "est", "fue"})
+_PLACE_PREPOSITIONS = {
+    "en": frozenset({"in", "near", "at", "on", "outside", "inside", "by", "from", "close"}),
+    "fr": frozenset({"à", "près", "dans", "sur", "en", "devant", "au", "aux", "par"}),
+    "es": frozenset({"en", "cerca", "junto", "frente", "a", "al", "ante", "por"}),
+    "pt": frozenset({"em", "no", "na", "nos", "nas", "perto", "junto", "a", "ao", "por"}),
+    "ru": frozenset({"у", "в", "во", "на", "возле", "около", "рядом", "под"}),
+}
+
+
+def _placed_after(ctx: _Context, cue: Hit) -> bool:
+    """The word after `cue` is a preposition of place, or nothing follows in its part."""
+    after = cue.last + 1
+    if after >= len(ctx.tokens) or ctx.segments[after] != ctx.segments[cue.last]:
+        return True
+    return ctx.tokens[after].text.lower() in _PLACE_PREPOSITIONS.get(ctx.lang, frozenset())
 
 
 _PERFECT = frozenset({"have", "avoir", "haber", "ter"})  # "may have struck", "pourraient avoir"
