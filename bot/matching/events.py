@@ -435,9 +435,39 @@ def _hedged(ctx: _Context, act: Hit) -> bool:
         if h.last < act.first:
             if h.name == "hedge" and _reaches(ctx, h, act) and not _perfect(ctx, h, act):
                 return True
+            if h.name == "call" and _called_for(ctx, h, act):
+                return True  # (`_called`)
         elif h.name == "hedge_after" and h.first > act.last:
             return True
     return False
+
+
+def _called(ctx: _Context, act: Hit) -> bool:
+    """A call for the act is right before it (see `_called_for`)."""
+    return any(
+        h.name == "call" and h.last < act.first and _called_for(ctx, h, act)
+        for h in ctx.near(act, "cue", before=_HEDGE_REACH, after=0)
+    )
+
+
+def _called_for(ctx: _Context, call: Hit, act: Hit) -> bool:
+    """ "Calls for (more) attacks", "appelle à de nouvelles attaques": the act is what is asked
+    for, right after the call but for an article or "more", "new" ("calls for release of
+    kidnapped staff", "call for disarmament after massacre", "calls for kidnapped staff to be
+    released" report the act)."""
+    if ctx.lang == "en" and ctx.tokens[act.last].text.lower().endswith("ed"):
+        return False  # a participle: "calls for kidnapped staff to be released"
+    between = [t.text.lower() for t in ctx.tokens[call.last + 1 : act.first]]
+    return len(between) <= _CALL_REACH and all(w in _CALLED_WORDS for w in between)
+
+
+_CALL_REACH = 2
+_CALLED_WORDS = frozenset(
+    {"more", "new", "further", "fresh", "renewed", "the", "a", "an"}
+    | {"de", "d", "des", "la", "le", "les", "l", "nouvelles", "nouveaux", "nouvelle", "plus"}
+    | {"más", "nuevos", "nuevas", "los", "las", "el", "mais", "novos", "novas", "os", "as", "o"}
+    | {"المزيد", "من"}
+)
 
 
 def _foiled(ctx: _Context, act: Hit, *, whole_clause: bool) -> bool:
@@ -803,8 +833,15 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         (n for c, n in counts.items() if c not in COMBATANTS and not _consequence(c, spec.kind)),
         default=None,
     )
-    # a threat names no victim yet ("leader vows to keep up attacks": no official attacked)
-    codes = ("RF1",) if hedged else _codes(spec.codes, grade, classes, target_classes, spec.kind)
+    # a threat names no victim yet ("leader vows to keep up attacks": no official attacked);
+    # a call to attack an identity group is identity-based hate (EE3): "calls for attacks on
+    # Hindus"
+    if hedged:
+        codes: tuple[str, ...] = (
+            ("EE3",) if "identity" in classes and _called(ctx, act) else ("RF1",)
+        )
+    else:
+        codes = _codes(spec.codes, grade, classes, target_classes, spec.kind)
     named_classes = _named(classes)
     first = min([act.first] + [h.first for h in (*victims, *targets)])
     last = max([act.last] + [h.last for h in (*victims, *targets)])
