@@ -428,18 +428,16 @@ def _agency_staff(ctx: _Context, hit: Hit) -> bool:
 
 
 def _hedged(ctx: _Context, act: Hit) -> bool:
-    """Threatened, feared or possible, not done: a hedge up to _HEDGE_REACH tokens before the
-    act ("could kill", "vows more attacks"), a hedge_after up to _HEDGE_AFTER after it ("strike
-    threat")."""
+    """Threatened, feared, possible or called for, not done: a hedge up to _HEDGE_REACH tokens
+    before the act ("could kill", "vows more attacks"), a hedge_after up to _HEDGE_AFTER after
+    it ("strike threat"), a call right before it ("calls for attacks")."""
     for h in ctx.near(act, "cue", before=_HEDGE_REACH, after=_HEDGE_AFTER):
         if h.last < act.first:
             if h.name == "hedge" and _reaches(ctx, h, act) and not _perfect(ctx, h, act):
                 return True
-            if h.name == "call" and _called_for(ctx, h, act):
-                return True  # (`_called`)
         elif h.name == "hedge_after" and h.first > act.last:
             return True
-    return False
+    return _called(ctx, act)
 
 
 def _called(ctx: _Context, act: Hit) -> bool:
@@ -484,9 +482,9 @@ def _foiled(ctx: _Context, act: Hit, *, whole_clause: bool) -> bool:
 def _disposed(ctx: _Context, act: Hit) -> bool:
     """A weapon disposed of or found, not used (see events.toml [cues.disposal]): a disposal
     word before it, across at most two articles, numbers, demonyms or perpetrators ("defuse a
-    bomb", "dismantle a terrorist ambush point"), or either
-    word as a participle right after it ("bomb defused", "bomb was found"), then a preposition
-    of place or the end ("… near school", "… in refugee camp"; not "bomb destroyed homes")."""
+    bomb", "dismantle a terrorist ambush point"), or a disposal or discovery word as a
+    participle right after it ("bomb defused", "bomb was found") and before a preposition of
+    place or the end ("… near school", "… in refugee camp"; not "bomb destroyed homes")."""
     for cue in ctx.near(act, "cue", before=_DISPOSAL_REACH + 1, after=_DISPOSAL_REACH):
         if cue.name == "disposal" and cue.last < act.first:
             if all(_modifier(ctx, i) for i in range(cue.last + 1, act.first)):
