@@ -440,6 +440,15 @@ def _hedged(ctx: _Context, act: Hit) -> bool:
     return _called(ctx, act)
 
 
+def _named_for(ctx: _Context, act: Hit) -> bool:
+    """A meeting, a museum or a memorial named right after the act ("genocide conference";
+    "genocide in Darfur, conference told" reports one)."""
+    return any(h.name == "about" for h in ctx.near(act, "cue", before=0, after=_ABOUT_REACH))
+
+
+_ABOUT_REACH = 1  # "genocide conference", "Holocaust museum"
+
+
 def _called(ctx: _Context, act: Hit) -> bool:
     """A call for the act is right before it (see `_called_for`)."""
     return any(
@@ -744,6 +753,8 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         return None  # "US blasts Sudan over peacekeeper harassment": criticism
     if _starving_people(ctx, act):
         return None  # "Starving children flee to camps": hunger, not a siege
+    if spec.kind == "atrocity" and _named_for(ctx, act):
+        return None  # "genocide conference", "massacre memorial": about one, not a report
     hedged = _hedged(ctx, act)
     if hedged and spec.kind != "attack":
         return None  # "could kill thousands", "warns of genocide": a risk, not an event
