@@ -27,6 +27,7 @@ from bot.matching.morphology import (
     word_keys,
 )
 from bot.matching.normalize import fold
+from bot.matching.numbers import number_words
 
 ROLES = (
     "act",
@@ -284,14 +285,16 @@ def _entries(role: str, name: str, table: Mapping[str, Any]) -> Iterator[tuple[s
 
 
 def _quantities(table: Mapping[str, Mapping[str, int]]) -> Iterator[tuple[str, Entry]]:
-    """One entry per word; words that share a key ("dozen" 12, "dozens" 24: one stem) must
-    each be written as they are, or one would read as the other."""
+    """One entry per word; words that share a key ("dozen" 12, "dozens" 24: one stem), or
+    whose key is a number word's ("tens" 20 and "ten"), must each be written as they are, or
+    one would read as the other ("for ten years" is no twenty)."""
     for lang, words in table.items():
+        numerals = {lexicon_key(w, lang) for w in number_words(lang)}
         by_key: dict[str, list[tuple[str, int]]] = {}
         for word, value in words.items():
             by_key.setdefault(lexicon_key(word, lang), []).append((word, value))
         for key, group in by_key.items():
-            shared = len(group) > 1
+            shared = len(group) > 1 or key in numerals
             for word, value in group:
                 yield (
                     lang,

@@ -293,7 +293,8 @@ def read_numbers(tokens: Sequence[Token], source: str, lang: str) -> list[Number
             continue
         spelled = _spelled(tokens, i, lang, vocabulary)
         if spelled is not None and 0 < spelled[0] <= MAX_VALUE:
-            numbers.append(Number(i, spelled[1], spelled[0]))
+            if not _money_or_measure(tokens, source, i, spelled[1]):  # ("ten years", "cinq jours")
+                numbers.append(Number(i, spelled[1], spelled[0]))
             i = spelled[1] + 1
             continue
         i += 1

@@ -47,6 +47,8 @@ def test_counts(text: str, lang: str, expected: list[int]) -> None:
         ("a 30 km convoy", "en"),
         ("since 2024", "en"),
         ("for 3 days", "en"),
+        ("for ten years", "en"),  # spelled out, a measure too
+        ("pendant cinq jours", "fr"),
         ("150 000 € d'aide", "fr"),
         ("Case SDN 010605 urgent appeal", "en"),  # a leading zero: a code, not a count
     ],
