@@ -794,6 +794,7 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
     ]
     perps = ctx.near(act, "perpetrator", before=_WINDOW, after=_WINDOW)
     labels = ctx.in_context(act, "label", _LABELS)
+    victims = [_fleeing(ctx, act, v) for v in victims]
     if _combatant_toll(ctx, victims):
         # "a French soldier dead in an attack": the dead are the soldier, not other people
         victims = [v for v in victims if v.name != "people"]
@@ -894,6 +895,39 @@ def _taken_to(ctx: _Context, target: Hit) -> bool:
         return False
     words = [t.text.lower() for t in ctx.tokens[max(0, target.first - 2) : target.first]]
     return "to" in words
+
+
+def _fleeing(ctx: _Context, act: Hit, victim: Hit) -> Hit:
+    """People right before a verb of flight right before the act flee it: displaced,
+    what the attack left, counted as such (`_consequence`), not its toll ("2,500 civilians
+    flee aerial attacks"; but "helicopter fired on fleeing civilians", "people fleeing the war
+    detained": they are its victims)."""
+    if victim.name in COMBATANTS or not any(
+        h.name == "flight" and 0 < act.first - h.last <= _FLED_REACH and _flees(ctx, victim, h)
+        for h in ctx.by_role.get("cue", ())
+    ):
+        return victim
+    return Hit(victim.first, victim.last, replace(victim.entry, name="displaced"))
+
+
+def _flees(ctx: _Context, victim: Hit, flight: Hit) -> bool:
+    """`flight` follows the victim, across an auxiliary or other people joined by "and"
+    ("civilians have fled", "children and women flee")."""
+    if not 0 < flight.first - victim.last <= _FLIGHT_REACH:
+        return False
+    people = {i for v in ctx.by_role.get("victim", ()) for i in range(v.first, v.last + 1)}
+    joins = _JOINS.get(ctx.lang, frozenset())
+    return all(
+        i in people or ctx.tokens[i].text.lower() in joins | _FLIGHT_AUXILIARIES
+        for i in range(victim.last + 1, flight.first)
+    )
+
+
+_FLIGHT_REACH = 4  # tokens from the people to the verb ("children and women have fled")
+_FLED_REACH = (
+    3  # tokens from the verb to the act fled ("flee brutal attacks", "fuient les frappes")
+)
+_FLIGHT_AUXILIARIES = frozenset({"have", "had", "ont", "han", "têm", "were", "are"})
 
 
 def _consequence(victim_class: str, kind: str) -> bool:
