@@ -898,16 +898,24 @@ def _taken_to(ctx: _Context, target: Hit) -> bool:
 
 
 def _fleeing(ctx: _Context, act: Hit, victim: Hit) -> Hit:
-    """People right before a verb of flight right before the act flee it: displaced,
-    what the attack left, counted as such (`_consequence`), not its toll ("2,500 civilians
-    flee aerial attacks"; but "helicopter fired on fleeing civilians", "people fleeing the war
-    detained": they are its victims)."""
+    """People right before a verb of flight right before the act flee it, or are made to
+    ("attacks force civilians to flee"): displaced, what the attack left, counted as such
+    (`_consequence`), not its toll ("2,500 civilians flee aerial attacks"; but "helicopter
+    fired on fleeing civilians", "people fleeing the war detained": they are its victims)."""
     if victim.name in COMBATANTS or not any(
-        h.name == "flight" and 0 < act.first - h.last <= _FLED_REACH and _flees(ctx, victim, h)
+        h.name == "flight"
+        and (0 < act.first - h.last <= _FLED_REACH or _made_to(ctx, h))
+        and _flees(ctx, victim, h)
         for h in ctx.by_role.get("cue", ())
     ):
         return victim
     return Hit(victim.first, victim.last, replace(victim.entry, name="displaced"))
+
+
+def _made_to(ctx: _Context, flight: Hit) -> bool:
+    """ "Attacks force civilians to flee", "lead thousands to flee": made to flee by the act,
+    wherever it stands."""
+    return flight.first > 0 and ctx.tokens[flight.first - 1].text.lower() == "to"
 
 
 def _flees(ctx: _Context, victim: Hit, flight: Hit) -> bool:
@@ -927,7 +935,7 @@ _FLIGHT_REACH = 4  # tokens from the people to the verb ("children and women hav
 _FLED_REACH = (
     3  # tokens from the verb to the act fled ("flee brutal attacks", "fuient les frappes")
 )
-_FLIGHT_AUXILIARIES = frozenset({"have", "had", "ont", "han", "têm", "were", "are"})
+_FLIGHT_AUXILIARIES = frozenset({"have", "had", "ont", "han", "têm", "were", "are", "to"})
 
 
 def _consequence(victim_class: str, kind: str) -> bool:
@@ -1344,14 +1352,16 @@ _BEFORE_ADJECTIVE = frozenset(
 
 
 def _starving_people(ctx: _Context, act: Hit) -> bool:
-    """ "Starving children flee to camps", "food for starving Somalis": people who starve,
-    not someone starving them ("militias starving civilians", "government starving its own
-    people")."""
+    """ "Starving children flee to camps", "food for starving Somalis", "thousands of children
+    starving": people who starve, not someone starving them ("militias starving civilians",
+    "government starving its own people")."""
     if ctx.tokens[act.first].text.lower() != "starving":
         return False
     if act.first == 0:
         return True
     before = ctx.tokens[act.first - 1].text.lower()
+    if any(v.last == act.first - 1 for v in ctx.by_role.get("victim", ())):
+        return True  # the people right before it are the ones who starve
     return before in _BEFORE_ADJECTIVE or before[:1].isdigit()
 
 
