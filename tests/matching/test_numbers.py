@@ -49,6 +49,7 @@ def test_counts(text: str, lang: str, expected: list[int]) -> None:
         ("for 3 days", "en"),
         ("for ten years", "en"),  # spelled out, a measure too
         ("pendant cinq jours", "fr"),
+        ("seize five areas", "en"),  # places taken, not people
         ("150 000 € d'aide", "fr"),
         ("Case SDN 010605 urgent appeal", "en"),  # a leading zero: a code, not a count
     ],
