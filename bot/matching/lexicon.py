@@ -284,17 +284,21 @@ def _entries(role: str, name: str, table: Mapping[str, Any]) -> Iterator[tuple[s
                 )
 
 
+_INFLECTED_QUANTITIES = frozenset({"ru", "ar"})
+
+
 def _quantities(table: Mapping[str, Mapping[str, int]]) -> Iterator[tuple[str, Entry]]:
-    """One entry per word; words that share a key ("dozen" 12, "dozens" 24: one stem), or
-    whose key is a number word's ("tens" 20 and "ten"), must each be written as they are, or
-    one would read as the other ("for ten years" is no twenty)."""
+    """One entry per word, written as it is ("several" is no "severe", nor "dozen" 12
+    "dozens" 24), except where the language inflects them (Russian, Arabic), and there too
+    when its key is a number word's ("for ten years" is no "tens", twenty)."""
     for lang, words in table.items():
         numerals = {lexicon_key(w, lang) for w in number_words(lang)}
         by_key: dict[str, list[tuple[str, int]]] = {}
         for word, value in words.items():
             by_key.setdefault(lexicon_key(word, lang), []).append((word, value))
         for key, group in by_key.items():
-            shared = len(group) > 1 or key in numerals
+            # (Russian and Arabic quantities inflect: "десятки", "десятков" share a lemma)
+            shared = len(group) > 1 or key in numerals or lang not in _INFLECTED_QUANTITIES
             for word, value in group:
                 yield (
                     lang,
