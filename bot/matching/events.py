@@ -428,16 +428,16 @@ def _agency_staff(ctx: _Context, hit: Hit) -> bool:
 
 
 def _hedged(ctx: _Context, act: Hit) -> bool:
-    """Threatened, feared, possible or called for, not done: a hedge up to _HEDGE_REACH tokens
-    before the act ("could kill", "vows more attacks"), a hedge_after up to _HEDGE_AFTER after
-    it ("strike threat"), a call right before it ("calls for attacks")."""
+    """Threatened, feared or possible, not done: a hedge up to _HEDGE_REACH tokens before the
+    act ("could kill", "vows more attacks"), a hedge_after up to _HEDGE_AFTER after it ("strike
+    threat"). (A call right before it, "calls for attacks", is `_called`.)"""
     for h in ctx.near(act, "cue", before=_HEDGE_REACH, after=_HEDGE_AFTER):
         if h.last < act.first:
             if h.name == "hedge" and _reaches(ctx, h, act) and not _perfect(ctx, h, act):
                 return True
         elif h.name == "hedge_after" and h.first > act.last:
             return True
-    return _called(ctx, act)
+    return False
 
 
 def _named_for(ctx: _Context, act: Hit) -> bool:
@@ -755,7 +755,8 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         return None  # "Starving children flee to camps": hunger, not a siege
     if spec.kind == "atrocity" and _named_for(ctx, act):
         return None  # "genocide conference", "massacre memorial": about one, not a report
-    hedged = _hedged(ctx, act)
+    called = _called(ctx, act)
+    hedged = called or _hedged(ctx, act)
     if hedged and spec.kind != "attack":
         return None  # "could kill thousands", "warns of genocide": a risk, not an event
     if ctx.in_context(act, "cue", _COURT):
@@ -847,9 +848,7 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
     # a call to attack an identity group is identity-based hate (EE3): "calls for attacks on
     # Hindus"
     if hedged:
-        codes: tuple[str, ...] = (
-            ("EE3",) if "identity" in classes and _called(ctx, act) else ("RF1",)
-        )
+        codes: tuple[str, ...] = ("EE3",) if "identity" in classes and called else ("RF1",)
     else:
         codes = _codes(spec.codes, grade, classes, target_classes, spec.kind)
     named_classes = _named(classes)

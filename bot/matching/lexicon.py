@@ -292,13 +292,13 @@ def _quantities(table: Mapping[str, Mapping[str, int]]) -> Iterator[tuple[str, E
     "dozens" 24), except where the language inflects them (Russian, Arabic), and there too
     when its key is a number word's ("for ten years" is no "tens", twenty)."""
     for lang, words in table.items():
-        numerals = {lexicon_key(w, lang) for w in number_words(lang)}
+        inflected = lang in _INFLECTED_QUANTITIES  # ("десятки", "десятков" share a lemma)
+        numerals = {lexicon_key(w, lang) for w in number_words(lang)} if inflected else set()
         by_key: dict[str, list[tuple[str, int]]] = {}
         for word, value in words.items():
             by_key.setdefault(lexicon_key(word, lang), []).append((word, value))
         for key, group in by_key.items():
-            # (Russian and Arabic quantities inflect: "десятки", "десятков" share a lemma)
-            shared = len(group) > 1 or key in numerals or lang not in _INFLECTED_QUANTITIES
+            shared = not inflected or len(group) > 1 or key in numerals
             for word, value in group:
                 yield (
                     lang,
