@@ -1694,13 +1694,15 @@ def _codes(
 
 
 def _phrase(ctx: _Context, act: Hit) -> str:
-    """The act as written, with an adjacent count ("killed 12", "12 killed")."""
+    """The act as written, with an adjacent count ("killed 12", "12 killed") and the words
+    it ends with after a gap ("beat … to death")."""
     first, last = act.first, act.last
     seg = ctx.segments[act.first]
     for n in ctx.numbers:
         if ctx.segments[n.first] == seg and _next_to(ctx, act, n):
             first, last = min(first, n.first), max(last, n.last)
-    return ctx.words(first, last)
+    tail = f" … {ctx.words(*act.tail)}" if act.tail else ""
+    return ctx.words(first, last) + tail
 
 
 _RANK = {"info": 0, "watch": 1, "warning": 2, "critical": 3}

@@ -4,8 +4,9 @@
     hits = lexicon.find(tokens, "fr")    # Role hits: act, victim, target, perpetrator, …
 
 Each entry is stored under the keys of its words (morphology.lexicon_key), so one lookup per
-token finds every form of every entry. Multi-word entries match consecutive keys; the longest
-entry starting at a token wins over shorter ones with the same role.
+token finds every form of every entry. Multi-word entries match consecutive keys, save where
+an entry marks a gap ("beat … to death": up to three words between); the longest entry starting
+at a token wins over shorter ones with the same role.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ ROLES = (
     "cue",
     "unless",
 )
+# "beat … to death": up to GAP_WORDS words may stand at the gap ("beat a man to death")
+GAP = "…"
+GAP_WORDS = 3
 _MIN_ARABIC_PREFIX = 2
 _MIN_TRIGGER = 3
 # What may follow an Arabic stem inside one word: feminine, dual, plural, nisba and pronoun
@@ -72,6 +76,7 @@ class Hit:
     first: int
     last: int
     entry: Entry
+    tail: tuple[int, int] | None = None  # the entry's words after a gap ("… to death")
 
     @property
     def role(self) -> str:
@@ -126,7 +131,8 @@ class Lexicon:
         for the automaton (a field without one has no act, so events are not looked for).
 
         en fr es pt: the stem, or what it shares with the entry as written when the stemmer
-        rewrote its end ("happy" → "happi": "happ"), and in en and fr the irregular forms
+        rewrote its end ("happy" → "happi": "happ"; in en, "rape" → "rap" for "raping"), and
+        in en and fr the irregular forms
         that lemmatise to an act ("meurent" → "mourir", "slew" → "slay"); ar: the stem (it
         already matches as a prefix); ru: the first three letters of every form of the lemma
         in pymorphy3's dictionary ("бить" → "бил", "бье" …).
@@ -142,6 +148,8 @@ class Lexicon:
         if lang == "ru":
             return frozenset(f[:_MIN_TRIGGER] for key in keys for f in russian_lexeme(key))
         stems = frozenset(self._act_written.get(lang, {}).get(k, k) for k in keys)
+        if lang == "en":
+            stems |= {_without_silent_e(s) for s in stems}
         irregular = {fold(w) for w in irregular_forms(lang, keys)}
         return stems | {w for w in irregular if not w.startswith(tuple(stems))}
 
@@ -163,6 +171,7 @@ class Lexicon:
         ignored = self._ignore.get(lang, frozenset())
         keyed = [() if t.text.lower() in ignored else t.keys for t in tokens]
         hits: list[Hit] = []
+        tails: list[tuple[int, int]] = []  # words after a gap (`_match`)
         arabic = lang == "ar"
         count = len(keyed)
         for i, keys in enumerate(keyed):
@@ -178,11 +187,19 @@ class Lexicon:
                     if not entry.starts:
                         hits.append(Hit(i, i, entry))
                         continue
-                elif not arabic and (i + 1 == count or words[1] not in keyed[i + 1]):
+                elif (
+                    not arabic
+                    and words[1] != GAP
+                    and (i + 1 == count or words[1] not in keyed[i + 1])
+                ):
                     continue  # (the usual miss of a phrase, told without `_match`)
-                last = self._match(entry, tokens, keyed, i, lang)
-                if last is not None:
-                    hits.append(Hit(i, last, entry))
+                span = self._match(entry, tokens, keyed, i, lang)
+                if span is not None:
+                    hits.append(Hit(i, span[0], entry, span[1]))
+                    if span[1]:
+                        tails.append(span[1])
+        if tails:  # "beat a man to death": "death" is the act's, no victim of its own
+            hits = [h for h in hits if not any(a <= h.first and h.last <= b for a, b in tails)]
         return _longest(hits)
 
     def _candidates(
@@ -203,20 +220,44 @@ class Lexicon:
         keyed: Sequence[Sequence[str]],
         i: int,
         lang: str,
-    ) -> int | None:
-        last = i + len(entry.keys) - 1
-        if last >= len(tokens):
-            return None
+    ) -> tuple[int, tuple[int, int] | None] | None:
+        """(the last token of the hit, the tokens after a gap the entry spanned) or None."""
         arabic = lang == "ar"
-        for offset, want in enumerate(entry.keys[1:], start=1):
-            here = keyed[i + offset]
-            if not (any(_same(k, want) for k in here) if arabic else want in here):
+
+        def found(at: int, want: str) -> bool:
+            here = keyed[at]
+            return any(_same(k, want) for k in here) if arabic else want in here
+
+        last, gap, head, tail = i, 0, i, None
+        for want in entry.keys[1:]:
+            if want == GAP:
+                gap, head = GAP_WORDS, last
+                continue
+            at = next(
+                (at for at in range(last + 1, min(last + 2 + gap, len(keyed))) if found(at, want)),
+                None,
+            )
+            if at is None:
                 return None
+            if at > last + 1:
+                tail = at
+            last, gap = at, 0
         if entry.starts:
             word = fold(tokens[i].text.lower())
             if not word.startswith(entry.starts) or (entry.exact and word != entry.starts):
                 return None
-        return last
+        # words stood at the gap ("beat a man to death"): the hit is the words before it, and
+        # what stood there is read as any words after an act are (its victim)
+        return (head, (tail, last)) if tail is not None else (last, None)
+
+
+def _without_silent_e(stem: str) -> str:
+    """What an English stem's forms all begin with: the stemmer gives short stems back the
+    "e" that "-ing" and "-ed" drop ("raping" → "rape", "razed" → "raze") and "ie" that "-ing"
+    writes "y" ("dying" → "die")."""
+    if stem.endswith("ie"):
+        return stem[:-2] + "y"
+    return stem[:-1] if stem.endswith("e") else stem
 
 
 def _shared_start(a: str, b: str) -> str:
@@ -275,7 +316,7 @@ def _entries(role: str, name: str, table: Mapping[str, Any]) -> Iterator[tuple[s
         for text in table.get(lang, ()):
             strict, exact = text.startswith("="), text.startswith("==")
             words = text.lstrip("=").replace("-", " ").replace("'", " ").split()
-            keys = tuple(lexicon_key(w, lang) for w in words)
+            keys = tuple(GAP if w == GAP else lexicon_key(w, lang) for w in words)
             if all(keys):
                 starts = fold(words[0].lower()) if strict else ""
                 yield (

@@ -16,6 +16,7 @@ import pytest
 
 from bot.matching import AlertThresholds, Matcher, SituationSpec, build_matcher, score
 from bot.matching.events import Event, detect_events
+from bot.matching.morphology import word_keys
 from bot.matching.scoring import strongest_event
 
 DATA = Path(__file__).parent / "events_cases.json"
@@ -86,6 +87,29 @@ def test_words_in_any_form_count() -> None:
     ]:
         events = detect_events(title, lang, field="title")
         assert [e.grade for e in events] == ["violation"], (title, events)
+
+
+def test_every_written_form_of_an_act_word_passes_the_prefilter(world: Matcher) -> None:
+    """The automaton looks for what every form of an act word begins with: English writes
+    "raping" and "razing" without the stem's "e"."""
+    for title in ("Fighters raping women in Darfur", "Soldiers razing homes in Rakhine"):
+        result = world.match_text(title=title, language="en")
+        assert [e.grade for e in result.events] == ["violation"], title
+
+
+def test_a_separable_act_takes_its_object_between() -> None:
+    """ "beat … to death": the words between are the victim; the tail names no victim."""
+    (event,) = detect_events("Mob beat a Muslim man to death in Jharkhand", "en", field="title")
+    assert (event.act, event.phrase, event.victims) == ("kill", "beat … to death", ("identity",))
+    assert "death" not in event.victim_words
+
+
+def test_a_french_word_is_not_read_as_an_elision_that_lost_its_apostrophe() -> None:
+    """ "lattaque" is "l'attaque" written without its apostrophe, but "couvrent" (they
+    cover) is a word, not "c'ouvrent" (it opens): "couvrent le feu" is no opening of fire."""
+    assert "attaqu" in word_keys("lattaque", "fr")
+    assert word_keys("couvrent", "fr") == ("couvr",)
+    assert detect_events("Les soldats couvrent le feu des rebelles", "fr", field="title") == []
 
 
 def test_only_the_items_language_terms_apply(world: Matcher) -> None:
