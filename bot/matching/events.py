@@ -412,11 +412,22 @@ def _cancelled(ctx: _Context, act: Hit) -> bool:
                 return True
             if h.name == "denial" and _reaches(ctx, h, act):
                 return True
-    if ctx.in_context(act, "cue", _NOT_NOW):
+    cues = ctx.in_context(act, "cue", _NOT_NOW)
+    if any(h.name != "sport" for h in cues):
         return True
+    if cues and not _armed(ctx, act):
+        return True  # "Iran beats Japan", not "grenade attack kills football fan"
     exceptions = ctx.near(act, "unless", before=_WINDOW, after=_WINDOW)
     # "workers strike" is no attack; "gunmen attack UNICEF workers" is
     return any(h.name == act.name and not _agency_staff(ctx, h) for h in exceptions)
+
+
+def _armed(ctx: _Context, act: Hit) -> bool:
+    """A weapon or an attacker no game has is named in the act's segment, the act's own word
+    included ("football kids bombed")."""
+    seg = ctx.segments[act.first]
+    cues = ctx.by_role.get("cue", ())
+    return any(h.name == "armed" and ctx.segments[h.first] == seg for h in cues)
 
 
 def _agency_staff(ctx: _Context, hit: Hit) -> bool:
@@ -601,8 +612,11 @@ def _same_clause(ctx: _Context, act: Hit, hit: Hit) -> bool:
 
 def _inside_cue(ctx: _Context, hit: Hit) -> bool:
     """A victim or target word that is part of a cue phrase ("market" in "market bets"); a
-    vehicle is still a target ("strike hits a car")."""
-    return any(_overlaps(h, hit) for h in ctx.by_role.get("cue", ()) if h.name != "vehicle")
+    vehicle is still a target ("strike hits a car"), and an attacker still who he is."""
+    return any(_overlaps(h, hit) for h in ctx.by_role.get("cue", ()) if h.name not in _OWN_WORDS)
+
+
+_OWN_WORDS = frozenset({"vehicle", "armed"})  # cues whose words keep their other roles
 
 
 def _negated(ctx: _Context, hit: Hit) -> bool:
