@@ -1216,6 +1216,8 @@ def _grade(
     )  # "fires rage after strikes kill 12": the strikes killed
     if kind == "atrocity" and _accused(ctx, act):
         return "risk"  # "accused Israel of genocide": a claim, not a report of one
+    if kind == "atrocity" and "market" in cue and not (civilian or people or targets):
+        return None  # "les valeurs bancaires massacrées": a market rout
     if kind == "atrocity" or kind in {"sexual", "torture"}:
         return "violation"
     if kind == "lethal":
