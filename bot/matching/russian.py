@@ -53,21 +53,26 @@ _VOWEL_OR_SOFT = frozenset("аеёиоуыэюяйь")
 
 def oblique_lemmas(name: str) -> set[str]:
     """The lemma view of a multi-word Cyrillic name in its other cases, where it is not the
-    name's own: pymorphy3 reads "Гане" in "в Рамат-Гане" as Ghana ("гана"), so "Рамат-Ган" is
-    also stored as "рамат-гана". Only names whose last word ends in a consonant, declined as a
-    masculine noun is ("Ган", "Шемеш"); one-word names are read by their lemma alone."""
+    name as written: the lemmas of its words ("Курская область" → "курский область", for "из
+    Курской области"), and where pymorphy3 reads the last word declined as another name
+    ("Гане" in "в Рамат-Гане" is Ghana, "гана"), that reading too ("рамат-гана"; only a last
+    word that ends in a consonant, declined as a masculine noun is: "Ган", "Шемеш"). One-word
+    names are read by their lemma alone."""
     if not has_cyrillic(name):
         return set()
     words = [w for w in _SEPARATORS.split(name) if w]
-    last = words[-1] if words else ""
-    if len(words) < 2 or not _CYRILLIC_WORD.fullmatch(last) or last[-1].lower() in _VOWEL_OR_SOFT:
+    if len(words) < 2:
         return set()
+    own = {lemma_phrase(name)} - {name}
+    last = words[-1]
+    if not _CYRILLIC_WORD.fullmatch(last) or last[-1].lower() in _VOWEL_OR_SOFT:
+        return own
     lemmas = {place_lemma(last + ending) for ending in _OBLIQUE_ENDINGS} - {place_lemma(last)}
     if not lemmas:  # (most names: their head words need no parsing then)
-        return set()
+        return own
     joint = "-" if "-" in name else " "
     head = joint.join(place_lemma(w) if _CYRILLIC_WORD.fullmatch(w) else w for w in words[:-1])
-    return {f"{head}{joint}{lemma}" for lemma in lemmas}
+    return own | {f"{head}{joint}{lemma}" for lemma in lemmas}
 
 
 def lemma_view(text: str) -> Normalized:
