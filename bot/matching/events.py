@@ -1059,8 +1059,22 @@ def _expels_witnesses(ctx: _Context, act: Hit) -> bool:
     victims = ctx.near(act, "victim", before=_WINDOW, after=_WINDOW)
     if any(h.name in _POPULATION_NAMED for h in victims):
         return False  # "expels aid workers and 500 families": people are expelled
-    near = ctx.near(act, "qualifier", before=_STAFF_REACH, after=_STAFF_REACH)
-    return any(h.name == "agency" for h in near) or any(h.name in ("aid", "press") for h in victims)
+    near = ctx.near(act, "qualifier", before=_STAFF_REACH, after=_STAFF_OF_REACH)
+    return any(
+        h.name == "agency" and (h.first - act.last <= _STAFF_REACH or _of_before(ctx, h))
+        for h in near
+    ) or any(h.name in ("aid", "press") for h in victims)
+
+
+_STAFF_OF_REACH = 6  # … or after "of" ("expulse le coordinateur humanitaire de l'ONU")
+
+
+def _of_before(ctx: _Context, hit: Hit) -> bool:
+    """`hit` follows "of", "de", "du", "del", "da" … (and an article): it owns what precedes."""
+    at = hit.first - 1
+    if at > 0 and ctx.tokens[at].text.lower() in _ARTICLES.get(ctx.lang, ()):
+        at -= 1
+    return at >= 0 and ctx.tokens[at].text.lower() in _OF
 
 
 def _qualifies_perpetrator(ctx: _Context, victim: Hit) -> bool:
