@@ -123,6 +123,11 @@ class Lexicon:
     def set_ignored(self, lang: str, words: Iterable[str]) -> None:
         self._ignore[lang] = frozenset(w.lower() for w in words) | {fold(w) for w in words}
 
+    def words(self, lang: str) -> set[str]:
+        """The keys of every word of every entry of `lang` (tools/forms.py)."""
+        by_key = self._index.get(lang, {})
+        return {k for entries in by_key.values() for e in entries for k in e.keys if k != GAP}
+
     def languages(self) -> tuple[str, ...]:
         return tuple(self._index)
 

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import pickle
 import re
+import tomllib
 from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from functools import lru_cache
+from importlib import resources
 from typing import Any, NamedTuple
 
 import Stemmer
@@ -29,7 +31,7 @@ from bot.matching.normalize import fold
 from bot.matching.scan import ARABIC_PREFIXES
 
 SNOWBALL = {"en": "english", "fr": "french", "es": "spanish", "pt": "portuguese"}
-LEMMATISED = frozenset({"en", "fr"})  # simplemma first; its Spanish and Portuguese are too big
+LEMMATISED = frozenset({"en", "fr", "es", "pt"})  # simplemma's lemma first (`_irregular`)
 LANGUAGES = ("en", "fr", "es", "pt", "ar", "ru")
 # a letter or digit, then letters, digits and combining marks (runs of each: the regex engine
 # reads a run of one class far faster than an alternation tried at every character)
@@ -37,6 +39,7 @@ _WORD = re.compile(r"[^\W_]+(?:[\u0300-\u036f\u064b-\u065f\u0670]+[^\W_]*)*")
 _FRENCH_ELISION = re.compile(r"^(?:l|d|j|s|n|m|c|qu)(?=[aeiouyhâàéèêëîïôûœ])")
 _MIN_ARABIC_STEM = 2
 _CACHE_LIMIT = 200_000
+_FORMS_TABLES = frozenset({"es", "pt"})  # lemmas from data/forms.toml, not the dictionary
 
 
 class Token(NamedTuple):
@@ -88,14 +91,25 @@ def strip_arabic_clitics(word: str) -> str:
     return word
 
 
-@lru_cache(maxsize=2)
+def stem_key(word: str, lang: str) -> str:
+    """The folded Snowball stem of a lower-case word, before any lemma."""
+    return fold(_stemmer(lang).stemWord(word))
+
+
+@lru_cache(maxsize=len(LANGUAGES))
 def _irregular(lang: str) -> dict[str, str]:
     """The entries of simplemma's dictionary for `lang` whose Snowball stem differs from
     their lemma's ("children" → "child", "fled" → "flee", "pris" → "prendre"). For every
     other word the stem of the lemma is the stem of the word, so this small table (9,000
     English and 25,000 French words, a few MB) gives the same keys as the whole dictionary
-    (~40 MB for the two), which is read once here and let go."""
+    (~40 MB for the two), which is read once here and let go. Spanish and Portuguese have
+    ten times as many such words: data/forms.toml keeps those of the event lexicon's words
+    ("dispara", "niega", "incendeia", "explosões"; written by tools/forms.py)."""
     from simplemma.strategies.dictionaries import DefaultDictionaryFactory
+
+    if lang in _FORMS_TABLES:
+        data = resources.files("bot.matching").joinpath("data").joinpath("forms.toml")
+        return dict(tomllib.loads(data.read_text(encoding="utf-8")).get(lang, {}))
 
     def pick() -> bytes:
         words = DefaultDictionaryFactory(cache_max_size=0).get_dictionary(lang)
