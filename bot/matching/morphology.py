@@ -193,11 +193,13 @@ def word_or_name(name: str, vocabulary: AbstractSet[str]) -> bool:
 
 def _lemmatizer(lang: str) -> Callable[[str], str]:
     """simplemma's dictionary lemma of a lower-case word where it matters to the stem (its
-    dictionary lookup, as simplemma does it: the word, then the word capitalised)."""
+    dictionary lookup, as simplemma does it: the word, then the word capitalised), and that
+    lemma's own where it has one: "abattus" → "abattu" (the adjective) → "abattre"."""
     irregular = _irregular(lang)
 
     def lemma(word: str) -> str:
-        return irregular.get(word) or irregular.get(word.capitalize()) or word
+        first = irregular.get(word) or irregular.get(word.capitalize()) or word
+        return irregular.get(first, first)
 
     return lemma
 
