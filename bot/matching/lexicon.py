@@ -137,10 +137,10 @@ class Lexicon:
 
         en fr es pt: the stem, or what it shares with the entry as written when the stemmer
         rewrote its end ("happy" → "happi": "happ"; in en, "rape" → "rap" for "raping"), and
-        in en and fr the irregular forms
-        that lemmatise to an act ("meurent" → "mourir", "slew" → "slay"); ar: the stem (it
-        already matches as a prefix); ru: the first three letters of every form of the lemma
-        in pymorphy3's dictionary ("бить" → "бил", "бье" …).
+        the irregular forms that lemmatise to an act ("meurent" → "mourir", "slew" → "slay",
+        "dispara" → "disparar"); ar: the stem (it already matches as a prefix); ru: the first
+        three letters of every form of the lemma in pymorphy3's dictionary ("бить" → "бил",
+        "бье" …).
         """
         if (known := self._triggers.get(lang)) is None:
             known = self._triggers[lang] = self._make_triggers(lang)

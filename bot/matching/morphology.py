@@ -105,11 +105,10 @@ def _irregular(lang: str) -> dict[str, str]:
     (~40 MB for the two), which is read once here and let go. Spanish and Portuguese have
     ten times as many such words: data/forms.toml keeps those of the event lexicon's words
     ("dispara", "niega", "incendeia", "explosões"; written by tools/forms.py)."""
-    from simplemma.strategies.dictionaries import DefaultDictionaryFactory
-
     if lang in _FORMS_TABLES:
         data = resources.files("bot.matching").joinpath("data").joinpath("forms.toml")
         return dict(tomllib.loads(data.read_text(encoding="utf-8")).get(lang, {}))
+    from simplemma.strategies.dictionaries import DefaultDictionaryFactory
 
     def pick() -> bytes:
         words = DefaultDictionaryFactory(cache_max_size=0).get_dictionary(lang)
