@@ -446,9 +446,19 @@ def _hedged(ctx: _Context, act: Hit) -> bool:
         if h.last < act.first:
             if h.name == "hedge" and _reaches(ctx, h, act) and not _perfect(ctx, h, act):
                 return True
-        elif h.name == "hedge_after" and h.first > act.last:
+        elif h.name == "hedge_after" and h.first > act.last and not _feared_toll(ctx, h):
             return True
     return False
+
+
+_TOLL_AFTER_FEAR = frozenset({"dead", "killed", "drowned", "trapped", "buried", "missing"})
+
+
+def _feared_toll(ctx: _Context, fear: Hit) -> bool:
+    """ "many feared dead": a toll feared already, not a threat ("strike, dozens feared
+    dead")."""
+    after = fear.last + 1
+    return after < len(ctx.tokens) and ctx.tokens[after].text.lower() in _TOLL_AFTER_FEAR
 
 
 def _named_for(ctx: _Context, act: Hit) -> bool:
@@ -1270,7 +1280,10 @@ def _grade(
         # off and its NGOs and press restricted (EE1/EE2), not an expulsion of people
         if _expels_witnesses(ctx, act):
             return "risk"
-        return "violation" if displaced_people or labelled else None
+        if "disaster" in cue and not armed:
+            return None  # "evacuation ordered ahead of the cyclone"
+        # the people of the villages or homes emptied ("orders the evacuation of 20 villages")
+        return "violation" if displaced_people or labelled or "civilian" in targets else None
     if kind == "detention":
         if counted >= MASS_DETENTION:  # the people detained, not any number nearby
             return "violation"
