@@ -252,6 +252,10 @@ def test_places(world: Matcher, title: str, lang: str, expected: set[str]) -> No
         # the name is found in that case though "Гане" lemmatises to Ghana's name
         ("Ракета упала в Рамат-Гане", "ru", {"ISR"}),
         ("Погибшие при ракетной атаке в Рамат - Гане", "ru", {"ISR"}),
+        # postal abbreviations of US states and cities, in capitals
+        ("Rally in D.C. draws thousands", "en", {"USA"}),
+        ("N . Y . eyes protest buffer zone around houses of worship", "en", {"USA"}),
+        ("Nj expert says", "en", set()),
         # a region named by an adjective and a noun, both declined
         ("Тысячи жителей бежали из Курской области", "ru", {"RUS"}),
         ("Удар по энергосистеме в Херсонской области", "ru", {"UKR"}),
