@@ -102,46 +102,59 @@ def _irregular(lang: str) -> dict[str, str]:
     their lemma's ("children" → "child", "fled" → "flee", "pris" → "prendre"). For every
     other word the stem of the lemma is the stem of the word, so this small table (9,000
     English and 25,000 French words, a few MB) gives the same keys as the whole dictionary
-    (~40 MB for the two), which is read once here and let go. Spanish and Portuguese have
-    ten times as many such words: data/forms.toml keeps those of the event lexicon's words
-    ("dispara", "niega", "incendeia", "explosões"; written by tools/forms.py)."""
+    (~40 MB for the two), which is read once (`_dictionary`) and let go. Spanish and
+    Portuguese have ten times as many such words: data/forms.toml keeps those of the event
+    lexicon's words ("dispara", "niega", "incendeia", "explosões"; written by tools/forms.py)."""
     if lang in _FORMS_TABLES:
-        data = resources.files("bot.matching").joinpath("data").joinpath("forms.toml")
-        return dict(tomllib.loads(data.read_text(encoding="utf-8")).get(lang, {}))
+        return dict(_forms_table().get(lang, {}))
+    return _dictionary(lang).irregular
+
+
+@lru_cache(maxsize=1)
+def _forms_table() -> dict[str, dict[str, str]]:
+    data = resources.files("bot.matching").joinpath("data").joinpath("forms.toml")
+    return tomllib.loads(data.read_text(encoding="utf-8"))
+
+
+class _Dictionary(NamedTuple):
+    """What matching keeps of simplemma's dictionary of a language (`_dictionary`)."""
+
+    irregular: dict[str, str]  # word → lemma where their stems differ (`_irregular`)
+    lower: Any  # DAWG of the forms written in lower case
+    capitalised: Any  # DAWG of the others (names, places, acronyms)
+
+
+@lru_cache(maxsize=2)
+def _dictionary(lang: str) -> _Dictionary:
+    """simplemma's dictionary of `lang` (English or French), read once: its irregular forms
+    and its word forms as two compact DAWGs (~3 MB for English, built in ~0.3 s)."""
+    import dawg
     from simplemma.strategies.dictionaries import DefaultDictionaryFactory
 
-    def pick() -> bytes:
+    def read() -> tuple[bytes, Any, Any]:
         words = DefaultDictionaryFactory(cache_max_size=0).get_dictionary(lang)
         stem = _stemmer(lang).stemWord
-        return pickle.dumps({w: lemma for w, lemma in words.items() if stem(w) != stem(lemma)})
+        irregular = {w: lemma for w, lemma in words.items() if stem(w) != stem(lemma)}
+        lower = dawg.DAWG(w for w in words if w[:1].islower())
+        capitalised = dawg.DAWG(w for w in words if not w[:1].islower())
+        return pickle.dumps(irregular), lower, capitalised
 
+    irregular, lower, capitalised = read()
     # made afresh from one buffer, the small table does not pin the memory the whole
     # dictionary was read into
-    return dict(pickle.loads(pick()))
+    return _Dictionary(dict(pickle.loads(irregular)), lower, capitalised)
 
 
-@lru_cache(maxsize=1)
 def english_vocabulary() -> tuple[Any, Any]:
-    """simplemma's English word forms, as two compact DAWGs (~3 MB, built in ~0.3 s on first
-    use): those English writes in lower case, and those it writes with a capital (names,
-    places, acronyms: "Michael", "Smith", "Lebanon")."""
-    import dawg
-    from simplemma.strategies.dictionaries import DefaultDictionaryFactory
-
-    words = DefaultDictionaryFactory(cache_max_size=0).get_dictionary("en").keys()
-    lower = [w for w in words if w[:1].islower()]
-    return dawg.DAWG(lower), dawg.DAWG(w for w in words if not w[:1].islower())
+    """simplemma's English word forms, as two DAWGs: those English writes in lower case, and
+    those it writes with a capital (names, places, acronyms: "Michael", "Smith", "Lebanon")."""
+    english = _dictionary("en")
+    return english.lower, english.capitalised
 
 
-@lru_cache(maxsize=1)
 def french_words() -> Any:
-    """simplemma's French word forms in lower case, as a compact DAWG (~0.3 MB, built in
-    ~0.2 s on first use)."""
-    import dawg
-    from simplemma.strategies.dictionaries import DefaultDictionaryFactory
-
-    words = DefaultDictionaryFactory(cache_max_size=0).get_dictionary("fr").keys()
-    return dawg.DAWG(w for w in words if w[:1].islower())
+    """simplemma's French word forms written in lower case, as a DAWG."""
+    return _dictionary("fr").lower
 
 
 def common_word(word: str) -> bool:
