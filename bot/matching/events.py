@@ -1280,7 +1280,7 @@ def _grade(
         # off and its NGOs and press restricted (EE1/EE2), not an expulsion of people
         if _expels_witnesses(ctx, act):
             return "risk"
-        if "disaster" in cue and not armed:
+        if natural:
             return None  # "evacuation ordered ahead of the cyclone"
         # the people of the villages or homes emptied ("orders the evacuation of 20 villages")
         return "violation" if displaced_people or labelled or "civilian" in targets else None

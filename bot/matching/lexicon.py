@@ -176,7 +176,6 @@ class Lexicon:
         ignored = self._ignore.get(lang, frozenset())
         keyed = [() if t.text.lower() in ignored else t.keys for t in tokens]
         hits: list[Hit] = []
-        tails: list[tuple[int, int]] = []  # words after a gap (`_match`)
         arabic = lang == "ar"
         count = len(keyed)
         for i, keys in enumerate(keyed):
@@ -201,8 +200,7 @@ class Lexicon:
                 span = self._match(entry, tokens, keyed, i, lang)
                 if span is not None:
                     hits.append(Hit(i, span[0], entry, span[1]))
-                    if span[1]:
-                        tails.append(span[1])
+        tails = [h.tail for h in hits if h.tail]
         if tails:  # "beat a man to death": "death" is the act's, no victim of its own
             hits = [h for h in hits if not any(a <= h.first and h.last <= b for a, b in tails)]
         return _longest(hits)

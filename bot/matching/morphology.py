@@ -106,7 +106,7 @@ def _irregular(lang: str) -> dict[str, str]:
     Portuguese have ten times as many such words: data/forms.toml keeps those of the event
     lexicon's words ("dispara", "niega", "incendeia", "explosões"; written by tools/forms.py)."""
     if lang in _FORMS_TABLES:
-        return dict(_forms_table().get(lang, {}))
+        return _forms_table().get(lang, {})
     return _dictionary(lang).irregular
 
 
