@@ -626,7 +626,7 @@ def _inside_cue(ctx: _Context, hit: Hit) -> bool:
     return any(_overlaps(h, hit) for h in ctx.by_role.get("cue", ()) if h.name not in _OWN_WORDS)
 
 
-_OWN_WORDS = frozenset({"vehicle", "armed"})  # cues whose words keep their other roles
+_OWN_WORDS = frozenset({"vehicle", "armed", "the_dead"})  # cues whose words keep their other roles
 
 
 def _negated(ctx: _Context, hit: Hit) -> bool:
@@ -816,6 +816,7 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         and _same_clause(ctx, act, t)
         and not (t.name in _CARE and (spec.kind in _TOLL_KINDS or _taken_to(ctx, t)))
         and not any(_overlaps(t, v) for v in subjects)  # "villagers attack": no village hit
+        and not (t.name == "shelter" and _armed_camp(ctx, t))
     ]
     perps = ctx.near(act, "perpetrator", before=_WINDOW, after=_WINDOW)
     labels = ctx.in_context(act, "label", _LABELS)
@@ -837,6 +838,8 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         classes.add("people")
     else:
         named = None
+    if spec.kind == "death" and not classes and not enlisted and _names_the_dead(ctx, act):
+        classes.add("people")  # "attacks leave dead near Beirut": the dead are its victims
     target_classes = {t.name for t in targets}
     civilian = classes & CIVILIAN_CLASSES
     grade = _grade(
@@ -1713,6 +1716,49 @@ def _people_named(ctx: _Context, act: Hit) -> Place | None:
         if after is not None and after.start <= place.start < after.end:
             return None if _modifies(ctx, act.last + 1) else place
     return None
+
+
+def _armed_camp(ctx: _Context, camp: Hit) -> bool:
+    """A camp that an armed force or fighters hold: an armed qualifier, a perpetrator or a
+    combatant that qualifies it: right before it ("military camp", "rebel camp", "военный
+    лагерь"), right after it where adjectives follow their noun ("camp militaire", "campamento
+    militar"), or after one linking word ("camp of militants", "camp de rebelles"). A military
+    target, not a shelter of the displaced; "camp leaders" are the camp's own people."""
+    tokens = ctx.tokens
+    for h in ctx.hits:
+        armed = (
+            (h.role == "qualifier" and h.name == "armed")
+            or h.role == "perpetrator"
+            or (h.role == "victim" and h.name in COMBATANTS)
+        )
+        if not armed:
+            continue
+        if h.last == camp.first - 1 and _adjacent(ctx, h.last, camp.first):
+            return True
+        after = h.first == camp.last + 1 and _adjacent(ctx, camp.last, h.first)
+        if after and ctx.lang not in _MODIFIER_FIRST and h.role == "qualifier":
+            return True
+        linked = h.first == camp.last + 2 and tokens[camp.last + 1].text.lower() in _LINKS
+        if linked and _adjacent(ctx, camp.last, h.first - 1):
+            return True
+    return False
+
+
+def _adjacent(ctx: _Context, left: int, right: int) -> bool:
+    """Tokens `left` and `right` stand next to each other with only a space between."""
+    return not ctx.text[ctx.tokens[left].end : ctx.tokens[right].start].strip()
+
+
+_MODIFIER_FIRST = frozenset({"en", "ru"})  # adjectives before their noun
+
+
+_LINKS = frozenset({"of", "for", "de", "des", "du", "d", "del", "da", "do", "das", "dos"})
+
+
+def _names_the_dead(ctx: _Context, act: Hit) -> bool:
+    """The death word is itself a noun for the dead ("leave dead", "fait des morts", "يوقع
+    قتلى", "есть погибшие"): people died, uncounted, as "several dead" counts them."""
+    return any(h.name == "the_dead" and _overlaps(h, act) for h in ctx.by_role.get("cue", ()))
 
 
 def _modifies(ctx: _Context, index: int, *, after: bool = True) -> bool:

@@ -53,8 +53,8 @@ _SQLITE_CANDIDATES = (
         """
         SELECT s.band, s.story_id, s.title_key, s.seen_at
         FROM json_each(:bands) AS v
-        JOIN story_band AS s ON s.band = v.value AND s.story_id IN (
-            SELECT t.story_id FROM story_band AS t
+        JOIN story_band AS s ON s.rowid IN (
+            SELECT t.rowid FROM story_band AS t
             WHERE t.band = v.value AND t.seen_at >= :since
             ORDER BY t.seen_at DESC, t.story_id DESC LIMIT :limit
         )
