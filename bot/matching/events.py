@@ -971,7 +971,9 @@ def _consequence(victim_class: str, kind: str) -> bool:
 
 
 # Acts whose English subject does them to someone else (not "civilians die", "children starve")
-_TRANSITIVE = frozenset({"attack", "lethal", "arson", "looting", "abduction", "injury", "torture"})
+_TRANSITIVE = frozenset(
+    {"attack", "lethal", "arson", "looting", "destruction", "abduction", "injury", "torture"}
+)
 _PARTICIPLES = frozenset(
     {"hit", "shot", "struck", "slain", "burnt", "cut", "beaten", "held", "taken"}
 )
@@ -1297,6 +1299,8 @@ def _grade(
         return "violation" if _placed(ctx, act, towns_only=True) and "market" not in cue else None
     if kind == "obstruction":
         return "violation" if "aid" in targets and "market" not in cue else None
+    if kind == "destruction":  # of homes: by an armed force, or an identity group's
+        return "violation" if "civilian" in targets and (armed or civilian) else None
     if kind in {"looting", "arson", "violence"}:
         return "violation" if civilian or targets else None
     return None
@@ -1711,8 +1715,11 @@ def _people_named(ctx: _Context, act: Hit) -> Place | None:
         if not place.people:
             continue
         if before is not None and before.start <= place.start < before.end + 1:
-            # "soldat malien mort": an adjective after its noun, the soldier died
-            return None if _modifies(ctx, act.first - 1, after=False) else place
+            # "soldat malien mort": an adjective after its noun, the soldier died; "الجيش
+            # الإسرائيلي يصيب فلسطينيين": the army's, and the people wounded come after
+            if not _modifies(ctx, act.first - 1, after=False):
+                return place
+            continue
         if after is not None and after.start <= place.start < after.end:
             return None if _modifies(ctx, act.last + 1) else place
     return None
