@@ -210,6 +210,12 @@ def test_places(world: Matcher, title: str, lang: str, expected: set[str]) -> No
         # a town yields its name to a namesake ten times its size (London, Ontario)
         ("Protest march banned in London", "en", {"GBR"}),
         ("Floods in Virginia", "en", {"USA"}),  # the state, not the South African town
+        # a province yields to a big city's own name, not to its exonym ("Antioquía" is
+        # Antakya in Spanish; Colombia's departments are larger than Antakya)
+        ("Masacre en Antioquia: seis jóvenes asesinados", "es", {"COL", "TUR"}),
+        ("Terremoto en Antioquía, Turquía", "es", {"TUR"}),
+        ("Airstrike kills 3 in Mozambique's Gaza province", "en", {"MOZ"}),
+        ("Strike on Gaza kills 12", "en", {"PSE"}),
         # an armed group's name is never a town's ("Hamas" is an alternate name of Hamm)
         ("Hamas rejects the proposal", "en", {"PSE"}),
         # everyday Arabic words that GeoNames lists as places ("was" = Cannes, "how" = Kyiv)
