@@ -1243,8 +1243,11 @@ def _grade(
         and (not armed or _died_in_disaster(ctx, act))
         and (kind not in _HARM_KINDS or not _violent(ctx, act))
     )  # "fires rage after strikes kill 12": the strikes killed
-    if kind == "atrocity" and _accused(ctx, act):
-        return "risk"  # "accused Israel of genocide": a claim, not a report of one
+    if kind == "atrocity" and _accused(ctx, act, legal=act.name == "genocide"):
+        # "accused Israel of genocide": a legal claim, not a report of one; "alleged
+        # massacres" may not have happened; but "army accused of massacring villagers",
+        # "accusée d'exécutions sommaires" report acts, as "accused of killing" does
+        return "risk"
     if kind == "atrocity" and "market" in cue and not (civilian or people or targets):
         return None  # "les valeurs bancaires massacrées": a market rout
     if kind == "atrocity" or kind in {"sexual", "torture"}:
@@ -1635,11 +1638,13 @@ def _disaster_before(ctx: _Context, act: Hit, *, reach: int = _MANNER_REACH) -> 
 _ACCUSATION_REACH = 6  # tokens from "accused" to the atrocity it names ("accused X of genocide")
 
 
-def _accused(ctx: _Context, act: Hit) -> bool:
-    """An atrocity named as an accusation just before it: "a candidate who accused Israel of
+def _accused(ctx: _Context, act: Hit, *, legal: bool) -> bool:
+    """An atrocity named as an allegation just before it ("alleged massacres"), or, `legal`
+    (genocide, crimes against humanity), as an accusation: "a candidate who accused Israel of
     genocide", "accuse la Russie de génocide" (a complaint, a risk factor: not a report)."""
+    names = {"allegation", "accusation"} if legal else {"allegation"}
     before = ctx.near(act, "cue", before=_ACCUSATION_REACH, after=0)
-    return any(h.name == "accusation" for h in before)
+    return any(h.name in names for h in before)
 
 
 def _cue_names(ctx: _Context, act: Hit) -> set[str]:
