@@ -296,6 +296,7 @@ def test_actors_are_weaker_than_places(world: Matcher) -> None:
         # beside the places it names; a leader or a government acting abroad does not
         ("Senate Democrats ramp up pressure for hearings on war with Iran", "en", {"IRN", "USA"}),
         ("Israel strikes Hezbollah positions", "en", {"ISR", "LBN"}),
+        ("الدعم السريع يقتحم قرية ويقتل العشرات", "ar", {"SDN"}),  # the RSF's short name
         ("Hamas urges Iran to stop targeting neighbouring countries", "en", {"IRN", "PSE"}),
         ("Trump threatens Iran", "en", {"IRN"}),
         ("Pentagon says Iran fired missiles", "en", {"IRN"}),
