@@ -3,7 +3,8 @@
     digits           "12", "1,200", "100 , 000" (GDELT's spacing), "816.000", Arabic-Indic "١٢"
     number words     en fr es pt: text2num ("twelve", "deux", "ciento setenta", "dez")
                      ru: number-parser on pymorphy3 lemmas ("двенадцати" → "двенадцать" → 12)
-                     ar: num2words' words for 1–10, the tens, 100 and 1,000 ("أربعة" → 4)
+                     ar: num2words' words for 1–10, the tens, 100 and 1,000 ("أربعة" → 4),
+                         their oblique forms, and two-word teens and sums ("خمسة عشر" → 15)
 
 Vague quantities ("dozens", "hundreds", "عشرات", "десятки") are lexicon entries (events.toml),
 not numbers: see `bot.matching.events`. Years ("in 2024") are not counts.
@@ -46,6 +47,24 @@ _FEMININE = {
     },
     "pt": {"uma": 1, "duas": 2, "duzentas": 200, "trezentas": 300},
     "ar": {"ثلاث": 3, "أربع": 4, "خمس": 5, "ست": 6, "سبع": 7, "ثماني": 8, "تسع": 9, "عشر": 10},
+}
+# Arabic forms num2words does not write either: the oblique case, which headlines use after
+# a verb or a preposition ("مقتل عشرين", "فلسطينيين اثنين"), and the feminine of 1, 2 and 10
+_ARABIC_FORMS = {
+    "اثنين": 2,
+    "اثنتين": 2,
+    "اثنتان": 2,
+    "اثني": 2,
+    "إحدى": 1,
+    "عشرة": 10,
+    "عشرين": 20,
+    "ثلاثين": 30,
+    "أربعين": 40,
+    "خمسين": 50,
+    "ستين": 60,
+    "سبعين": 70,
+    "ثمانين": 80,
+    "تسعين": 90,
 }
 _CURRENCY_SIGNS = frozenset("$€£¥₹₽")
 _MULTIPLIERS = {
@@ -193,8 +212,28 @@ def _arabic_words() -> dict[str, int]:
 
     values = [*range(1, 11), *range(20, 100, 10), 100, 200, 1000]
     words = {fold(num2words(n, lang="ar")): n for n in values}
-    words |= {fold(w): n for w, n in _FEMININE["ar"].items()}
+    words |= {fold(w): n for w, n in (_FEMININE["ar"] | _ARABIC_FORMS).items()}
     return {w: n for w, n in words.items() if " " not in w}
+
+
+def _arabic_value(words: tuple[str, ...]) -> int | None:
+    """One Arabic number word, or two: a teen ("خمسة عشر" 15, "اثنا عشر" 12), units and
+    tens ("خمسة وعشرون" 25: the "و" is a clitic the key has stripped), or hundreds and what
+    follows them ("مائة وخمسون" 150)."""
+    known = _arabic_words()
+    values = [known[w] for w in words if w in known]
+    if len(values) != len(words) or not 1 <= len(values) <= 2:
+        return None
+    if len(values) == 1:
+        return values[0]
+    first, second = values
+    if second == 10 and first < 10:
+        return first + 10
+    if first < 10 and second in range(20, 100, 10):
+        return first + second
+    if first in range(100, 1000, 100) and second < 100:
+        return first + second
+    return None
 
 
 def _word_value(words: Sequence[str], lang: str) -> int | None:
@@ -216,8 +255,8 @@ def _value_of(words: tuple[str, ...], lang: str) -> int | None:
             return int(value) if value is not None else None
     except (ValueError, TypeError):
         return None
-    if lang == "ar" and len(words) == 1:
-        return _arabic_words().get(words[0])
+    if lang == "ar":
+        return _arabic_value(words)
     return None
 
 
@@ -231,6 +270,8 @@ def number_words(lang: str) -> frozenset[str]:
     spelled = [num2words(n, lang=lang).lower() for n in values]
     words = {w for text in spelled for w in text.replace("-", " ").split()}
     words |= set(_CONNECTORS[lang]) | set(_FEMININE.get(lang, {}))
+    if lang == "ar":
+        words |= set(_ARABIC_FORMS)
     return frozenset(words | {fold(w) for w in words})
 
 

@@ -33,6 +33,12 @@ def _values(text: str, lang: str) -> list[int]:
         ("сто семьдесят детей", "ru", [170]),
         ("مقتل أربعة", "ar", [4]),
         ("مقتل ١٢ مدنيا", "ar", [12]),  # Arabic-Indic digits
+        ("مقتل خمسة عشر مدنيا", "ar", [15]),  # a teen
+        ("مقتل اثني عشر مدنيا", "ar", [12]),
+        ("مقتل خمسة وعشرين مدنيا", "ar", [25]),  # units and tens, the oblique "-ين"
+        ("مقتل مائة وخمسين شخصا", "ar", [150]),
+        ("مقتل فلسطينيين اثنين", "ar", [2]),
+        ("مقتل عشرين شخصا", "ar", [20]),
     ],
 )
 def test_counts(text: str, lang: str, expected: list[int]) -> None:
