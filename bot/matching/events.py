@@ -986,6 +986,8 @@ def _subject(ctx: _Context, act: Hit, kind: str, victim: Hit) -> bool:
     """A plural English noun right before an act in the plain present does it: "protesters
     burn photos", "villagers attack a patrol"; not "villagers attacked", "civilians killed" (the
     passive, as headlines write it), nor a noun compound ("journalist abductions")."""
+    if ctx.lang in _PLURAL_ENDINGS and kind in _TRANSITIVE:
+        return _romance_subject(ctx, act, victim)
     if ctx.lang != "en" or kind not in _TRANSITIVE or victim.last != act.first - 1:
         return False
     noun = ctx.tokens[victim.last].text.lower()
@@ -993,6 +995,42 @@ def _subject(ctx: _Context, act: Hit, kind: str, victim: Hit) -> bool:
     plural = noun.endswith("s") or noun in _IRREGULAR_PLURALS
     bare = not word.endswith(("s", "ed", "en", "ing")) and word not in _PARTICIPLES
     return (plural and bare) or _counted_object(ctx, act)
+
+
+# third-person plural endings of the finite verb (present and simple past): "tuent",
+# "secuestran", "secuestraron", "sequestram", "mataram"; never a participle ("tués",
+# "secuestrados"), which the passive headline uses, nor a noun in "-ment"
+_PLURAL_ENDINGS = {
+    "fr": ("ent",),
+    "es": ("an", "en", "aron", "ieron"),
+    "pt": ("am", "em"),
+}
+_AUXILIARIES = frozenset({"ont", "avaient", "han", "habían", "têm", "tinham"})
+
+
+def _romance_subject(ctx: _Context, act: Hit, victim: Hit) -> bool:
+    """A plural noun (or the armed phrase it heads) right before a French, Spanish or
+    Portuguese verb in the third person plural does the act: "des hommes armés enlèvent deux
+    soldats", "hombres armados secuestraron", "des jihadistes ont attaqué" (the soldiers are
+    the victims, not the men); "soldats tués" is the passive, the soldiers the victims."""
+    verb = ctx.tokens[act.first].text.lower()
+    before = act.first - 1
+    if before >= 0 and ctx.tokens[before].text.lower() in _AUXILIARIES:
+        finite = True
+        before -= 1
+    else:
+        finite = verb.endswith(_PLURAL_ENDINGS[ctx.lang]) and not verb.endswith("ment")
+    if not finite or before < 0 or not ctx.tokens[victim.last].text.lower().endswith("s"):
+        return False
+    phrase_end = max(
+        [victim.last]
+        + [
+            h.last
+            for h in ctx.by_role.get("perpetrator", ())
+            if h.first <= victim.first <= h.last  # "hombres armados": the phrase it heads
+        ]
+    )
+    return phrase_end == before
 
 
 _OBJECT_REACH = 2  # tokens from a count after the act to the noun it counts
