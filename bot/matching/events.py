@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from bot.matching.context import is_title_case
 from bot.matching.lexicon import Hit, Lexicon, event_lexicon
-from bot.matching.morphology import Token, tokenize
+from bot.matching.morphology import Token, russian_parses, tokenize
 from bot.matching.normalize import hyphen_joins
 from bot.matching.numbers import Number, read_numbers
 
@@ -988,6 +988,8 @@ def _subject(ctx: _Context, act: Hit, kind: str, victim: Hit) -> bool:
     passive, as headlines write it), nor a noun compound ("journalist abductions")."""
     if ctx.lang in _PLURAL_ENDINGS and kind in _TRANSITIVE:
         return _romance_subject(ctx, act, victim)
+    if ctx.lang == "ru" and kind in _TRANSITIVE:
+        return _russian_subject(ctx, act, victim)
     if ctx.lang != "en" or kind not in _TRANSITIVE or victim.last != act.first - 1:
         return False
     noun = ctx.tokens[victim.last].text.lower()
@@ -1031,6 +1033,23 @@ def _romance_subject(ctx: _Context, act: Hit, victim: Hit) -> bool:
         ]
     )
     return phrase_end == before
+
+
+def _russian_subject(ctx: _Context, act: Hit, victim: Hit) -> bool:
+    """A Russian noun in the nominative right before a finite verb does the act: "Мирные
+    жители убили солдата" (the soldier is the victim); "Мирные жители убиты" (a participle) and
+    "мирных жителей убили" (the object first) name the victims."""
+    if victim.last != act.first - 1:
+        return False
+    verb = russian_parses(ctx.tokens[act.first].text.lower())
+    noun = russian_parses(ctx.tokens[victim.last].text.lower())
+    return bool(
+        verb
+        and noun
+        and verb[0].tag.POS == "VERB"
+        and "indc" in verb[0].tag
+        and "nomn" in noun[0].tag
+    )
 
 
 _OBJECT_REACH = 2  # tokens from a count after the act to the noun it counts
