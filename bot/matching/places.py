@@ -59,13 +59,14 @@ def _same_initial(name: str, primary: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _cities() -> tuple[tuple[str, int, frozenset[str], frozenset[str]], ...]:
-    """(alpha-3, population, names, own names) of every city GeoNames lists, its own names
-    being its GeoNames name and CLDR's (not another language's exonym: "Antioquía" is Antakya
-    in Spanish, but the city's own name is not Colombia's Antioquia): only what matching needs,
+def _cities() -> tuple[tuple[tuple[str, int, frozenset[str]], ...], tuple[str, ...]]:
+    """(alpha-3, population, names) of every city GeoNames lists, and beside them each city's
+    own name, its GeoNames name (not another language's exonym: "Antioquía" is Antakya in
+    Spanish, but the city's own name is not Colombia's Antioquia): only what matching needs,
     so that the raw records (every alternate name in every script, time zones, …: some 50 MB
     of Python objects) are not kept once read."""
     out = []
+    own: list[str] = []  # (a list beside the records: their layout in memory stays as it was)
     # (read before the cities: CLDR's tables, loaded once for good, are then not scattered
     # among the city records freed below, which would keep those pages from being returned)
     arabic = frozenset(c.alpha_2 for c in pycountry.countries if _arabic_spoken(c.alpha_2))
@@ -93,19 +94,13 @@ def _cities() -> tuple[tuple[str, int, frozenset[str], frozenset[str]], ...]:
         }
         # the city its time zone is named after takes CLDR's names for it
         zone = str(city.get("timezone") or "")
-        own = {primary}
         if _bare(zone.rpartition("/")[2]) == _bare(primary):
-            own |= exemplars.get(zone, set())
-        names |= own
+            names |= exemplars.get(zone, set())
         out.append(
-            (
-                country.alpha_3,
-                population,
-                frozenset(n for n in names if len(n) >= _MIN_LENGTH),
-                frozenset(fold(n) for n in own),
-            )
+            (country.alpha_3, population, frozenset(n for n in names if len(n) >= _MIN_LENGTH))
         )
-    return tuple(out)
+        own.append(primary)
+    return tuple(out), tuple(own)
 
 
 _EXEMPLAR_LANGUAGES = ("es", "pt", "fr", "ru", "ar")
@@ -138,17 +133,25 @@ def _arabic_spoken(alpha2: str) -> bool:
     return isinstance(share, int | float) and share >= _ARABIC_SPOKEN
 
 
-def _named_cities(
-    min_population: int,
-) -> Iterator[tuple[str, int, frozenset[str], frozenset[str]]]:
-    """(alpha-3, population, names, own names) of each city above `min_population`."""
-    return (city for city in _cities() if city[1] >= min_population)
+def _named_cities(min_population: int) -> Iterator[tuple[str, int, frozenset[str]]]:
+    """(alpha-3, population, names) of each city above `min_population`."""
+    return ((a, p, names) for a, p, names in _cities()[0] if p >= min_population)
+
+
+def _own_named_cities(min_population: int) -> Iterator[tuple[str, int, frozenset[str]]]:
+    """(alpha-3, population, {its own name}) of each city above `min_population`."""
+    cities, own = _cities()
+    return (
+        (a, p, frozenset((name,)))
+        for (a, p, _), name in zip(cities, own, strict=True)
+        if p >= min_population
+    )
 
 
 @lru_cache(maxsize=8)
 def places_by_country(min_population: int) -> dict[str, tuple[str, ...]]:
     out: dict[str, set[str]] = defaultdict(set)
-    for alpha3, _, names, _own in _named_cities(min_population):
+    for alpha3, _, names in _named_cities(min_population):
         out[alpha3] |= names
     return {code: tuple(sorted(names)) for code, names in out.items()}
 
@@ -160,9 +163,10 @@ def populations(min_population: int, *, own_names: bool = False) -> dict[str, di
     `BIG_CITY` elsewhere that bears the name as its own, a town to a subdivision of a country
     whose subdivisions are ten times its size). `own_names`: by the cities' own names only."""
     out: dict[str, dict[str, int]] = defaultdict(dict)
-    for alpha3, population, names, own in _named_cities(min_population):
-        for key in own if own_names else {fold(name) for name in names}:
-            by_country = out[key]
+    cities = _own_named_cities if own_names else _named_cities
+    for alpha3, population, names in cities(min_population):
+        for name in names:
+            by_country = out[fold(name)]
             by_country[alpha3] = max(by_country.get(alpha3, 0), population)
     return dict(out)
 
