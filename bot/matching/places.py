@@ -59,14 +59,19 @@ def _same_initial(name: str, primary: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _cities() -> tuple[tuple[tuple[str, int, frozenset[str]], ...], tuple[str, ...]]:
+def _cities() -> tuple[
+    tuple[tuple[str, int, frozenset[str]], ...], tuple[str | tuple[str, ...], ...]
+]:
     """(alpha-3, population, names) of every city GeoNames lists, and beside them each city's
-    own name, its GeoNames name (not another language's exonym: "Antioquía" is Antakya in
-    Spanish, but the city's own name is not Colombia's Antioquia): only what matching needs,
+    own names, its GeoNames name and CLDR's ("Газа"), not another language's exonym
+    ("Antioquía" is Antakya in Spanish, but Antakya's own name is not Colombia's Antioquia):
+    only what matching needs,
     so that the raw records (every alternate name in every script, time zones, …: some 50 MB
     of Python objects) are not kept once read."""
     out = []
-    own: list[str] = []  # (a list beside the records: their layout in memory stays as it was)
+    # (a list beside the records, of the name itself where it is the only one: the records'
+    # layout in memory stays as it was, and the gazetteer's build data is freed as whole pages)
+    own: list[str | tuple[str, ...]] = []
     # (read before the cities: CLDR's tables, loaded once for good, are then not scattered
     # among the city records freed below, which would keep those pages from being returned)
     arabic = frozenset(c.alpha_2 for c in pycountry.countries if _arabic_spoken(c.alpha_2))
@@ -94,12 +99,14 @@ def _cities() -> tuple[tuple[tuple[str, int, frozenset[str]], ...], tuple[str, .
         }
         # the city its time zone is named after takes CLDR's names for it
         zone = str(city.get("timezone") or "")
-        if _bare(zone.rpartition("/")[2]) == _bare(primary):
-            names |= exemplars.get(zone, set())
+        cldr = (
+            exemplars.get(zone, set()) if _bare(zone.rpartition("/")[2]) == _bare(primary) else ()
+        )
+        names |= set(cldr)
         out.append(
             (country.alpha_3, population, frozenset(n for n in names if len(n) >= _MIN_LENGTH))
         )
-        own.append(primary)
+        own.append((primary, *cldr) if cldr else primary)
     return tuple(out), tuple(own)
 
 
@@ -139,11 +146,11 @@ def _named_cities(min_population: int) -> Iterator[tuple[str, int, frozenset[str
 
 
 def _own_named_cities(min_population: int) -> Iterator[tuple[str, int, frozenset[str]]]:
-    """(alpha-3, population, {its own name}) of each city above `min_population`."""
+    """(alpha-3, population, its own names) of each city above `min_population`."""
     cities, own = _cities()
     return (
-        (a, p, frozenset((name,)))
-        for (a, p, _), name in zip(cities, own, strict=True)
+        (a, p, frozenset((names,) if isinstance(names, str) else names))
+        for (a, p, _), names in zip(cities, own, strict=True)
         if p >= min_population
     )
 
