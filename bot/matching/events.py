@@ -818,7 +818,11 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         and not any(_overlaps(t, v) for v in subjects)  # "villagers attack": no village hit
         and not (t.name == "shelter" and _armed_camp(ctx, t))
     ]
-    perps = ctx.near(act, "perpetrator", before=_WINDOW, after=_WINDOW)
+    perps = [
+        p
+        for p in ctx.near(act, "perpetrator", before=_WINDOW, after=_WINDOW)
+        if not _inside_cue(ctx, p)  # "market forces", "join forces": nobody armed
+    ]
     labels = ctx.in_context(act, "label", _LABELS)
     victims = [_fleeing(ctx, act, v) for v in victims]
     if _combatant_toll(ctx, victims):
