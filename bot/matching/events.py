@@ -987,16 +987,23 @@ _IRREGULAR_PLURALS = frozenset({"men", "women", "children", "people"})
 
 
 def _subject(ctx: _Context, act: Hit, kind: str, victim: Hit) -> bool:
-    """A plural English noun right before an act in the plain present does it: "protesters
-    burn photos", "villagers attack a patrol"; not "villagers attacked", "civilians killed" (the
+    """A plural English noun (or the armed noun it qualifies) right before an act in the plain
+    present does it: "protesters burn photos", "villagers attack a patrol", "rebel forces
+    attack a town"; not "villagers attacked", "civilians killed" (the
     passive, as headlines write it), nor a noun compound ("journalist abductions")."""
     if ctx.lang in _PLURAL_ENDINGS and kind in _TRANSITIVE:
         return _romance_subject(ctx, act, victim)
     if ctx.lang == "ru" and kind in _TRANSITIVE:
         return _russian_subject(ctx, act, victim)
-    if ctx.lang != "en" or kind not in _TRANSITIVE or victim.last != act.first - 1:
+    if ctx.lang != "en" or kind not in _TRANSITIVE:
         return False
-    noun = ctx.tokens[victim.last].text.lower()
+    end = max(  # the armed noun it qualifies: "rebel forces attack"
+        [victim.last]
+        + [h.last for h in ctx.by_role.get("perpetrator", ()) if h.first == victim.last + 1]
+    )
+    if end != act.first - 1:
+        return False
+    noun = ctx.tokens[end].text.lower()
     word = ctx.tokens[act.first].text.lower()
     plural = noun.endswith("s") or noun in _IRREGULAR_PLURALS
     bare = not word.endswith(("s", "ed", "en", "ing")) and word not in _PARTICIPLES
