@@ -35,8 +35,9 @@ _CONNECTORS = {
 _YEARS = range(1900, 2101)
 _GROUP_SEPARATORS = frozenset({",", ".", "", "'"})  # "" is a space, plain or narrow
 _MAX_SEPARATOR = 3
-# feminine forms num2words does not write (it gives the masculine)
-_FEMININE = {
+# forms num2words does not write: the feminine (it gives the masculine), and in Arabic the
+# oblique case headlines use after a verb or a preposition ("مقتل عشرين", "فلسطينيين اثنين")
+_UNWRITTEN = {
     "fr": {"une": 1},
     "es": {
         "una": 1,
@@ -46,25 +47,30 @@ _FEMININE = {
         "quinientas": 500,
     },
     "pt": {"uma": 1, "duas": 2, "duzentas": 200, "trezentas": 300},
-    "ar": {"ثلاث": 3, "أربع": 4, "خمس": 5, "ست": 6, "سبع": 7, "ثماني": 8, "تسع": 9, "عشر": 10},
-}
-# Arabic forms num2words does not write either: the oblique case, which headlines use after
-# a verb or a preposition ("مقتل عشرين", "فلسطينيين اثنين"), and the feminine of 1, 2 and 10
-_ARABIC_FORMS = {
-    "اثنين": 2,
-    "اثنتين": 2,
-    "اثنتان": 2,
-    "اثني": 2,
-    "إحدى": 1,
-    "عشرة": 10,
-    "عشرين": 20,
-    "ثلاثين": 30,
-    "أربعين": 40,
-    "خمسين": 50,
-    "ستين": 60,
-    "سبعين": 70,
-    "ثمانين": 80,
-    "تسعين": 90,
+    "ar": {
+        "ثلاث": 3,
+        "أربع": 4,
+        "خمس": 5,
+        "ست": 6,
+        "سبع": 7,
+        "ثماني": 8,
+        "تسع": 9,
+        "عشر": 10,
+        "إحدى": 1,
+        "اثنتان": 2,
+        "اثنتين": 2,
+        "اثنين": 2,
+        "اثني": 2,
+        "عشرة": 10,
+        "عشرين": 20,
+        "ثلاثين": 30,
+        "أربعين": 40,
+        "خمسين": 50,
+        "ستين": 60,
+        "سبعين": 70,
+        "ثمانين": 80,
+        "تسعين": 90,
+    },
 }
 _CURRENCY_SIGNS = frozenset("$€£¥₹₽")
 _MULTIPLIERS = {
@@ -212,7 +218,7 @@ def _arabic_words() -> dict[str, int]:
 
     values = [*range(1, 11), *range(20, 100, 10), 100, 200, 1000]
     words = {fold(num2words(n, lang="ar")): n for n in values}
-    words |= {fold(w): n for w, n in (_FEMININE["ar"] | _ARABIC_FORMS).items()}
+    words |= {fold(w): n for w, n in _UNWRITTEN["ar"].items()}
     return {w: n for w, n in words.items() if " " not in w}
 
 
@@ -269,9 +275,7 @@ def number_words(lang: str) -> frozenset[str]:
     values = [*range(0, 1001), 10**6, 2 * 10**6]
     spelled = [num2words(n, lang=lang).lower() for n in values]
     words = {w for text in spelled for w in text.replace("-", " ").split()}
-    words |= set(_CONNECTORS[lang]) | set(_FEMININE.get(lang, {}))
-    if lang == "ar":
-        words |= set(_ARABIC_FORMS)
+    words |= set(_CONNECTORS[lang]) | set(_UNWRITTEN.get(lang, {}))
     return frozenset(words | {fold(w) for w in words})
 
 
