@@ -997,10 +997,7 @@ def _subject(ctx: _Context, act: Hit, kind: str, victim: Hit) -> bool:
         return _russian_subject(ctx, act, victim)
     if ctx.lang != "en" or kind not in _TRANSITIVE:
         return False
-    end = max(  # the armed noun it qualifies: "rebel forces attack"
-        [victim.last]
-        + [h.last for h in ctx.by_role.get("perpetrator", ()) if h.first == victim.last + 1]
-    )
+    end = _phrase_end(ctx, victim)
     if end != act.first - 1:
         return False
     noun = ctx.tokens[end].text.lower()
@@ -1035,15 +1032,20 @@ def _romance_subject(ctx: _Context, act: Hit, victim: Hit) -> bool:
         finite = verb.endswith(_PLURAL_ENDINGS[ctx.lang]) and not verb.endswith("ment")
     if not finite or before < 0 or not ctx.tokens[victim.last].text.lower().endswith("s"):
         return False
-    phrase_end = max(
+    return _phrase_end(ctx, victim) == before
+
+
+def _phrase_end(ctx: _Context, victim: Hit) -> int:
+    """The last token of the noun phrase `victim` stands in: the armed phrase it heads
+    ("hombres armados") or the armed noun right after it that it qualifies ("rebel forces")."""
+    return max(
         [victim.last]
         + [
             h.last
             for h in ctx.by_role.get("perpetrator", ())
-            if h.first <= victim.first <= h.last  # "hombres armados": the phrase it heads
+            if h.first <= victim.first <= h.last or h.first == victim.last + 1
         ]
     )
-    return phrase_end == before
 
 
 def _russian_subject(ctx: _Context, act: Hit, victim: Hit) -> bool:
@@ -1069,11 +1071,8 @@ _OBJECT_REACH = 2  # tokens from a count after the act to the noun it counts
 def _counted_object(ctx: _Context, act: Hit) -> bool:
     """The act, in any tense, takes a counted object right after it: "AMISOM soldiers killed
     12 militants" (the soldiers did it; "soldiers killed in an ambush" is the passive)."""
-    end = ctx.tokens[act.last].end
     counts = [
-        n
-        for n in ctx.numbers
-        if n.first == act.last + 1 and not ctx.text[end : ctx.tokens[n.first].start].strip()
+        n for n in ctx.numbers if n.first == act.last + 1 and _adjacent(ctx, act.last, n.first)
     ]
     return any(
         h.first - n.last in range(1, _OBJECT_REACH + 1)
@@ -1173,7 +1172,6 @@ def _speaker(ctx: _Context, victim: Hit) -> bool:
     official says three civilians killed", "… killed, UN staff say"; so do the words after an
     English title's last comma when "report(s)" ends it ("… bomb Darfur villages, UN monitors
     report"; not "IDPs report continuing killings", where they report what they suffer)."""
-    end = ctx.tokens[victim.last].end
     if ctx.lang == "en" and ctx.tokens[-1].text.lower() in _REPORT:
         comma = ctx.text.rfind(",", 0, ctx.tokens[-1].start)
         if 0 <= comma < ctx.tokens[victim.first].start and victim.last < len(ctx.tokens) - 1:
@@ -1185,7 +1183,7 @@ def _speaker(ctx: _Context, victim: Hit) -> bool:
     return any(
         h.name == "speech"
         and h.first == victim.last + 1
-        and not ctx.text[end : ctx.tokens[h.first].start].strip()  # (", says UN": UN speaks)
+        and _adjacent(ctx, victim.last, h.first)  # (", says UN": UN speaks)
         for h in ctx.by_role.get("cue", ())
     )
 
@@ -1818,7 +1816,7 @@ def _armed_camp(ctx: _Context, camp: Hit) -> bool:
         after = h.first == camp.last + 1 and _adjacent(ctx, camp.last, h.first)
         if after and ctx.lang not in _MODIFIER_FIRST and h.role == "qualifier":
             return True
-        linked = h.first == camp.last + 2 and tokens[camp.last + 1].text.lower() in _LINKS
+        linked = h.first == camp.last + 2 and tokens[camp.last + 1].text.lower() in _OF
         if linked and _adjacent(ctx, camp.last, h.first - 1):
             return True
     return False
@@ -1830,9 +1828,6 @@ def _adjacent(ctx: _Context, left: int, right: int) -> bool:
 
 
 _MODIFIER_FIRST = frozenset({"en", "ru"})  # adjectives before their noun
-
-
-_LINKS = frozenset({"of", "for", "de", "des", "du", "d", "del", "da", "do", "das", "dos"})
 
 
 def _names_the_dead(ctx: _Context, act: Hit) -> bool:
