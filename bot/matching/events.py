@@ -430,6 +430,32 @@ def _armed(ctx: _Context, act: Hit) -> bool:
     return any(h.name == "armed" and ctx.segments[h.first] == seg for h in cues)
 
 
+_OBJECT_A = frozenset({"es", "pt"})
+_POSSESSIVES = frozenset("his her their sa son ses su sus seu sua seus suas".split())
+
+
+def _domestic(ctx: _Context, act: Hit) -> bool:
+    """A person named right before the act does it to their own household, named right after
+    ("Man kills wife", "Woman kills her three children", "Hombre mata a su pareja", "Мужчина
+    убил жену"), and no weapon or force no household has is named: a crime at home, not an
+    atrocity event."""
+    if act.first == 0 or _armed(ctx, act):
+        return False
+    before = act.first - 1
+    if not any(h.last == before and (h.role == "victim" or h.name == "kin") for h in ctx.hits):
+        return False
+    # the object right after the act (after the personal "a": "mata a su pareja", "mata a
+    # esposa"); not after a preposition ("killed with his son" is passive)
+    first = act.last + 1
+    if first < len(ctx.tokens) and ctx.tokens[first].text.lower() == "a" and ctx.lang in _OBJECT_A:
+        first += 1
+    if first >= len(ctx.tokens) or ctx.segments[first] != ctx.segments[act.first]:
+        return False
+    if ctx.tokens[first].text.lower() in _POSSESSIVES:
+        return True
+    return any(h.name == "kin" and h.first == first for h in ctx.by_role.get("cue", ()))
+
+
 def _agency_staff(ctx: _Context, hit: Hit) -> bool:
     """An exception word that names staff of an aid organisation ("UNICEF workers") or is part
     of a body's name ("union" in "African Union")."""
@@ -626,7 +652,8 @@ def _inside_cue(ctx: _Context, hit: Hit) -> bool:
     return any(_overlaps(h, hit) for h in ctx.by_role.get("cue", ()) if h.name not in _OWN_WORDS)
 
 
-_OWN_WORDS = frozenset({"vehicle", "armed", "the_dead"})  # cues whose words keep their other roles
+# cues whose words keep their other roles
+_OWN_WORDS = frozenset({"vehicle", "armed", "the_dead", "kin"})
 
 
 def _negated(ctx: _Context, hit: Hit) -> bool:
@@ -823,6 +850,13 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         for p in ctx.near(act, "perpetrator", before=_WINDOW, after=_WINDOW)
         if not _inside_cue(ctx, p)  # "market forces", "join forces": nobody armed
     ]
+    if (
+        spec.kind in _DOMESTIC_KINDS
+        and not perps
+        and not any(t.name in PROTECTED_TARGETS for t in targets)
+        and _domestic(ctx, act)
+    ):
+        return None  # "Man kills wife": a crime at home; not "Teen shoots his classmates at school"
     labels = ctx.in_context(act, "label", _LABELS)
     victims = [_fleeing(ctx, act, v) for v in victims]
     if _combatant_toll(ctx, victims):
@@ -916,6 +950,7 @@ _CARE = frozenset({"health"})
 # attack on it is an act of its own ("strike on hospital")
 _TOLL_KINDS = frozenset({"injury", "death"})
 _HARM_KINDS = _TOLL_KINDS | {"lethal"}  # a harm another act in the clause may have done
+_DOMESTIC_KINDS = frozenset({"lethal", "attack", "injury", "torture", "arson"})
 
 
 def _taken_to(ctx: _Context, target: Hit) -> bool:
