@@ -798,6 +798,8 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         return None  # "truck hits school bus, killing 3 children": a road accident
     if spec.kind == "arson" and _a_fire(ctx, act):
         return None  # "Incendie dans un immeuble : 5 morts": a fire, not arson
+    if _accidental_blast(ctx, act):
+        return None  # "Explosion at fireworks factory": an accident, no attack
     if _labour_strike(ctx, act):
         return None  # "Teachers' strike cripples school system"
     if _blasts_over(ctx, act):
@@ -1426,7 +1428,26 @@ def _violent(ctx: _Context, act: Hit) -> bool:
         and lexicon_acts[h.name].kind in _VIOLENT_KINDS
         and not _disaster_before(ctx, h, reach=1)  # "floods kill nine, death toll climbs to 89"
         and h not in ctx.collisions  # "truck hits bus, killing 3": a crash killed
+        and not _accidental_blast(ctx, h)  # "explosion at fireworks factory kills 8"
         for h in ctx.hits
+    )
+
+
+_EXPLOSIONS = frozenset({"explosion", "blast", "explosión", "explosão", "взрыв", "انفجار"})
+_BLAST_SITE_REACH = 3  # tokens from a blast to the accident's site ("explosion at a coal mine")
+
+
+def _accidental_blast(ctx: _Context, act: Hit) -> bool:
+    """An explosion or a blast where an accident happens, named right after it ("explosion at
+    fireworks factory", "blast in coal mine", "explosión en polvorín de pirotecnia")."""
+    if act.entry.text not in _EXPLOSIONS:
+        return False
+    seg = ctx.segments[act.first]
+    return any(
+        cue.name == "disaster"
+        and ctx.segments[cue.first] == seg
+        and act.last < cue.first <= act.last + _BLAST_SITE_REACH
+        for cue in ctx.by_role.get("cue", ())
     )
 
 
