@@ -293,6 +293,25 @@ def test_actors_are_weaker_than_places(world: Matcher) -> None:
 @pytest.mark.parametrize(
     ("title", "lang", "expected"),
     [
+        # a people persecuted in one country places an item that names no place…
+        ("Rohingya refugees say soldiers raped women during raids", "en", {"MMR"}),
+        ("Des Ouïghours condamnés à de lourdes peines", "fr", {"CHN"}),
+        ("Alawite civilians killed in coastal massacres", "en", {"SYR"}),
+        ("اعتقال عشرات البهائيين", "ar", {"IRN"}),
+        # … and yields to the place an item names
+        ("Rohingya boat lands in Indonesia", "en", {"IDN"}),
+        ("Uyghur activist detained in Turkey", "en", {"TUR"}),
+    ],
+)
+def test_peoples_are_weaker_than_places(
+    world: Matcher, title: str, lang: str, expected: set[str]
+) -> None:
+    assert set(world.match_text(title=title, language=lang).situations) == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "lang", "expected"),
+    [
         # an actor at home (a non-state armed group, a legislature, a party) places the item
         # beside the places it names; a leader or a government acting abroad does not
         ("Senate Democrats ramp up pressure for hearings on war with Iran", "en", {"IRN", "USA"}),
