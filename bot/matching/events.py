@@ -887,6 +887,7 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         act,
         kind=spec.kind,
         civilian=bool(civilian),
+        civilians_named=any(v.entry.text in _CIVILIAN_WORDS for v in victims),
         people="people" in classes,
         displaced_people=bool(classes & POPULATION),
         combatants=bool(classes & COMBATANTS),
@@ -1331,6 +1332,7 @@ def _grade(
     *,
     kind: str,
     civilian: bool,
+    civilians_named: bool,
     people: bool,
     displaced_people: bool,
     combatants: bool,
@@ -1366,7 +1368,9 @@ def _grade(
         killings = _killing_noun(ctx, act) and _placed(ctx, act)
         return "risk" if combatants or killings else None
     if kind == "death":  # deaths are an event where the text shows they were inflicted
-        at_war = civilian and "war" in cue  # "civilian deaths rise in the war"
+        # "civilian deaths rise in the war"; the word "civilians" itself says a war killed them
+        # ("civilian death toll passes 70,000", "погибших мирных жителей"), unlike "residents"
+        at_war = civilian and ("war" in cue or civilians_named)
         if natural or not (armed or labelled or at_war or _violent(ctx, act)):
             return None
         if civilian or targets or people:
@@ -1413,6 +1417,10 @@ def _grade(
 
 
 _VIOLENT_KINDS = frozenset({"attack", "lethal", "atrocity"})
+# the lexicon's words for civilians as such, which only an armed conflict's dead are called
+_CIVILIAN_WORDS = frozenset(
+    {"civilian", "==civils", "==civiles", "==civis", "مدني", "мирный житель", "мирный население"}
+)
 
 
 def _violent(ctx: _Context, act: Hit) -> bool:
