@@ -298,6 +298,8 @@ def test_actors_are_weaker_than_places(world: Matcher) -> None:
         ("Des Ouïghours condamnés à de lourdes peines", "fr", {"CHN"}),
         ("Alawite civilians killed in coastal massacres", "en", {"SYR"}),
         ("اعتقال عشرات البهائيين", "ar", {"IRN"}),
+        ("Murle attack on Lou Nuer leaves 100 dead", "en", {"SSD"}),
+        ("Dinka and Nuer refugees in Gambela, Ethiopia", "en", {"ETH"}),
         # … and yields to the place an item names
         ("Rohingya boat lands in Indonesia", "en", {"IDN"}),
         ("Uyghur activist detained in Turkey", "en", {"TUR"}),
