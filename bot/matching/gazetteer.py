@@ -266,8 +266,12 @@ def _worded_regions(
             yield from (f"{name} {word}" for word in _REGION_WORDS)
 
 
+NON_STATE_ARMED = "EE7"  # the enabling factor a named non-state armed group is evidence of
+
+
 def actor_terms(countries: Iterable[str]) -> Iterator[Term]:
-    """Armed groups and leaders tied to any of `countries` (data/actors.toml)."""
+    """Armed groups and leaders tied to any of `countries` (data/actors.toml); a non-state
+    armed group is also evidence of EE7 (non-state armed actors)."""
     watched = set(countries)
     for actor in geo_data().actors:
         if not watched & set(actor.countries):
@@ -287,6 +291,7 @@ def actor_terms(countries: Iterable[str]) -> Iterator[Term]:
                     capital=cased and name[:1].isupper(),
                     named=cased and not name[:1].isupper() and name != name.lower(),
                     at_home=actor.at_home,
+                    indicator=NON_STATE_ARMED if actor.kind == "armed group" else "",
                 )
 
 

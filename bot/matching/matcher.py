@@ -122,9 +122,10 @@ class Matcher:
         title_located = bool(tags) or any(e.field == "title" for e in located)
         if self.proximity and events and not title_located:
             events = _near_places(events, fields, self.proximity)
-        if not events and not any(f.indicators for f in fields):
+        armed = _armed_actors(fields)
+        if not events and not armed and not any(f.indicators for f in fields):
             return self._result(located, [], (), lang)
-        indicated = self._indicator_evidence(
+        indicated = armed + self._indicator_evidence(
             fields, located=title_located and bool(located), lang=lang
         )
         evidence = indicated + _event_evidence(events, indicated, fields)
@@ -501,6 +502,17 @@ def _event_evidence(
 
 def _unique(keys: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))
+
+
+def _armed_actors(fields: Sequence[_Field]) -> list[Evidence]:
+    """Risk-factor evidence of the actors named that are one (a non-state armed group named,
+    "Al-Shabaab takeover of Baidoa", is EE7, non-state armed actors)."""
+    return [
+        _evidence("indicator", h.term.indicator, h, f)
+        for f in fields
+        for h in f.geo
+        if h.term.indicator
+    ]
 
 
 def _evidence(kind: Any, key: str, hit: Hit, field: _Field) -> Evidence:

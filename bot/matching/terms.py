@@ -36,6 +36,7 @@ class Term:
     demonym: bool = False  # a people's name ("Syrians"): may be the victims of an event
     person_risk: bool = False  # also a personal name ("Chad", "Jordan")
     at_home: bool = False  # an actor whose acts happen in its own country (a place's weight)
+    indicator: str = ""  # a risk factor the actor is evidence of (a non-state armed group: EE7)
     exclude: tuple[str, ...] = ()  # folded phrases that cancel the term nearby
     window: int = 0  # words either side searched for `exclude`
     near: int = 0  # must be within this many words of a situation mention (0: anywhere)

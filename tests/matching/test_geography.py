@@ -291,6 +291,23 @@ def test_actors_are_weaker_than_places(world: Matcher) -> None:
 
 
 @pytest.mark.parametrize(
+    ("title", "lang", "armed"),
+    [
+        # a non-state armed group named is evidence of EE7, whatever else the item says …
+        ("Somalia: Al-Shabaab takeover of Baidoa, a case of chickens coming home", "en", True),
+        ("قوات الدعم السريع تسيطر على مدينة", "ar", True),
+        ("Hezbollah says it fired rockets at northern Israel", "en", True),
+        # … a state's forces are not
+        ("IDF says it struck targets in Gaza", "en", False),
+        ("Tatmadaw reshuffles regional commanders", "en", False),
+        ("Sudanese Armed Forces retake Wad Madani", "en", False),
+    ],
+)
+def test_non_state_armed_groups_are_ee7(world: Matcher, title: str, lang: str, armed: bool) -> None:
+    assert ("EE7" in world.match_text(title=title, language=lang).indicators) is armed
+
+
+@pytest.mark.parametrize(
     ("title", "lang", "expected"),
     [
         # a people persecuted in one country places an item that names no place…
