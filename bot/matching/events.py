@@ -1022,6 +1022,9 @@ _PARTICIPLES = frozenset(
 
 
 _IRREGULAR_PLURALS = frozenset({"men", "women", "children", "people"})
+# past forms headlines never write as a passive after the people it would harm: people are not
+# "stormed", so "Protesters stormed parliament" did it
+_ACTIVE_ONLY = frozenset({"stormed", "storming"})
 
 
 def _subject(ctx: _Context, act: Hit, kind: str, victim: Hit) -> bool:
@@ -1042,7 +1045,7 @@ def _subject(ctx: _Context, act: Hit, kind: str, victim: Hit) -> bool:
     word = ctx.tokens[act.first].text.lower()
     plural = noun.endswith("s") or noun in _IRREGULAR_PLURALS
     bare = not word.endswith(("s", "ed", "en", "ing")) and word not in _PARTICIPLES
-    return (plural and bare) or _counted_object(ctx, act)
+    return (plural and (bare or word in _ACTIVE_ONLY)) or _counted_object(ctx, act)
 
 
 # third-person plural endings of the finite verb (present and simple past): "tuent",
