@@ -1413,13 +1413,29 @@ def _grade(
     if kind == "obstruction":
         return "violation" if "aid" in targets and "market" not in cue else None
     if kind == "destruction":  # of homes: by an armed force, or an identity group's
-        return "violation" if "civilian" in targets and (armed or civilian) else None
+        if natural:
+            return None  # "floods destroy homes of 200 families"
+        if armed and targets & (PROTECTED_TARGETS | {"civilian"}):
+            return "violation"  # "Israeli army destroys hospital", "forces demolish homes"
+        # without a force named: an identity group's homes demolished ("bulldozers raze Muslim
+        # homes"); villages "destroyed", with no one named who did it, are a map's word
+        return (
+            "violation"
+            if "civilian" in targets and civilian and act.entry.text not in _WRECKING
+            else None
+        )
     if kind in {"looting", "arson", "violence"}:
         return "violation" if civilian or targets else None
     return None
 
 
 _VIOLENT_KINDS = frozenset({"attack", "lethal", "atrocity"})
+# words of destruction that need a force named to be an event ("Destroyed villages" titles
+# satellite maps of Darfur), unlike demolition, which someone always does
+_WRECKING = frozenset(
+    {"destroy", "raze", "détruire", "raser", "destruir", "arrasar", "دمر", "يدمر", "تدمر"}
+    | {"تدمير", "уничтожить", "уничтожать", "разрушить", "разрушать"}
+)
 # the lexicon's words for civilians as such, which only an armed conflict's dead are called
 _CIVILIAN_WORDS = frozenset(
     {"civilian", "==civils", "==civiles", "==civis", "مدني", "мирный житель", "мирный население"}
