@@ -653,7 +653,7 @@ def _inside_cue(ctx: _Context, hit: Hit) -> bool:
 
 
 # cues whose words keep their other roles
-_OWN_WORDS = frozenset({"vehicle", "armed", "the_dead", "kin"})
+_OWN_WORDS = frozenset({"vehicle", "armed", "the_dead", "kin", "civilians"})
 
 
 def _negated(ctx: _Context, hit: Hit) -> bool:
@@ -887,7 +887,11 @@ def _event(ctx: _Context, act: Hit, lexicon: Lexicon, *, field: str) -> Event | 
         act,
         kind=spec.kind,
         civilian=bool(civilian),
-        civilians_named=any(v.entry.text in _CIVILIAN_WORDS for v in victims),
+        civilians_named=any(
+            h.name == "civilians" and _overlaps(h, v)
+            for h in ctx.by_role.get("cue", ())
+            for v in victims
+        ),
         people="people" in classes,
         displaced_people=bool(classes & POPULATION),
         combatants=bool(classes & COMBATANTS),
@@ -1419,27 +1423,13 @@ def _grade(
             return "violation"  # "Israeli army destroys hospital", "forces demolish homes"
         # without a force named: an identity group's homes demolished ("bulldozers raze Muslim
         # homes"); villages "destroyed", with no one named who did it, are a map's word
-        return (
-            "violation"
-            if "civilian" in targets and civilian and act.entry.text not in _WRECKING
-            else None
-        )
+        return "violation" if "civilian" in targets and civilian and act.name != "destroy" else None
     if kind in {"looting", "arson", "violence"}:
         return "violation" if civilian or targets else None
     return None
 
 
 _VIOLENT_KINDS = frozenset({"attack", "lethal", "atrocity"})
-# words of destruction that need a force named to be an event ("Destroyed villages" titles
-# satellite maps of Darfur), unlike demolition, which someone always does
-_WRECKING = frozenset(
-    {"destroy", "raze", "détruire", "raser", "destruir", "arrasar", "دمر", "يدمر", "تدمر"}
-    | {"تدمير", "уничтожить", "уничтожать", "разрушить", "разрушать"}
-)
-# the lexicon's words for civilians as such, which only an armed conflict's dead are called
-_CIVILIAN_WORDS = frozenset(
-    {"civilian", "==civils", "==civiles", "==civis", "مدني", "мирный житель", "мирный население"}
-)
 
 
 def _violent(ctx: _Context, act: Hit) -> bool:
@@ -1467,14 +1457,8 @@ _BLAST_SITE_REACH = 3  # tokens from a blast to the accident's site ("explosion 
 def _accidental_blast(ctx: _Context, act: Hit) -> bool:
     """An explosion or a blast where an accident happens, named right after it ("explosion at
     fireworks factory", "blast in coal mine", "explosión en polvorín de pirotecnia")."""
-    if act.entry.text not in _EXPLOSIONS:
-        return False
-    seg = ctx.segments[act.first]
-    return any(
-        cue.name == "disaster"
-        and ctx.segments[cue.first] == seg
-        and act.last < cue.first <= act.last + _BLAST_SITE_REACH
-        for cue in ctx.by_role.get("cue", ())
+    return act.entry.text in _EXPLOSIONS and any(
+        cue.name == "disaster" for cue in ctx.near(act, "cue", before=0, after=_BLAST_SITE_REACH)
     )
 
 
