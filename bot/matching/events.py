@@ -653,7 +653,7 @@ def _inside_cue(ctx: _Context, hit: Hit) -> bool:
 
 
 # cues whose words keep their other roles
-_OWN_WORDS = frozenset({"vehicle", "armed", "the_dead", "kin", "civilians"})
+_OWN_WORDS = frozenset({"vehicle", "armed", "the_dead", "kin", "civilians", "blast"})
 
 
 def _negated(ctx: _Context, hit: Hit) -> bool:
@@ -1450,14 +1450,14 @@ def _violent(ctx: _Context, act: Hit) -> bool:
     )
 
 
-_EXPLOSIONS = frozenset({"explosion", "blast", "explosión", "explosão", "взрыв", "انفجار"})
 _BLAST_SITE_REACH = 3  # tokens from a blast to the accident's site ("explosion at a coal mine")
 
 
 def _accidental_blast(ctx: _Context, act: Hit) -> bool:
     """An explosion or a blast where an accident happens, named right after it ("explosion at
     fireworks factory", "blast in coal mine", "explosión en polvorín de pirotecnia")."""
-    return act.entry.text in _EXPLOSIONS and any(
+    cues = ctx.by_role.get("cue", ())
+    return any(h.name == "blast" and _overlaps(h, act) for h in cues) and any(
         cue.name == "disaster" for cue in ctx.near(act, "cue", before=0, after=_BLAST_SITE_REACH)
     )
 
