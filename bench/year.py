@@ -1,6 +1,6 @@
 """A year of data: summary, briefing and backtest over a situation with 1,000,000 stored items.
 
-    .venv/bin/python bench/year.py [--items 1000000] [--database URL] [--keep PATH]
+    .venv/bin/python bench/year.py [--items 1000000] [--database URL]
         [--stream ../shared/corpus/headlines-stream/gdelt-2026-03.jsonl]
 
 Builds a database (bulk inserts: executemany on SQLite, COPY on PostgreSQL) with `--items`
@@ -9,8 +9,11 @@ risk factors, scores and severities as ingestion writes them (titles from the he
 when given), then times, each the best of three: `/tocsin summary` over 7 and 30 days
 (`situation_summary`), the weekly briefing (`load_briefing`: summary + 12-week chart + novelty),
 and `tocsin backtest --since 7d` (`backtest`: re-matches and re-assesses the stored items of the
-last 7 days after a warm-up of the novelty window). Prints the query plans (EXPLAIN) of the
-summary's period query. Target: each ≤ 300 ms.
+last 7 days after a warm-up of the novelty window). The rows go in at migration 0008, before the
+per-day counts existed, and the last migration counts them (its time is printed), as it does for
+a database that has lived before it. Prints the query plan (EXPLAIN) of the summary's query of
+the partial days at a period's ends. Target: summary and briefing ≤ 300 ms each (the backtest
+re-matches every report and has none).
 """
 
 from __future__ import annotations
@@ -42,7 +45,12 @@ NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 FEEDS = 200
 CODES = ["RF1", "RF2", "RF3", "RF4", "RF5", "RF6", "RF7", "RF8", "RF9", "RF10", "RF14"]
 SEVERITIES = [("info", 0.5), ("watch", 0.3), ("warning", 0.15), ("critical", 0.05)]
-SUMMARY_QUERY = """
+# a 30-day summary's queries: the whole days from the per-day counts, a partial day from `match`
+DAYS_QUERY = """
+SELECT severity, code, sum(n) FROM match_count
+WHERE situation = 'iran' AND day >= :first AND day < :stop GROUP BY severity, code
+"""
+PARTIAL_QUERY = """
 SELECT severity, count(*) FROM match
 WHERE situation = 'iran' AND published_at >= :start AND published_at < :end GROUP BY severity
 """
@@ -110,9 +118,11 @@ MATCH_COLUMNS = (
 )
 
 
-def build(engine: Any, settings: Settings, count: int, titles: list[str]) -> float:
+def build(engine: Any, settings: Settings, count: int, titles: list[str]) -> tuple[float, float]:
+    """Seconds to fill the database, and of those the last migration's (0009: counting the
+    stored matches per day, as it does for a database that has lived before it)."""
     started = time.perf_counter()
-    upgrade(engine)
+    upgrade(engine, "0008")  # bulk rows go in before the per-day counts exist, as in a live one
     with engine.begin() as conn:
         for i, feed in enumerate(settings.feeds):
             conn.execute(
@@ -132,13 +142,16 @@ def build(engine: Any, settings: Settings, count: int, titles: list[str]) -> flo
         raw.commit()
     finally:
         raw.close()
+    migrating = time.perf_counter()
+    upgrade(engine)
+    migrated = time.perf_counter() - migrating
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
     else:
         with engine.begin() as conn:
             conn.execute(text("ANALYZE"))
-    return time.perf_counter() - started
+    return time.perf_counter() - started, migrated
 
 
 def _executemany(cursor: Any, count: int, titles: list[str]) -> None:
@@ -185,15 +198,25 @@ def best_of(runs: int, fn: Callable[[], object]) -> float:
 
 
 def explain(engine: Any) -> str:
-    params = {"start": NOW - timedelta(days=14), "end": NOW}
+    midnight = NOW.replace(hour=0)
+    days = {"first": (midnight - timedelta(days=29)).date(), "stop": midnight.date()}
+    partial = {"start": midnight, "end": NOW}
     if engine.dialect.name == "sqlite":
-        params = {k: v.replace(tzinfo=None).isoformat(sep=" ") for k, v in params.items()}
+        days = {k: v.isoformat() for k, v in days.items()}
+        partial = {k: v.replace(tzinfo=None).isoformat(sep=" ") for k, v in partial.items()}
         prefix = "EXPLAIN QUERY PLAN "
     else:
         prefix = "EXPLAIN "
+    lines = []
     with engine.connect() as conn:
-        plan = conn.execute(text(prefix + SUMMARY_QUERY), params).all()
-    return "\n".join("    " + " ".join(str(c) for c in row) for row in plan)
+        for name, query, params in (
+            ("whole days (match_count)", DAYS_QUERY, days),
+            ("partial day (match)", PARTIAL_QUERY, partial),
+        ):
+            lines.append(f"  {name}:")
+            plan = conn.execute(text(prefix + query), params).all()
+            lines += ["    " + " ".join(str(c) for c in row) for row in plan]
+    return "\n".join(lines)
 
 
 def measure(engine: Any, settings: Settings) -> dict[str, float]:
@@ -238,15 +261,17 @@ def main() -> None:
     settings = settings_for(database)
     engine = make_engine(database)
     try:
-        built = build(engine, settings, args.items, titles)
+        built, migrated = build(engine, settings, args.items, titles)
         backend = engine.dialect.name
         print(
             f"{args.items:,} items of one situation over 365 days on {backend}: "
-            f"built in {built:.0f} s"
+            f"built in {built:.0f} s (of which {migrated:.1f} s migration 0009 counting them "
+            "per day)"
         )
-        print("plan of the period query:\n" + explain(engine))
+        print("plans of a 30-day summary's queries:\n" + explain(engine))
         for name, seconds in measure(engine, settings).items():
-            print(f"{name:<22} {seconds * 1000:8.0f} ms   (target ≤ 300 ms)")
+            target = "" if name.startswith("backtest") else "   (target ≤ 300 ms)"
+            print(f"{name:<22} {seconds * 1000:8.0f} ms{target}")
     finally:
         engine.dispose()
         if admin is not None:

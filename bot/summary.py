@@ -4,8 +4,12 @@ Counts by risk factor (with the previous period of the same length, for a trend)
 the sources and the feedback received. `/tocsin summary` renders it; briefings (`bot.briefing`)
 build on it, adding `factor_history` (the weeks before, for the chart and novelty).
 Periods are half-open, [start, end), on the item's publication time (`match.published_at`, a
-copy of the item's, indexed with the situation), and the database does the counting, so a
-period costs the same whether the situation has a thousand stored reports or a million.
+copy of the item's, indexed with the situation). Counts come from the per-day tables the
+database keeps (`match_count`, `outlet_count`: a row per situation, UTC day and group) for the
+whole UTC days of a period, and from `match` itself only for the partial days at its ends, so a
+30-day period reads about 30 rows per risk factor, not every report of the 30 days; the top
+items are one index range of `match`. A period costs about the same whether the situation has a
+thousand stored reports or a million.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
@@ -22,7 +27,7 @@ from sqlalchemy import Text, cast, func, select
 from sqlmodel import Session, col
 
 from bot.precision import vote_counts
-from bot.store.tables import Feed, Item, Match
+from bot.store.tables import Feed, Item, Match, MatchCount, OutletCount
 
 TOP_ITEMS = 5
 TOP_SOURCES = 8
@@ -105,24 +110,48 @@ def situation_summary(
     previous_start = start - (end - start)
     severities: dict[bool, Counter[str]] = {True: Counter(), False: Counter()}
     factors: dict[bool, Counter[str]] = {True: Counter(), False: Counter()}
-    samples: list[int] = []
+    samples: dict[str, int] = {}  # risk factor → the first report counted with it
     for is_current, period_start, period_end in (
         (True, start, end),
         (False, previous_start, start),
     ):
-        groups = session.execute(
-            _in_period(
-                select(col(Match.severity), _codes(), func.count(), func.min(col(Match.id))),
-                situation,
-                period_start,
-                period_end,
-            ).group_by(col(Match.severity), _codes())
-        ).all()
-        for severity, codes, n, sample in groups:
-            severities[is_current][severity] += n
-            factors[is_current].update(dict.fromkeys(set(json.loads(codes or "[]")), n))
-            samples.append(sample)
-    names = _names(session, samples)
+        first, stop, edges = _days(period_start, period_end)
+        if first < stop:
+            counted = session.execute(
+                _on_days(
+                    select(
+                        col(MatchCount.severity),
+                        col(MatchCount.code),
+                        func.sum(col(MatchCount.n)),
+                        func.min(col(MatchCount.first_id)),
+                    ),
+                    MatchCount,
+                    situation,
+                    first,
+                    stop,
+                ).group_by(col(MatchCount.severity), col(MatchCount.code))
+            ).all()
+            for severity, code, n, sample in counted:
+                if code:
+                    factors[is_current][code] += n
+                    samples[code] = min(sample, samples.get(code, sample))
+                else:
+                    severities[is_current][severity] += n
+        for edge_start, edge_end in edges:
+            groups = session.execute(
+                _in_period(
+                    select(col(Match.severity), _codes(), func.count(), func.min(col(Match.id))),
+                    situation,
+                    edge_start,
+                    edge_end,
+                ).group_by(col(Match.severity), _codes())
+            ).all()
+            for severity, codes, n, sample in groups:
+                severities[is_current][severity] += n
+                factors[is_current].update(dict.fromkeys(_code_set(codes), n))
+                for code in _code_set(codes):
+                    samples[code] = min(sample, samples.get(code, sample))
+    names = _names(session, samples.values())
     outlets = _outlets(session, situation=situation, start=start, end=end)
     relevant, not_relevant = vote_counts(session, situation=situation, since=start, until=end)
     sources: Counter[str] = Counter()
@@ -157,24 +186,77 @@ def factor_history(
     end: datetime,
     boundaries: Iterable[datetime] = (),
 ) -> tuple[FactorHit, ...]:
-    """The matching reports in [start, end), grouped by risk factors within each interval that
-    `boundaries` cut [start, end) into: one `FactorHit` per group, oldest first."""
+    """The matching reports in [start, end) by risk factors within each interval that
+    `boundaries` cut [start, end) into, oldest first: a `FactorHit` per factor for the whole
+    UTC days of an interval (from `match_count`), and per set of factors for its partial days
+    (from `match`); `published` is the latest report counted, inside the interval."""
     cuts = sorted({start, end, *(b for b in boundaries if start < b < end)})
     hits = []
-    for cut_start, cut_end in pairwise(cuts):  # one index range each
-        rows = session.execute(
-            _in_period(
-                select(_codes(), func.count(), func.max(col(Match.published_at))),
-                situation,
-                cut_start,
-                cut_end,
-            ).group_by(_codes())
-        ).all()
-        hits += [
-            FactorHit(published=last, codes=tuple(sorted(set(json.loads(c or "[]")))), count=n)
-            for c, n, last in rows
-        ]
+    for cut_start, cut_end in pairwise(cuts):
+        first, stop, edges = _days(cut_start, cut_end)
+        if first < stop:
+            counted = session.execute(
+                _on_days(
+                    select(
+                        col(MatchCount.code),
+                        func.sum(col(MatchCount.n)),
+                        func.max(col(MatchCount.last_at)),
+                    ),
+                    MatchCount,
+                    situation,
+                    first,
+                    stop,
+                )
+                .where(col(MatchCount.code) != "")
+                .group_by(col(MatchCount.code))
+            ).all()
+            hits += [FactorHit(published=last, codes=(c,), count=n) for c, n, last in counted]
+        for edge_start, edge_end in edges:  # one index range each
+            rows = session.execute(
+                _in_period(
+                    select(_codes(), func.count(), func.max(col(Match.published_at))),
+                    situation,
+                    edge_start,
+                    edge_end,
+                ).group_by(_codes())
+            ).all()
+            hits += [
+                FactorHit(published=last, codes=codes, count=n)
+                for c, n, last in rows
+                if (codes := _code_set(c))
+            ]
     return tuple(sorted(hits, key=lambda h: (h.published, h.codes)))
+
+
+@lru_cache(maxsize=4096)
+def _code_set(codes: str | None) -> tuple[str, ...]:
+    """A match's risk factors stored as JSON text: distinct and sorted (parsed once per text: a
+    period's groups repeat the same few lists)."""
+    return tuple(sorted(set(json.loads(codes or "[]"))))
+
+
+def _days(start: datetime, end: datetime) -> tuple[date, date, list[tuple[datetime, datetime]]]:
+    """The whole UTC days of [start, end), as [first, stop), and the partial days at its ends,
+    as datetime ranges (all of it when it holds no whole day)."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    first = start.date() if start == _midnight(start.date()) else start.date() + timedelta(days=1)
+    stop = end.date()
+    if first >= stop:
+        return first, first, [(start, end)] if start < end else []
+    ends = ((start, _midnight(first)), (_midnight(stop), end))
+    return first, stop, [(a, b) for a, b in ends if a < b]
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _on_days(query: Any, table: Any, situation: str, first: date, stop: date) -> Any:
+    return (
+        query.where(col(table.situation) == situation)
+        .where(col(table.day) >= first)
+        .where(col(table.day) < stop)
+    )
 
 
 def _in_period(query: Any, situation: str, start: datetime, end: datetime) -> Any:
@@ -193,21 +275,41 @@ def _codes() -> Any:
 def _outlets(
     session: Session, *, situation: str, start: datetime, end: datetime
 ) -> tuple[Outlet, ...]:
-    keys = (col(Item.source), col(Feed.name), col(Item.language))
-    rows = session.execute(
-        _in_period(
-            select(*keys, func.count())
-            .select_from(Match)
-            .join(Item, col(Item.id) == col(Match.item_id))
-            .join(Feed, col(Feed.id) == col(Item.feed_id)),
-            situation,
-            start,
-            end,
-        ).group_by(*keys)
-    ).all()
+    counts: Counter[tuple[str, str, str | None]] = Counter()
+    first, stop, edges = _days(start, end)
+    if first < stop:
+        per_day = (col(OutletCount.source), col(Feed.name), col(OutletCount.language))
+        counted = session.execute(
+            _on_days(
+                select(*per_day, func.sum(col(OutletCount.n)))
+                .select_from(OutletCount)
+                .join(Feed, col(Feed.id) == col(OutletCount.feed_id)),
+                OutletCount,
+                situation,
+                first,
+                stop,
+            ).group_by(*per_day)
+        ).all()
+        for source, feed, language, n in counted:
+            counts[(source, feed, language or None)] += n
+    for edge_start, edge_end in edges:
+        keys = (col(Item.source), col(Feed.name), col(Item.language))
+        rows = session.execute(
+            _in_period(
+                select(*keys, func.count())
+                .select_from(Match)
+                .join(Item, col(Item.id) == col(Match.item_id))
+                .join(Feed, col(Feed.id) == col(Item.feed_id)),
+                situation,
+                edge_start,
+                edge_end,
+            ).group_by(*keys)
+        ).all()
+        for source, feed, language, n in rows:
+            counts[(source or "", feed, language or None)] += n
     outlets = [
         Outlet(source=source or "(unknown)", feed=feed, language=language, count=n)
-        for source, feed, language, n in rows
+        for (source, feed, language), n in counts.items()
     ]
     return tuple(sorted(outlets, key=lambda o: (-o.count, o.source, o.feed, o.language or "")))
 

@@ -10,11 +10,15 @@ What the assessment remembers (`bot.assessment.StoryBook`, read and written by `
 band rows older than the cluster window are pruned):
 story_band (LSH band × story: the story index);  story_source (story × source: corroboration);
 indicator_seen (situation × risk factor: when last seen, for novelty)
+
+Kept by the database (triggers on `match`, migration 0009), read by `bot.summary`:
+match_count (situation × UTC day × severity × risk factor, "" for every match: a count);
+outlet_count (situation × UTC day × source × feed × language: a count)
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -113,6 +117,39 @@ class Match(SQLModel, table=True):
         sa_column_kwargs={"default": _item_published},
     )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class MatchCount(SQLModel, table=True):
+    """How many matches a situation had on a UTC day, by severity and by risk factor (`code`
+    "" counts every match, whatever its factors): what summaries and briefings count, so that
+    a period costs a row per day and factor, not a row per report. Triggers on `match` keep it
+    (migration 0009): an insert adds one, a delete removes one, in the same transaction.
+    `last_at`: the latest match counted (an upper bound once one is deleted); `first_id`: the
+    first one, whose evidence names the factor."""
+
+    __tablename__ = "match_count"
+
+    situation: str = Field(primary_key=True, max_length=64)
+    day: date = Field(primary_key=True)
+    severity: str = Field(primary_key=True, max_length=16)
+    code: str = Field(primary_key=True, max_length=32)
+    n: int = 0
+    last_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    first_id: int = 0
+
+
+class OutletCount(SQLModel, table=True):
+    """How many matches of a situation came on a UTC day from each source, feed and language
+    ("" for none): the briefing's source diversity. Kept by the same triggers as `match_count`."""
+
+    __tablename__ = "outlet_count"
+
+    situation: str = Field(primary_key=True, max_length=64)
+    day: date = Field(primary_key=True)
+    source: str = Field(primary_key=True, max_length=255)
+    feed_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    language: str = Field(primary_key=True, max_length=16)
+    n: int = 0
 
 
 class StoryBand(SQLModel, table=True):
