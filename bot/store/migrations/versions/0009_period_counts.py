@@ -7,10 +7,12 @@ risk factor (`match_count`; factor "" counts every match) or × source, feed and
 (`outlet_count`), so that a period reads a row per day and group; only the partial days at its
 ends are still counted from `match` (`bot.summary`).
 
-The database keeps them, not the application: triggers on `match` add one for an inserted row
-and take one away for a deleted one (and both for an update of the counted columns), in the
-same transaction, so every writer, every instance and every future code path agrees with them.
-Existing matches are counted here.
+The database keeps them, not the application: triggers on `match` count inserted rows in and
+deleted rows out (an update of a counted column, both), in the same transaction, so every
+writer, every instance and every future code path agrees with them. SQLite has a trigger per
+row (about 12 µs a match); PostgreSQL one per statement over its transition table, grouped, so
+that ingestion's batched insert pays once per batch (about 3 µs a match; a row trigger in
+PL/pgSQL cost 120-160 µs). Existing matches are counted here, with the same grouped statement.
 
 Revision ID: 0009
 Revises: 0008
@@ -31,22 +33,23 @@ depends_on: str | Sequence[str] | None = None
 
 _KEYS = "situation, day, severity, code"
 _OUTLET_KEYS = "situation, day, source, feed_id, language"
+_COUNTED = "situation, severity, indicators, published_at, item_id"
 
-# One statement per count, over the rows of `{row}` (NEW or OLD), `{day}` its UTC day, `{codes}`
-# its distinct risk factors and "" (a row per code), `{sign}` 1 or -1.
-_ADD = (
+# SQLite: a trigger per row; `{row}` is NEW or OLD, `{day}` its UTC day, `{codes}` its distinct
+# risk factors and "" (a row per code).
+_ADD_ROW = (
     "INSERT INTO match_count (situation, day, severity, code, n, last_at, first_id) "
     "SELECT {row}.situation, {day}, {row}.severity, code, 1, {row}.published_at, {row}.id "
     "FROM ({codes}) AS codes WHERE true "
     f"ON CONFLICT ({_KEYS}) DO UPDATE SET n = match_count.n + 1, "
-    "last_at = {greatest}(match_count.last_at, excluded.last_at), "
-    "first_id = {least}(match_count.first_id, excluded.first_id); "
+    "last_at = max(match_count.last_at, excluded.last_at), "
+    "first_id = min(match_count.first_id, excluded.first_id); "
     "INSERT INTO outlet_count (situation, day, source, feed_id, language, n) "
     "SELECT {row}.situation, {day}, coalesce(i.source, ''), i.feed_id, "
     "coalesce(i.language, ''), 1 FROM item i WHERE i.id = {row}.item_id "
     f"ON CONFLICT ({_OUTLET_KEYS}) DO UPDATE SET n = outlet_count.n + 1;"
 )
-_REMOVE = (
+_REMOVE_ROW = (
     "UPDATE match_count SET n = n - 1 WHERE situation = {row}.situation AND day = {day} "
     "AND severity = {row}.severity AND code IN ({codes}); "
     "UPDATE outlet_count SET n = n - 1 WHERE situation = {row}.situation AND day = {day} "
@@ -55,109 +58,132 @@ _REMOVE = (
     "DELETE FROM match_count WHERE situation = {row}.situation AND day = {day} AND n <= 0; "
     "DELETE FROM outlet_count WHERE situation = {row}.situation AND day = {day} AND n <= 0;"
 )
-_COUNTED = "situation, severity, indicators, published_at, item_id"
+
+# PostgreSQL (a trigger per statement, over its transition table) and the counting of what is
+# stored: the rows of `{rows}` grouped, `{day}` and `{each}` in terms of their alias m.
+_PER_CODE = (
+    "SELECT DISTINCT m.id, m.situation, {day} AS day, m.severity, m.published_at, "
+    "j.value AS code FROM {rows} m, {each} "
+    "UNION ALL SELECT m.id, m.situation, {day}, m.severity, m.published_at, '' FROM {rows} m"
+)
+_PER_OUTLET = (
+    "SELECT m.situation, {day} AS day, coalesce(i.source, '') AS source, i.feed_id, "
+    "coalesce(i.language, '') AS language, count(*) AS n "
+    "FROM {rows} m JOIN item i ON i.id = m.item_id GROUP BY 1, 2, 3, 4, 5"
+)
+_ADD_ROWS = (
+    f"INSERT INTO match_count ({_KEYS}, n, last_at, first_id) "
+    f"SELECT {_KEYS}, count(*), max(published_at), min(id) FROM ({_PER_CODE}) AS counted "
+    f"GROUP BY {_KEYS} ORDER BY {_KEYS} "
+    f"ON CONFLICT ({_KEYS}) DO UPDATE SET n = match_count.n + excluded.n, "
+    "last_at = {greatest}(match_count.last_at, excluded.last_at), "
+    "first_id = {least}(match_count.first_id, excluded.first_id); "
+    f"INSERT INTO outlet_count ({_OUTLET_KEYS}, n) "
+    f"SELECT * FROM ({_PER_OUTLET}) AS counted ORDER BY 1, 2, 3, 4, 5 "
+    f"ON CONFLICT ({_OUTLET_KEYS}) DO UPDATE SET n = outlet_count.n + excluded.n;"
+)
+_REMOVE_ROWS = (
+    f"UPDATE match_count AS c SET n = c.n - g.n FROM (SELECT {_KEYS}, count(*) AS n "
+    f"FROM ({_PER_CODE}) AS counted GROUP BY {_KEYS}) AS g "
+    f"WHERE (c.situation, c.day, c.severity, c.code) = (g.situation, g.day, g.severity, g.code); "
+    f"UPDATE outlet_count AS c SET n = c.n - g.n FROM ({_PER_OUTLET}) AS g "
+    "WHERE (c.situation, c.day, c.source, c.feed_id, c.language) "
+    "= (g.situation, g.day, g.source, g.feed_id, g.language); "
+    "DELETE FROM match_count AS c USING (SELECT DISTINCT m.situation, {day} AS day "
+    "FROM {rows} m) AS g WHERE c.situation = g.situation AND c.day = g.day AND c.n <= 0; "
+    "DELETE FROM outlet_count AS c USING (SELECT DISTINCT m.situation, {day} AS day "
+    "FROM {rows} m) AS g WHERE c.situation = g.situation AND c.day = g.day AND c.n <= 0;"
+)
 
 
 def _sqlite(row: str) -> dict[str, str]:
     return {
         "row": row,
-        "day": f"date({row}.published_at)",
+        "rows": row,
         "codes": f"SELECT '' AS code UNION SELECT value FROM json_each({row}.indicators)",
+        "each": "json_each(m.indicators) AS j",
         "greatest": "max",
         "least": "min",
     }
 
 
-def _postgresql(row: str) -> dict[str, str]:
+def _postgresql(rows: str) -> dict[str, str]:
     return {
-        "row": row,
-        "day": f"({row}.published_at AT TIME ZONE 'UTC')::date",
-        "codes": f"SELECT '' AS code UNION SELECT json_array_elements_text({row}.indicators)",
+        "rows": rows,
+        "day": "(m.published_at AT TIME ZONE 'UTC')::date",
+        "each": "json_array_elements_text(m.indicators) AS j(value)",
         "greatest": "greatest",
         "least": "least",
     }
 
 
 def upgrade() -> None:
-    for table, code, extra in (
-        ("match_count", "code", ("last_at", "first_id")),
-        ("outlet_count", None, ()),
-    ):
-        columns = [
-            sa.Column("situation", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-            sa.Column("day", sa.Date(), nullable=False),
-        ]
-        if code:
-            columns += [
+    for table, columns, keys in (
+        (
+            "match_count",
+            [
                 sa.Column("severity", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
                 sa.Column("code", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-            ]
-        else:
-            columns += [
+                sa.Column("n", sa.Integer(), nullable=False),
+                sa.Column("last_at", bot.store.types.UTCDateTime(timezone=True), nullable=False),
+                sa.Column("first_id", sa.Integer(), nullable=False),
+            ],
+            _KEYS,
+        ),
+        (
+            "outlet_count",
+            [
                 sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
                 sa.Column("feed_id", sa.Integer(), autoincrement=False, nullable=False),
                 sa.Column("language", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-            ]
-        columns.append(sa.Column("n", sa.Integer(), nullable=False))
-        if "last_at" in extra:
-            columns += [
-                sa.Column("last_at", bot.store.types.UTCDateTime(timezone=True), nullable=False),
-                sa.Column("first_id", sa.Integer(), nullable=False),
-            ]
-        keys = (_KEYS if code else _OUTLET_KEYS).split(", ")
-        op.create_table(table, *columns, sa.PrimaryKeyConstraint(*keys))
-    sqlite = op.get_bind().dialect.name == "sqlite"
-    _count_existing(sqlite=sqlite)
-    if sqlite:
-        new, old = _sqlite("NEW"), _sqlite("OLD")
-        op.execute(
-            f"CREATE TRIGGER match_count_insert AFTER INSERT ON match BEGIN "
-            f"{_ADD.format(**new)} END"
+                sa.Column("n", sa.Integer(), nullable=False),
+            ],
+            _OUTLET_KEYS,
+        ),
+    ):
+        op.create_table(
+            table,
+            sa.Column("situation", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+            sa.Column("day", sa.Date(), nullable=False),
+            *columns,
+            sa.PrimaryKeyConstraint(*keys.split(", ")),
         )
+    if op.get_bind().dialect.name == "sqlite":
+        _execute(_ADD_ROWS.format(**_sqlite("match"), day="date(m.published_at)"))  # stored ones
+        new = {**_sqlite("NEW"), "day": "date(NEW.published_at)"}
+        old = {**_sqlite("OLD"), "day": "date(OLD.published_at)"}
+        for name, when, body in (
+            ("insert", "INSERT", _ADD_ROW.format(**new)),
+            ("delete", "DELETE", _REMOVE_ROW.format(**old)),
+            ("update", f"UPDATE OF {_COUNTED}", _REMOVE_ROW.format(**old) + _ADD_ROW.format(**new)),
+        ):
+            op.execute(f"CREATE TRIGGER match_count_{name} AFTER {when} ON match BEGIN {body} END")
+        return
+    _execute(_ADD_ROWS.format(**_postgresql("match")))  # what is stored already
+    add, remove = (
+        _ADD_ROWS.format(**_postgresql("new_rows")),
+        _REMOVE_ROWS.format(**_postgresql("old_rows")),
+    )
+    op.execute(
+        "CREATE FUNCTION tocsin_match_count() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF TG_OP IN ('DELETE', 'UPDATE') THEN {remove} END IF; "
+        f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {add} END IF; "
+        "RETURN NULL; END $$"
+    )
+    for name, when, tables in (
+        ("insert", "INSERT", "NEW TABLE AS new_rows"),
+        ("delete", "DELETE", "OLD TABLE AS old_rows"),
+        ("update", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+    ):
         op.execute(
-            f"CREATE TRIGGER match_count_delete AFTER DELETE ON match BEGIN "
-            f"{_REMOVE.format(**old)} END"
-        )
-        op.execute(
-            f"CREATE TRIGGER match_count_update AFTER UPDATE OF {_COUNTED} ON match BEGIN "
-            f"{_REMOVE.format(**old)} {_ADD.format(**new)} END"
-        )
-    else:
-        new, old = _postgresql("NEW"), _postgresql("OLD")
-        op.execute(
-            "CREATE FUNCTION tocsin_match_count() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            f"IF TG_OP IN ('DELETE', 'UPDATE') THEN {_REMOVE.format(**old)} END IF; "
-            f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {_ADD.format(**new)} END IF; "
-            "RETURN NULL; END $$"
-        )
-        op.execute(
-            f"CREATE TRIGGER match_count AFTER INSERT OR DELETE OR UPDATE OF {_COUNTED} "
-            "ON match FOR EACH ROW EXECUTE FUNCTION tocsin_match_count()"
+            f"CREATE TRIGGER match_count_{name} AFTER {when} ON match REFERENCING {tables} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION tocsin_match_count()"
         )
 
 
-def _count_existing(*, sqlite: bool) -> None:
-    """The matches stored before this revision, counted as the triggers would have."""
-    sql = _sqlite("m") if sqlite else _postgresql("m")
-    lateral = (
-        "json_each(m.indicators) AS j"
-        if sqlite
-        else "json_array_elements_text(m.indicators) AS j(value)"
-    )
-    op.execute(
-        f"INSERT INTO match_count ({_KEYS}, n, last_at, first_id) "
-        "SELECT situation, day, severity, code, count(*), max(published_at), min(id) FROM ("
-        f"SELECT DISTINCT m.id, m.situation, {sql['day']} AS day, m.severity, m.published_at, "
-        f"j.value AS code FROM match m, {lateral} "
-        f"UNION ALL SELECT m.id, m.situation, {sql['day']}, m.severity, m.published_at, '' "
-        "FROM match m) AS rows GROUP BY situation, day, severity, code"
-    )
-    op.execute(
-        f"INSERT INTO outlet_count ({_OUTLET_KEYS}, n) "
-        f"SELECT m.situation, {sql['day']}, coalesce(i.source, ''), i.feed_id, "
-        "coalesce(i.language, ''), count(*) FROM match m JOIN item i ON i.id = m.item_id "
-        "GROUP BY 1, 2, 3, 4, 5"
-    )
+def _execute(statements: str) -> None:
+    for statement in statements.split("; "):
+        op.execute(statement.rstrip(";"))
 
 
 def downgrade() -> None:
@@ -165,7 +191,8 @@ def downgrade() -> None:
         for name in ("insert", "delete", "update"):
             op.execute(f"DROP TRIGGER match_count_{name}")
     else:
-        op.execute("DROP TRIGGER match_count ON match")
+        for name in ("insert", "delete", "update"):
+            op.execute(f"DROP TRIGGER match_count_{name} ON match")
         op.execute("DROP FUNCTION tocsin_match_count()")
     op.drop_table("outlet_count")
     op.drop_table("match_count")
