@@ -186,13 +186,14 @@ def factor_history(
     end: datetime,
     boundaries: Iterable[datetime] = (),
 ) -> tuple[FactorHit, ...]:
-    """The matching reports in [start, end) by risk factors within each interval that
-    `boundaries` cut [start, end) into, oldest first: a `FactorHit` per factor for the whole
-    UTC days of an interval (from `match_count`), and per set of factors for its partial days
-    (from `match`); `published` is the latest report counted, inside the interval."""
+    """The matching reports in [start, end) by risk factor within each interval that
+    `boundaries` cut [start, end) into, oldest first: one `FactorHit` per factor and interval,
+    counted from `match_count` for the interval's whole UTC days and from `match` for its partial
+    ones; `published` is the latest report counted, inside the interval."""
     cuts = sorted({start, end, *(b for b in boundaries if start < b < end)})
     hits = []
     for cut_start, cut_end in pairwise(cuts):
+        found: list[tuple[str, int, datetime]] = []  # (factor, reports, latest)
         first, stop, edges = _days(cut_start, cut_end)
         if first < stop:
             counted = session.execute(
@@ -210,7 +211,7 @@ def factor_history(
                 .where(col(MatchCount.code) != "")
                 .group_by(col(MatchCount.code))
             ).all()
-            hits += [FactorHit(published=last, codes=(c,), count=n) for c, n, last in counted]
+            found += [(code, n, last) for code, n, last in counted]
         for edge_start, edge_end in edges:  # one index range each
             rows = session.execute(
                 _in_period(
@@ -220,11 +221,13 @@ def factor_history(
                     edge_end,
                 ).group_by(_codes())
             ).all()
-            hits += [
-                FactorHit(published=last, codes=codes, count=n)
-                for c, n, last in rows
-                if (codes := _code_set(c))
-            ]
+            found += [(code, n, last) for codes, n, last in rows for code in _code_set(codes)]
+        counts: Counter[str] = Counter()
+        latest: dict[str, datetime] = {}
+        for code, n, last in found:
+            counts[code] += n
+            latest[code] = max(last, latest.get(code, last))
+        hits += [FactorHit(published=latest[c], codes=(c,), count=n) for c, n in counts.items()]
     return tuple(sorted(hits, key=lambda h: (h.published, h.codes)))
 
 

@@ -159,6 +159,9 @@ def upgrade() -> None:
         ):
             op.execute(f"CREATE TRIGGER match_count_{name} AFTER {when} ON match BEGIN {body} END")
         return
+    # an instance still running the old code waits until the counts and triggers are in place,
+    # so that no match is stored between the counting and the trigger
+    op.execute("LOCK TABLE match IN SHARE ROW EXCLUSIVE MODE")
     _execute(_ADD_ROWS.format(**_postgresql("match")))  # what is stored already
     add, remove = (
         _ADD_ROWS.format(**_postgresql("new_rows")),
