@@ -77,8 +77,8 @@ class Outlet:
 
 @dataclass(frozen=True, kw_only=True)
 class FactorHit:
-    """`count` matching reports with the same risk factors, the latest published at `published`
-    (see `factor_history`)."""
+    """`count` matching reports with the risk factors `codes`, the latest published at
+    `published` (`factor_history` gives one per factor and interval)."""
 
     published: datetime
     codes: tuple[str, ...]
