@@ -152,7 +152,7 @@ def main() -> None:
     engine = make_engine(database)
     since = NOW - timedelta(days=365)
     try:
-        built = build(engine, settings, args.items, titles)
+        built, _ = build(engine, settings, args.items, titles)
         voted = add_votes(engine, settings, votes=args.votes, items=args.items)
         print(
             f"{args.items:,} items ({FEEDS} feeds, {engine.dialect.name}), {args.votes:,} votes: "
