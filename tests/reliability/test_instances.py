@@ -37,6 +37,7 @@ from tests.feedhost import FeedHost, rss
 from tests.reliability.outbox import channel_names, outbox_settings, seed_outbox
 from tests.slack.mock_slack import MockSlack
 from tests.test_outbox import Clock
+from tests.test_period_counts import _counted, _recounted
 
 pytestmark = pytest.mark.postgres
 
@@ -169,6 +170,9 @@ def test_concurrent_instances_poll_each_feed_once_per_interval(
         alerts = s.exec(select(OutboxMessage.item_id, OutboxMessage.subscription_id)).all()
         assert len(alerts) == len(set(alerts)) > 0
         assert all(f.lease_owner is None for f in s.exec(select(Feed)).all())
+        # the per-day counts the summaries read agree with the matches the instances wrote
+        counted, recounted = _counted(s), _recounted(s)
+        assert counted == recounted and sum(counted[1].values()) > 0
 
 
 def test_an_instance_that_dies_mid_poll_loses_its_feeds_when_the_lease_expires(
