@@ -117,21 +117,8 @@ def situation_summary(
     ):
         first, stop, edges = _days(period_start, period_end)
         if first < stop:
-            counted = session.execute(
-                _on_days(
-                    select(
-                        col(MatchCount.severity),
-                        col(MatchCount.code),
-                        func.sum(col(MatchCount.n)),
-                        func.min(col(MatchCount.first_id)),
-                    ),
-                    MatchCount,
-                    situation,
-                    first,
-                    stop,
-                ).group_by(col(MatchCount.severity), col(MatchCount.code))
-            ).all()
-            for severity, code, n, sample in counted:
+            keys = (col(MatchCount.severity), col(MatchCount.code))
+            for severity, code, n, sample, _ in _per_day(session, situation, first, stop, keys):
                 if code:
                     factors[is_current][code] += n
                     samples[code] = min(sample, samples.get(code, sample))
@@ -196,22 +183,8 @@ def factor_history(
         found: list[tuple[str, int, datetime]] = []  # (factor, reports, latest)
         first, stop, edges = _days(cut_start, cut_end)
         if first < stop:
-            counted = session.execute(
-                _on_days(
-                    select(
-                        col(MatchCount.code),
-                        func.sum(col(MatchCount.n)),
-                        func.max(col(MatchCount.last_at)),
-                    ),
-                    MatchCount,
-                    situation,
-                    first,
-                    stop,
-                )
-                .where(col(MatchCount.code) != "")
-                .group_by(col(MatchCount.code))
-            ).all()
-            found += [(code, n, last) for code, n, last in counted]
+            counted = _per_day(session, situation, first, stop, (col(MatchCount.code),))
+            found += [(code, n, last) for code, n, _, last in counted if code]
         for edge_start, edge_end in edges:  # one index range each
             rows = session.execute(
                 _in_period(
@@ -252,6 +225,20 @@ def _days(start: datetime, end: datetime) -> tuple[date, date, list[tuple[dateti
 
 def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _per_day(
+    session: Session, situation: str, first: date, stop: date, keys: tuple[Any, ...]
+) -> list[Any]:
+    """`match_count` over the whole days [first, stop), grouped by `keys`: each group's keys,
+    reports, first report (its id) and latest report (its time)."""
+    sums = (
+        func.sum(col(MatchCount.n)),
+        func.min(col(MatchCount.first_id)),
+        func.max(col(MatchCount.last_at)),
+    )
+    query = _on_days(select(*keys, *sums), MatchCount, situation, first, stop)
+    return list(session.execute(query.group_by(*keys)).all())
 
 
 def _on_days(query: Any, table: Any, situation: str, first: date, stop: date) -> Any:

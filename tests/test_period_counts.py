@@ -24,6 +24,7 @@ from bot.store.db import alembic_config, session_scope, upgrade
 from bot.store.tables import Feed, Item, Match, MatchCount, OutletCount
 from bot.summary import factor_history, situation_summary
 from tests.migrations import database_at
+from tests.test_migration_0005 import _insert
 
 T = datetime(2026, 11, 30, 9, 17, 23, tzinfo=UTC)
 CODES = ("RF1", "RF9", "EE7", "RF11")
@@ -228,14 +229,11 @@ def engine_0008(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engi
 def test_0009_counts_the_matches_stored_before_it(engine_0008: Engine) -> None:
     reports = _reports(200, seed=5)
     with engine_0008.begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO feed (id, name, kind, url, consecutive_failures, budget_calls) "
-                "VALUES (1, 'wire', 'rss', 'https://w.example/rss', 0, 0), "
-                "(2, 'local', 'rss', 'https://l.example/rss', 0, 0)"
-            )
-        )
-    # rows as a 0008 database holds them: written through the same tables
+        _insert(conn, "feed", [
+            {"id": n, "name": name, "kind": "rss", "url": f"https://{name}.example/rss",
+             "consecutive_failures": 0, "budget_calls": 0}
+            for n, name in ((1, "wire"), (2, "local"))
+        ])  # fmt: skip
     _store_raw(engine_0008, reports)
     upgrade(engine_0008)
     with session_scope(engine_0008) as session:
@@ -251,39 +249,22 @@ def test_0009_counts_the_matches_stored_before_it(engine_0008: Engine) -> None:
 
 
 def _store_raw(engine: Engine, reports: list[dict[str, object]], offset: int = 0) -> None:
-    items = sa.table(
-        "item",
-        *(sa.column(c) for c in ("id", "feed_id", "guid", "title", "summary", "source")),
-        *(sa.column(c) for c in ("language", "title_key")),
-        *(sa.column(c, sa.JSON()) for c in ("countries", "tags")),
-        sa.column("published_at", Match.__table__.c.published_at.type),  # type: ignore[attr-defined]
-        sa.column("fetched_at", Match.__table__.c.published_at.type),  # type: ignore[attr-defined]
-    )
-    matches = sa.table(
-        "match",
-        *(sa.column(c) for c in ("id", "item_id", "situation", "severity", "score", "why")),
-        sa.column("indicators", sa.JSON()),
-        *(sa.column(c, sa.JSON()) for c in ("evidence", "breakdown")),
-        sa.column("published_at", Match.__table__.c.published_at.type),  # type: ignore[attr-defined]
-        sa.column("created_at", Match.__table__.c.published_at.type),  # type: ignore[attr-defined]
-    )
+    """Items and matches as a 0008 database holds them, written as plain rows."""
+    numbered = list(enumerate(reports, start=offset + 1))
     with engine.begin() as conn:
-        for n, r in enumerate(reports, start=offset + 1):
-            when = r["published"]
-            conn.execute(
-                items.insert().values(
-                    id=n, feed_id=1 if r["feed"] == "wire" else 2, guid=f"g{n}", title="t",
-                    summary="", source=r["source"], language=r["language"], countries=[],
-                    tags=[], title_key="k", published_at=when, fetched_at=when,
-                )
-            )  # fmt: skip
-            conn.execute(
-                matches.insert().values(
-                    id=n, item_id=n, situation=r["situation"], severity=r["severity"], score=1.0,
-                    why="", indicators=r["codes"], evidence=[], breakdown=[], published_at=when,
-                    created_at=when,
-                )
-            )  # fmt: skip
+        _insert(conn, "item", [
+            {"id": n, "feed_id": 1 if r["feed"] == "wire" else 2, "guid": f"g{n}", "title": "t",
+             "summary": "", "source": r["source"], "language": r["language"], "countries": [],
+             "tags": [], "title_key": "k", "published_at": r["published"],
+             "fetched_at": r["published"]}
+            for n, r in numbered
+        ])  # fmt: skip
+        _insert(conn, "match", [
+            {"id": n, "item_id": n, "situation": r["situation"], "severity": r["severity"],
+             "score": 1.0, "why": "", "indicators": r["codes"], "evidence": [], "breakdown": [],
+             "published_at": r["published"], "created_at": r["published"]}
+            for n, r in numbered
+        ])  # fmt: skip
 
 
 def test_day_of_a_report_is_its_utc_day(engine: Engine) -> None:

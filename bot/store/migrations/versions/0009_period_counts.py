@@ -96,18 +96,25 @@ _REMOVE_ROWS = (
 )
 
 
-def _sqlite(row: str) -> dict[str, str]:
+def _row(row: str) -> dict[str, str]:
+    """`_ADD_ROW` and `_REMOVE_ROW` for SQLite's NEW or OLD row."""
     return {
         "row": row,
-        "rows": row,
+        "day": f"date({row}.published_at)",
         "codes": f"SELECT '' AS code UNION SELECT value FROM json_each({row}.indicators)",
-        "each": "json_each(m.indicators) AS j",
-        "greatest": "max",
-        "least": "min",
     }
 
 
-def _postgresql(rows: str) -> dict[str, str]:
+def _grouped(rows: str, *, sqlite: bool) -> dict[str, str]:
+    """`_ADD_ROWS` and `_REMOVE_ROWS` over the table or transition table `rows`."""
+    if sqlite:
+        return {
+            "rows": rows,
+            "day": "date(m.published_at)",
+            "each": "json_each(m.indicators) AS j",
+            "greatest": "max",
+            "least": "min",
+        }
     return {
         "rows": rows,
         "day": "(m.published_at AT TIME ZONE 'UTC')::date",
@@ -149,9 +156,8 @@ def upgrade() -> None:
             sa.PrimaryKeyConstraint(*keys.split(", ")),
         )
     if op.get_bind().dialect.name == "sqlite":
-        _execute(_ADD_ROWS.format(**_sqlite("match"), day="date(m.published_at)"))  # stored ones
-        new = {**_sqlite("NEW"), "day": "date(NEW.published_at)"}
-        old = {**_sqlite("OLD"), "day": "date(OLD.published_at)"}
+        _execute(_ADD_ROWS.format(**_grouped("match", sqlite=True)))  # what is stored already
+        new, old = _row("NEW"), _row("OLD")
         for name, when, body in (
             ("insert", "INSERT", _ADD_ROW.format(**new)),
             ("delete", "DELETE", _REMOVE_ROW.format(**old)),
@@ -162,11 +168,9 @@ def upgrade() -> None:
     # an instance still running the old code waits until the counts and triggers are in place,
     # so that no match is stored between the counting and the trigger
     op.execute("LOCK TABLE match IN SHARE ROW EXCLUSIVE MODE")
-    _execute(_ADD_ROWS.format(**_postgresql("match")))  # what is stored already
-    add, remove = (
-        _ADD_ROWS.format(**_postgresql("new_rows")),
-        _REMOVE_ROWS.format(**_postgresql("old_rows")),
-    )
+    _execute(_ADD_ROWS.format(**_grouped("match", sqlite=False)))  # what is stored already
+    add = _ADD_ROWS.format(**_grouped("new_rows", sqlite=False))
+    remove = _REMOVE_ROWS.format(**_grouped("old_rows", sqlite=False))
     op.execute(
         "CREATE FUNCTION tocsin_match_count() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
         f"IF TG_OP IN ('DELETE', 'UPDATE') THEN {remove} END IF; "
@@ -190,12 +194,10 @@ def _execute(statements: str) -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        for name in ("insert", "delete", "update"):
-            op.execute(f"DROP TRIGGER match_count_{name}")
-    else:
-        for name in ("insert", "delete", "update"):
-            op.execute(f"DROP TRIGGER match_count_{name} ON match")
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    for name in ("insert", "delete", "update"):
+        op.execute(f"DROP TRIGGER match_count_{name}" + ("" if sqlite else " ON match"))
+    if not sqlite:
         op.execute("DROP FUNCTION tocsin_match_count()")
     op.drop_table("outlet_count")
     op.drop_table("match_count")
